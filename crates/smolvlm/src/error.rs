@@ -1,0 +1,90 @@
+//! The engine's one error type. Every variant has a stable machine-readable `code()` so the app can
+//! serialize it as `{code, message}` and the CLI can print the message and exit non-zero.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path} is not a usable image: {reason}")]
+    InvalidImage { path: String, reason: String },
+
+    #[error("{path} is too large: {reason}")]
+    ImageTooLarge { path: String, reason: String },
+
+    #[error("model file {path} is missing")]
+    MissingModelFile { path: PathBuf },
+
+    #[error("model file {path} is malformed: {reason}")]
+    MalformedModelFile { path: PathBuf, reason: String },
+
+    #[error("unsupported model: {0}")]
+    UnsupportedModel(String),
+
+    #[error("{0} is not supported yet")]
+    NotSupportedYet(String),
+
+    #[error(
+        "the prompt needs {needed} tokens but the model's context holds {fits}; \
+         use fewer or smaller images (a lower longest edge) or a shorter conversation"
+    )]
+    PromptTooLong { needed: usize, fits: usize },
+
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    #[error("chat template error: {0}")]
+    Template(String),
+
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+
+    #[error("device error: {0}")]
+    Device(String),
+
+    #[error("tensor computation failed: {0}")]
+    Compute(#[from] candle_core::Error),
+}
+
+impl Error {
+    /// Stable identifier for the UI and scripts; never changes when a message is reworded.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::InvalidImage { .. } => "invalid_image",
+            Error::ImageTooLarge { .. } => "image_too_large",
+            Error::MissingModelFile { .. } => "missing_model_file",
+            Error::MalformedModelFile { .. } => "malformed_model_file",
+            Error::UnsupportedModel(_) => "unsupported_model",
+            Error::NotSupportedYet(_) => "not_supported_yet",
+            Error::PromptTooLong { .. } => "prompt_too_long",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::Template(_) => "template",
+            Error::Tokenizer(_) => "tokenizer",
+            Error::Device(_) => "device",
+            Error::Compute(_) => "compute",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::MalformedModelFile {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! SmolVLM engine: everything needed to answer questions about images with a SmolVLM-family model,
+//! with no GUI dependency. The app and the `smolvlm` CLI are thin layers over [`Engine`].
+
+pub mod config;
+pub mod device;
+pub mod error;
+
+pub use error::{Error, Result};
+
+pub use smolvlm_image as image;
+pub use smolvlm_text as text;
+pub use smolvlm_text::chat;
