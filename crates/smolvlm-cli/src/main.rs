@@ -1,1 +1,59 @@
-fn main() {}
+//! `smolvlm`: the engine from the command line, for scripts, checks and benchmarks.
+
+mod generate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "smolvlm", version, about = "Run SmolVLM vision-language models locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer one prompt, with optional images, and stream the answer (or print JSON).
+    Generate(generate::GenerateArgs),
+}
+
+/// Everything the CLI can fail with; the engine's errors keep their codes.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Engine(#[from] smolvlm::Error),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Engine(e) => e.code(),
+            CliError::Output(_) => "io",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (result, json) = match cli.command {
+        Command::Generate(args) => {
+            let json = args.json;
+            (generate::run(args), json)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if json {
+                let obj = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+                println!("{obj}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,7 +1,19 @@
-//! SmolVLM's image processor, reproducing transformers' `Idefics3ImageProcessor` (PIL path).
+//! SmolVLM's image processor, reproducing transformers' `Idefics3ImageProcessor` (PIL path)
+//! bit for bit: file decoding as `load_image` + `convert_to_rgb` does it ([`load`]), Pillow's
+//! resampling ([`resample`]), and the longest-edge resize, tile grid and normalization
+//! ([`processor`]).
 
 pub mod config;
 pub mod error;
+pub mod load;
+pub mod processor;
+pub mod resample;
 
 pub use config::ProcessorConfig;
 pub use error::{ImageError, Result};
+pub use load::{
+    ImageLimits, MAX_DECODE_ALLOC, MAX_FILE_BYTES, MAX_IMAGE_SIDE, decode_image_bytes,
+    load_image_file,
+};
+pub use processor::{ImagePlan, ImageProcessor, MAX_IMAGE_SIZE, ProcessedImage};
+pub use resample::Filter;

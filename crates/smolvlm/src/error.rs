@@ -14,11 +14,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{path} is not a usable image: {reason}")]
-    InvalidImage { path: String, reason: String },
+    #[error(transparent)]
+    Image(#[from] smolvlm_image::ImageError),
 
-    #[error("{path} is too large: {reason}")]
-    ImageTooLarge { path: String, reason: String },
+    #[error(transparent)]
+    Text(#[from] smolvlm_text::TextError),
 
     #[error("model file {path} is missing")]
     MissingModelFile { path: PathBuf },
@@ -41,12 +41,6 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
-    #[error("chat template error: {0}")]
-    Template(String),
-
-    #[error("tokenizer error: {0}")]
-    Tokenizer(String),
-
     #[error("device error: {0}")]
     Device(String),
 
@@ -59,16 +53,14 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "io",
-            Error::InvalidImage { .. } => "invalid_image",
-            Error::ImageTooLarge { .. } => "image_too_large",
+            Error::Image(e) => e.code(),
+            Error::Text(e) => e.code(),
             Error::MissingModelFile { .. } => "missing_model_file",
             Error::MalformedModelFile { .. } => "malformed_model_file",
             Error::UnsupportedModel(_) => "unsupported_model",
             Error::NotSupportedYet(_) => "not_supported_yet",
             Error::PromptTooLong { .. } => "prompt_too_long",
             Error::InvalidRequest(_) => "invalid_request",
-            Error::Template(_) => "template",
-            Error::Tokenizer(_) => "tokenizer",
             Error::Device(_) => "device",
             Error::Compute(_) => "compute",
         }

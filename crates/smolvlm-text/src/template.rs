@@ -1,0 +1,932 @@
+//! Chat templates rendered the way transformers renders them (`utils/chat_template_utils.py`).
+//!
+//! transformers compiles templates in a jinja2 `ImmutableSandboxedEnvironment(trim_blocks=True,
+//! lstrip_blocks=True, extensions=[AssistantTracker, loopcontrols])` with a `tojson` filter replaced by
+//! `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)` and the globals
+//! `raise_exception(message)` (raises `TemplateError(message)`), `strftime_now(format)`, `dict`, `namespace`.
+//! It renders with `messages` (a list of dicts, content kept as given: for SmolVLM a list of
+//! `{"type": "image"}` / `{"type": "text", "text": ...}`), `tools=None`, `documents=None`,
+//! `add_generation_prompt`, and every entry of `tokenizer.special_tokens_map` (bos_token, eos_token, ...,
+//! image_token, ...). This module mirrors that with minijinja:
+//!
+//! * trim_blocks / lstrip_blocks on, no trailing-newline keeping (jinja2's default), no auto-escaping;
+//! * Python string/dict/list methods (`.strip()`, `.split()`, `.items()`, ...) via minijinja-contrib's pycompat;
+//! * values print as Python prints them (`None`, `True`, `False`, `['a', 1]`, `{'k': 'v'}`, `1.0`);
+//! * dicts keep insertion order (messages are built as ordered maps);
+//! * `{% generation %}...{% endgeneration %}` (AssistantTracker) renders its body unchanged;
+//! * `raise_exception` becomes [`TextError::TemplateRaised`] carrying the template's message.
+//!
+//! `strftime_now` formats the current time in UTC (Python uses the local zone).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+use crate::chat::{ContentPart, Message};
+use crate::config::{TokenizerConfig, template_from_json};
+use crate::error::{Result, TextError, read_json, read_text};
+
+/// SmolVLM's chat template (as shipped in SmolVLM-256M/500M/2B-Instruct's `chat_template.json`), used when a
+/// model folder has none.
+pub const DEFAULT_CHAT_TEMPLATE: &str = "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+
+const TEMPLATE_NAME: &str = "chat_template";
+
+/// Where a [`ChatTemplate`] came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateOrigin {
+    ChatTemplateJson,
+    ChatTemplateJinja,
+    ProcessorConfig,
+    TokenizerConfig,
+    Default,
+    Source,
+}
+
+pub struct ChatTemplate {
+    source: String,
+    origin: TemplateOrigin,
+    env: Environment<'static>,
+    special_tokens: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ChatTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatTemplate")
+            .field("origin", &self.origin)
+            .field("source", &self.source)
+            .field("special_tokens", &self.special_tokens)
+            .finish()
+    }
+}
+
+impl ChatTemplate {
+    /// Finds the model's template the way transformers' processor does: `chat_template.json`
+    /// (`{"chat_template": ...}`), then `chat_template.jinja`, then `processor_config.json`'s `chat_template`,
+    /// then `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}` from which
+    /// "default" is taken); when none, [`DEFAULT_CHAT_TEMPLATE`]. The special tokens passed to the template
+    /// come from `tokenizer_config.json` when present.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let tok_config = TokenizerConfig::from_file_or_default(&dir.join("tokenizer_config.json"))?;
+        let (source, origin) = find_template(dir, &tok_config)?;
+        let mut t = Self::compile(source, origin)?;
+        t.special_tokens = tok_config.special_tokens_map;
+        Ok(t)
+    }
+
+    /// A template from its source text, with no special-token variables (see [`Self::with_special_tokens`]).
+    pub fn from_source(source: &str) -> Result<Self> {
+        Self::compile(source.to_string(), TemplateOrigin::Source)
+    }
+
+    /// SmolVLM's default template.
+    pub fn smolvlm_default() -> Self {
+        Self::compile(DEFAULT_CHAT_TEMPLATE.to_string(), TemplateOrigin::Default)
+            .expect("the built-in template compiles")
+    }
+
+    /// Sets the variables transformers passes from `tokenizer.special_tokens_map` (`bos_token`, ...).
+    pub fn with_special_tokens(mut self, special_tokens: Vec<(String, String)>) -> Self {
+        self.special_tokens = special_tokens;
+        self
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn origin(&self) -> &TemplateOrigin {
+        &self.origin
+    }
+
+    pub fn special_tokens(&self) -> &[(String, String)] {
+        &self.special_tokens
+    }
+
+    /// Renders a conversation: what `processor.apply_chat_template(messages, add_generation_prompt=...)`
+    /// returns. Each message is passed as `{"role": ..., "content": [{"type": "image"} |
+    /// {"type": "text", "text": ...}, ...]}`.
+    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
+        let msgs: Vec<Value> = messages.iter().map(message_value).collect();
+        self.render_value(Value::from(msgs), add_generation_prompt)
+    }
+
+    /// Renders messages given as JSON text (a list of transformers-style message dicts, any content, e.g.
+    /// `{"type": "video"}` parts or string content). Key order is kept as in the text, as Python dicts do.
+    pub fn render_json(&self, messages_json: &str, add_generation_prompt: bool) -> Result<String> {
+        let value = json_to_value(messages_json).map_err(TextError::InvalidMessages)?;
+        if value.kind() != ValueKind::Seq {
+            return Err(TextError::InvalidMessages(
+                "messages JSON must be a list of message objects".into(),
+            ));
+        }
+        self.render_value(value, add_generation_prompt)
+    }
+
+    fn render_value(&self, messages: Value, add_generation_prompt: bool) -> Result<String> {
+        // transformers: `render(messages=..., tools=None, documents=None, add_generation_prompt=...,
+        // **special_tokens_map)`.
+        let mut ctx: Vec<(String, Value)> = vec![
+            ("messages".into(), messages),
+            ("tools".into(), Value::from(())),
+            ("documents".into(), Value::from(())),
+            ("add_generation_prompt".into(), Value::from(add_generation_prompt)),
+        ];
+        for (k, v) in &self.special_tokens {
+            ctx.push((k.clone(), Value::from(v.as_str())));
+        }
+        let ctx = Value::from_object(PyDict(ctx));
+        let tmpl = self
+            .env
+            .get_template(TEMPLATE_NAME)
+            .map_err(|e| TextError::TemplateSyntax(format_error(&e)))?;
+        tmpl.render(ctx).map_err(map_render_error)
+    }
+
+    fn compile(source: String, origin: TemplateOrigin) -> Result<Self> {
+        let mut env = Environment::new();
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(false)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_formatter(python_formatter);
+        env.add_filter("tojson", tojson_filter);
+        env.add_function("raise_exception", raise_exception);
+        env.add_function("strftime_now", strftime_now);
+        env.add_template_owned(TEMPLATE_NAME, strip_generation_tags(&source))
+            .map_err(|e| TextError::TemplateSyntax(format_error(&e)))?;
+        Ok(ChatTemplate {
+            source,
+            origin,
+            env,
+            special_tokens: Vec::new(),
+        })
+    }
+}
+
+fn find_template(dir: &Path, tok_config: &TokenizerConfig) -> Result<(String, TemplateOrigin)> {
+    let json_path = dir.join("chat_template.json");
+    if json_path.exists() {
+        let json = read_json(&json_path)?;
+        let v = json.get("chat_template").ok_or_else(|| {
+            TextError::malformed(&json_path, "no `chat_template` key")
+        })?;
+        let t = template_from_json(v).map_err(|m| TextError::malformed(&json_path, m))?;
+        return Ok((t, TemplateOrigin::ChatTemplateJson));
+    }
+    let jinja_path = dir.join("chat_template.jinja");
+    if jinja_path.exists() {
+        return Ok((read_text(&jinja_path)?, TemplateOrigin::ChatTemplateJinja));
+    }
+    let proc_path = dir.join("processor_config.json");
+    if proc_path.exists() {
+        let json = read_json(&proc_path)?;
+        if let Some(v) = json.get("chat_template").filter(|v| !v.is_null()) {
+            let t = template_from_json(v).map_err(|m| TextError::malformed(&proc_path, m))?;
+            return Ok((t, TemplateOrigin::ProcessorConfig));
+        }
+    }
+    if let Some(t) = &tok_config.chat_template {
+        return Ok((t.clone(), TemplateOrigin::TokenizerConfig));
+    }
+    Ok((DEFAULT_CHAT_TEMPLATE.to_string(), TemplateOrigin::Default))
+}
+
+fn message_value(m: &Message) -> Value {
+    let content: Vec<Value> = m
+        .content
+        .iter()
+        .map(|part| match part {
+            ContentPart::Image(_) => Value::from_object(PyDict(vec![("type".into(), Value::from("image"))])),
+            ContentPart::Text(t) => Value::from_object(PyDict(vec![
+                ("type".into(), Value::from("text")),
+                ("text".into(), Value::from(t.as_str())),
+            ])),
+        })
+        .collect();
+    Value::from_object(PyDict(vec![
+        ("role".into(), Value::from(m.role.as_str())),
+        ("content".into(), Value::from(content)),
+    ]))
+}
+
+/// A dict that keeps insertion order, as Python's does.
+#[derive(Debug)]
+struct PyDict(Vec<(String, Value)>);
+
+impl Object for PyDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.iter().map(|(k, _)| Value::from(k.as_str())).collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON text -> minijinja values, keeping object key order.
+
+struct JsonValue(Value);
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = JsonValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(v)))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(())))
+    }
+    fn visit_none<E>(self) -> std::result::Result<JsonValue, E> {
+        Ok(JsonValue(Value::from(())))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<JsonValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(JsonValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(JsonValue(Value::from(items)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<JsonValue, A::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        while let Some((k, JsonValue(v))) = map.next_entry::<String, JsonValue>()? {
+            // Python's json keeps the last value of a repeated key, at the first key's position.
+            if let Some(slot) = entries.iter_mut().find(|(ek, _)| *ek == k) {
+                slot.1 = v;
+            } else {
+                entries.push((k, v));
+            }
+        }
+        Ok(JsonValue(Value::from_object(PyDict(entries))))
+    }
+}
+
+fn json_to_value(text: &str) -> std::result::Result<Value, String> {
+    serde_json::from_str::<JsonValue>(text)
+        .map(|j| j.0)
+        .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// `{% generation %}` (transformers' AssistantTracker) renders its body unchanged.
+
+fn strip_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(pos) = rest.find("{%") {
+        out.push_str(&rest[..pos]);
+        let tag = &rest[pos..];
+        match parse_generation_tag(tag) {
+            Some((len, left, right, is_end)) => {
+                let body = if is_end { "endif" } else { "if true" };
+                out.push_str(&format!("{{%{left} {body} {right}%}}"));
+                rest = &tag[len..];
+            }
+            None => {
+                out.push_str("{%");
+                rest = &tag[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses `{%[-+]? (end)?generation [-+]?%}` at the start of `s`: (length, left modifier, right modifier, end).
+fn parse_generation_tag(s: &str) -> Option<(usize, &str, &str, bool)> {
+    let inner_start = 2;
+    let b = s.as_bytes();
+    let mut i = inner_start;
+    let left = if matches!(b.get(i), Some(b'-' | b'+')) {
+        i += 1;
+        &s[i - 1..i]
+    } else {
+        ""
+    };
+    while matches!(b.get(i), Some(c) if c.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let (is_end, kw_len) = if s[i..].starts_with("endgeneration") {
+        (true, "endgeneration".len())
+    } else if s[i..].starts_with("generation") {
+        (false, "generation".len())
+    } else {
+        return None;
+    };
+    i += kw_len;
+    if matches!(b.get(i), Some(c) if c.is_ascii_alphanumeric() || *c == b'_') {
+        return None;
+    }
+    while matches!(b.get(i), Some(c) if c.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let right = if matches!(b.get(i), Some(b'-' | b'+')) {
+        i += 1;
+        &s[i - 1..i]
+    } else {
+        ""
+    };
+    if s[i..].starts_with("%}") {
+        Some((i + 2, left, right, is_end))
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Globals and filters transformers adds.
+
+/// Marks an error raised by the template's `raise_exception`.
+#[derive(Debug)]
+struct RaisedByTemplate(String);
+
+impl std::fmt::Display for RaisedByTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RaisedByTemplate {}
+
+fn raise_exception(message: Value) -> std::result::Result<Value, Error> {
+    let msg = match message.as_str() {
+        Some(s) => s.to_string(),
+        None => python_str(&message),
+    };
+    Err(Error::new(ErrorKind::InvalidOperation, msg.clone()).with_source(RaisedByTemplate(msg)))
+}
+
+fn map_render_error(e: Error) -> TextError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(raised) = s.downcast_ref::<RaisedByTemplate>() {
+            return TextError::TemplateRaised(raised.0.clone());
+        }
+        source = s.source();
+    }
+    match e.kind() {
+        ErrorKind::SyntaxError => TextError::TemplateSyntax(format_error(&e)),
+        _ => TextError::TemplateRender(format_error(&e)),
+    }
+}
+
+fn format_error(e: &Error) -> String {
+    let mut s = e.to_string();
+    if let Some(line) = e.line() {
+        if !s.contains("line") {
+            let _ = write!(s, " (line {line})");
+        }
+    }
+    s
+}
+
+fn strftime_now(format: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    strftime_utc(format, secs)
+}
+
+/// A subset of C's `strftime` (what chat templates use: `%d %b %Y`, `%-d`, `%B`, `%A`, `%H:%M`, ...) for a
+/// UTC time given as Unix seconds.
+pub(crate) fn strftime_utc(format: &str, unix_secs: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ];
+    const DAYS: [&str; 7] = [
+        "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    ];
+    let days = unix_secs.div_euclid(86_400);
+    let sod = unix_secs.rem_euclid(86_400);
+    let (h, mi, s) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy_mar = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy_mar + 2) / 153;
+    let d = doy_mar - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let weekday = (days + 3).rem_euclid(7) as usize; // 1970-01-01 was a Thursday (index 3 from Monday)
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let cum = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let yday = cum[(m - 1) as usize] + d + i64::from(leap && m > 2);
+    let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let no_pad = chars.peek() == Some(&'-');
+        if no_pad {
+            chars.next();
+        }
+        let Some(spec) = chars.next() else {
+            out.push('%');
+            break;
+        };
+        let num = |v: i64, width: usize| {
+            if no_pad {
+                v.to_string()
+            } else {
+                format!("{v:0width$}")
+            }
+        };
+        match spec {
+            'Y' => out.push_str(&y.to_string()),
+            'y' => out.push_str(&num(y.rem_euclid(100), 2)),
+            'm' => out.push_str(&num(m, 2)),
+            'd' => out.push_str(&num(d, 2)),
+            'e' => out.push_str(&format!("{d:>2}")),
+            'j' => out.push_str(&num(yday, 3)),
+            'H' => out.push_str(&num(h, 2)),
+            'I' => out.push_str(&num(h12, 2)),
+            'M' => out.push_str(&num(mi, 2)),
+            'S' => out.push_str(&num(s, 2)),
+            'p' => out.push_str(if h < 12 { "AM" } else { "PM" }),
+            'B' => out.push_str(MONTHS[(m - 1) as usize]),
+            'b' | 'h' => out.push_str(&MONTHS[(m - 1) as usize][..3]),
+            'A' => out.push_str(DAYS[weekday]),
+            'a' => out.push_str(&DAYS[weekday][..3]),
+            'u' => out.push_str(&(weekday + 1).to_string()),
+            'w' => out.push_str(&((weekday + 1) % 7).to_string()),
+            'F' => out.push_str(&format!("{y}-{m:02}-{d:02}")),
+            'T' => out.push_str(&format!("{h:02}:{mi:02}:{s:02}")),
+            'R' => out.push_str(&format!("{h:02}:{mi:02}")),
+            'Z' => out.push_str("UTC"),
+            'z' => out.push_str("+0000"),
+            '%' => out.push('%'),
+            other => {
+                out.push('%');
+                if no_pad {
+                    out.push('-');
+                }
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+/// `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)` as a filter
+/// (`ensure_ascii` and `indent` also positionally, as in Python; `separators`, `sort_keys` as keywords).
+fn tojson_filter(
+    value: &Value,
+    ensure_ascii: Option<Value>,
+    indent: Option<Value>,
+    kwargs: Kwargs,
+) -> std::result::Result<Value, Error> {
+    let (separators, sort_keys) = (None, None);
+    let pick = |pos: Option<Value>, name: &str| -> std::result::Result<Option<Value>, Error> {
+        match pos {
+            Some(v) => Ok(Some(v)),
+            None => kwargs.get::<Option<Value>>(name),
+        }
+    };
+    let ensure_ascii = pick(ensure_ascii, "ensure_ascii")?.is_some_and(|v| v.is_true());
+    let indent = pick(indent, "indent")?.filter(|v| !v.is_none() && !v.is_undefined());
+    let separators = pick(separators, "separators")?.filter(|v| !v.is_none() && !v.is_undefined());
+    let sort_keys = pick(sort_keys, "sort_keys")?.is_some_and(|v| v.is_true());
+    kwargs.assert_all_used()?;
+
+    let indent: Option<String> = match indent {
+        None => None,
+        Some(v) => {
+            if let Some(s) = v.as_str() {
+                Some(s.to_string())
+            } else {
+                let n = i64::try_from(v).map_err(|_| {
+                    Error::new(ErrorKind::InvalidOperation, "tojson: indent must be an int or a string")
+                })?;
+                Some(" ".repeat(n.max(0) as usize))
+            }
+        }
+    };
+    let (item_sep, key_sep) = match separators {
+        Some(v) => {
+            let parts: Vec<Value> = v.try_iter()?.collect();
+            if parts.len() != 2 {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "tojson: separators must be a pair of strings",
+                ));
+            }
+            (python_str(&parts[0]), python_str(&parts[1]))
+        }
+        None if indent.is_some() => (",".to_string(), ": ".to_string()),
+        None => (", ".to_string(), ": ".to_string()),
+    };
+    let opts = JsonOpts {
+        ensure_ascii,
+        indent,
+        item_sep,
+        key_sep,
+        sort_keys,
+    };
+    let mut out = String::new();
+    json_dump(&mut out, value, &opts, 0)?;
+    Ok(Value::from(out))
+}
+
+struct JsonOpts {
+    ensure_ascii: bool,
+    indent: Option<String>,
+    item_sep: String,
+    key_sep: String,
+    sort_keys: bool,
+}
+
+fn json_newline(out: &mut String, opts: &JsonOpts, level: usize) {
+    if let Some(ind) = &opts.indent {
+        out.push('\n');
+        for _ in 0..level {
+            out.push_str(ind);
+        }
+    }
+}
+
+fn json_dump(
+    out: &mut String,
+    value: &Value,
+    opts: &JsonOpts,
+    level: usize,
+) -> std::result::Result<(), Error> {
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => out.push_str("null"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
+        ValueKind::Number => out.push_str(&python_number(value, true)),
+        ValueKind::String | ValueKind::Bytes => json_string(out, &python_str(value), opts.ensure_ascii),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<Value> = value.try_iter()?.collect();
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&opts.item_sep);
+                }
+                json_newline(out, opts, level + 1);
+                json_dump(out, item, opts, level + 1)?;
+            }
+            json_newline(out, opts, level);
+            out.push(']');
+        }
+        ValueKind::Map => {
+            let mut keys: Vec<Value> = value.try_iter()?.collect();
+            if keys.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            if opts.sort_keys {
+                keys.sort();
+            }
+            out.push('{');
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&opts.item_sep);
+                }
+                json_newline(out, opts, level + 1);
+                let key_str = match key.kind() {
+                    ValueKind::String => key.as_str().unwrap_or_default().to_string(),
+                    ValueKind::None => "null".to_string(),
+                    ValueKind::Bool => (if key.is_true() { "true" } else { "false" }).to_string(),
+                    _ => python_str(key),
+                };
+                json_string(out, &key_str, opts.ensure_ascii);
+                out.push_str(&opts.key_sep);
+                let item = value.get_item(key)?;
+                json_dump(out, &item, opts, level + 1)?;
+            }
+            json_newline(out, opts, level);
+            out.push('}');
+        }
+        _ => json_string(out, &value.to_string(), opts.ensure_ascii),
+    }
+    Ok(())
+}
+
+fn json_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7E) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Printing values as Python does.
+
+fn python_formatter(
+    out: &mut minijinja::Output,
+    state: &mut State,
+    value: &Value,
+) -> std::result::Result<(), Error> {
+    match value.kind() {
+        ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
+            out.write_str(&python_str(value)).map_err(Error::from)
+        }
+        ValueKind::Number if !value.is_integer() => {
+            out.write_str(&python_str(value)).map_err(Error::from)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// Python's `str(value)`.
+fn python_str(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        ValueKind::Undefined => String::new(),
+        _ => {
+            let mut s = String::new();
+            python_repr(&mut s, value);
+            s
+        }
+    }
+}
+
+/// Python's `repr(value)`.
+fn python_repr(out: &mut String, value: &Value) {
+    match value.kind() {
+        ValueKind::Undefined => {}
+        ValueKind::None => out.push_str("None"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
+        ValueKind::Number => out.push_str(&python_number(value, false)),
+        ValueKind::String => python_repr_str(out, value.as_str().unwrap_or_default()),
+        ValueKind::Seq => {
+            out.push('[');
+            if let Ok(iter) = value.try_iter() {
+                for (i, item) in iter.enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    python_repr(out, &item);
+                }
+            }
+            out.push(']');
+        }
+        ValueKind::Map => {
+            out.push('{');
+            if let Ok(iter) = value.try_iter() {
+                for (i, key) in iter.enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    python_repr(out, &key);
+                    out.push_str(": ");
+                    let item = value.get_item(&key).unwrap_or_default();
+                    python_repr(out, &item);
+                }
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&value.to_string()),
+    }
+}
+
+fn python_repr_str(out: &mut String, s: &str) {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7F => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+/// A number as Python prints it (`repr(float)`: shortest round-trip, `1.0`, `1e+16`, `1e-05`).
+/// `json` selects json.dumps spellings for non-finite floats.
+fn python_number(value: &Value, json: bool) -> String {
+    if value.is_integer() {
+        return value.to_string();
+    }
+    let Ok(f) = f64::try_from(value.clone()) else {
+        return value.to_string();
+    };
+    if f.is_nan() {
+        return if json { "NaN" } else { "nan" }.to_string();
+    }
+    if f.is_infinite() {
+        let s = if json { "Infinity" } else { "inf" };
+        return if f < 0.0 { format!("-{s}") } else { s.to_string() };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        // Rust's `{:e}` gives the shortest round-trip mantissa: "1e16", "1.5e-5".
+        let s = format!("{f:e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mant}e{sign}{:02}", exp.abs());
+    }
+    let s = format!("{f}");
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{ImageSource, Role};
+
+    fn img() -> ImageSource {
+        ImageSource::Path("x.png".into())
+    }
+
+    #[test]
+    fn default_template_matches_fixture_cases() {
+        let t = ChatTemplate::smolvlm_default();
+        let m = [Message::user_with_images([img()], "What is in this image?")];
+        assert_eq!(
+            t.render(&m, true).unwrap(),
+            "<|im_start|>User:<image>What is in this image?<end_of_utterance>\nAssistant:"
+        );
+        let m = [Message::text(Role::User, "Write a haiku about the sea.")];
+        assert_eq!(
+            t.render(&m, true).unwrap(),
+            "<|im_start|>User: Write a haiku about the sea.<end_of_utterance>\nAssistant:"
+        );
+        assert_eq!(
+            t.render(&m, false).unwrap(),
+            "<|im_start|>User: Write a haiku about the sea.<end_of_utterance>\n"
+        );
+    }
+
+    #[test]
+    fn raise_exception_is_typed() {
+        let t = ChatTemplate::from_source(
+            "{% if messages[0]['role'] != 'system' %}{{ raise_exception('System first: ' ~ messages[0]['role']) }}{% endif %}",
+        )
+        .unwrap();
+        let err = t.render(&[Message::text(Role::User, "hi")], false).unwrap_err();
+        match err {
+            TextError::TemplateRaised(m) => assert_eq!(m, "System first: user"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_is_typed() {
+        let err = ChatTemplate::from_source("{% for x in %}").unwrap_err();
+        assert_eq!(err.code(), "template_syntax");
+    }
+
+    #[test]
+    fn python_printing_and_methods() {
+        let t = ChatTemplate::from_source(
+            "{{ none }}|{{ true }}|{{ [1, 'a', none] }}|{{ 2.0 }}|{{ '  x '.strip() }}|{{ 'a,b'.split(',') }}|\
+             {% for k, v in messages[0].items() %}{{ k }}={{ v is string }};{% endfor %}",
+        )
+        .unwrap();
+        let out = t.render(&[Message::text(Role::User, "hi")], false).unwrap();
+        assert_eq!(out, "None|True|[1, 'a', None]|2.0|x|['a', 'b']|role=True;content=False;");
+    }
+
+    #[test]
+    fn tojson_like_python() {
+        let t = ChatTemplate::from_source(
+            "{{ messages[0] | tojson }}\n{{ messages[0] | tojson(indent=2) }}\n{{ 'é<\"' | tojson }}|{{ 'é' | tojson(true) }}",
+        )
+        .unwrap();
+        let out = t.render_json(r#"[{"role": "user", "content": "a", "n": [1, 2.5, null, true]}]"#, false).unwrap();
+        assert_eq!(
+            out,
+            "{\"role\": \"user\", \"content\": \"a\", \"n\": [1, 2.5, null, true]}\n\
+             {\n  \"role\": \"user\",\n  \"content\": \"a\",\n  \"n\": [\n    1,\n    2.5,\n    null,\n    true\n  ]\n}\n\
+             \"é<\\\"\"|\"\\u00e9\""
+        );
+    }
+
+    #[test]
+    fn generation_tags_render_body() {
+        let t = ChatTemplate::from_source("a{%- generation -%} b {% endgeneration %}c").unwrap();
+        assert_eq!(t.render(&[], false).unwrap(), "ab c");
+        assert_eq!(strip_generation_tags("{% generations %}"), "{% generations %}");
+    }
+
+    #[test]
+    fn strftime_subset() {
+        // 2024-02-29 13:05:09 UTC, a Thursday.
+        let t = 1_709_211_909;
+        assert_eq!(strftime_utc("%d %b %Y", t), "29 Feb 2024");
+        assert_eq!(strftime_utc("%-d %B %y %A %a %j", t), "29 February 24 Thursday Thu 060");
+        assert_eq!(strftime_utc("%H:%M:%S %I%p %%", t), "13:05:09 01PM %");
+        assert_eq!(strftime_utc("%Y-%m-%d", 0), "1970-01-01");
+    }
+
+    #[test]
+    fn python_floats() {
+        assert_eq!(python_number(&Value::from(1e16), false), "1e+16");
+        assert_eq!(python_number(&Value::from(1.5e-5), false), "1.5e-05");
+        assert_eq!(python_number(&Value::from(0.1), false), "0.1");
+        assert_eq!(python_number(&Value::from(3.0), false), "3.0");
+    }
+
+    #[test]
+    fn from_dir_order_and_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = ChatTemplate::from_dir(dir.path()).unwrap();
+        assert_eq!(t.origin(), &TemplateOrigin::Default);
+        std::fs::write(
+            dir.path().join("tokenizer_config.json"),
+            r#"{"bos_token": "<s>", "chat_template": [{"name": "default", "template": "{{ bos_token }}T"}]}"#,
+        )
+        .unwrap();
+        let t = ChatTemplate::from_dir(dir.path()).unwrap();
+        assert_eq!(t.origin(), &TemplateOrigin::TokenizerConfig);
+        assert_eq!(t.render(&[], false).unwrap(), "<s>T");
+        std::fs::write(dir.path().join("chat_template.jinja"), "J{{ bos_token }}").unwrap();
+        assert_eq!(ChatTemplate::from_dir(dir.path()).unwrap().render(&[], false).unwrap(), "J<s>");
+        std::fs::write(dir.path().join("chat_template.json"), r#"{"chat_template": "JSON"}"#).unwrap();
+        let t = ChatTemplate::from_dir(dir.path()).unwrap();
+        assert_eq!(t.origin(), &TemplateOrigin::ChatTemplateJson);
+        std::fs::write(dir.path().join("chat_template.json"), r#"{"other": 1}"#).unwrap();
+        assert_eq!(ChatTemplate::from_dir(dir.path()).unwrap_err().code(), "malformed_file");
+    }
+}

@@ -1,0 +1,346 @@
+//! The one Llama decoder (SmolLM2) of every SmolVLM. It takes input embeddings rather than token
+//! ids, because image features replace the `<image>` embeddings before the first layer, and keeps
+//! a KV cache that can be cut back to a shared prefix for follow-up questions.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{Embedding, RmsNorm, VarBuilder};
+
+use super::linear::Linear;
+use crate::config::{RopeScaling, TextConfig};
+
+/// Cos/sin tables for rotate-half RoPE, as transformers' `LlamaRotaryEmbedding` computes them:
+/// in f32, `inv_freq = 1 / theta^(2i/d)`, angles = position × inv_freq.
+#[derive(Debug, Clone)]
+struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl Rotary {
+    fn new(cfg: &TextConfig, scaling: RopeScaling, device: &Device) -> Result<Self> {
+        let dim = cfg.head_dim();
+        let theta = cfg.rope_theta() as f32;
+        let inv_freq: Vec<f32> = (0..dim)
+            .step_by(2)
+            .map(|i| 1.0 / theta.powf(i as f32 / dim as f32))
+            .collect();
+        let scale = match scaling {
+            RopeScaling::None => 1.0,
+            RopeScaling::Linear(factor) => 1.0 / factor as f32,
+        };
+        let max = cfg.max_position_embeddings;
+        let mut angles = Vec::with_capacity(max * inv_freq.len());
+        for pos in 0..max {
+            let pos = pos as f32 * scale;
+            angles.extend(inv_freq.iter().map(|f| pos * f));
+        }
+        let angles = Tensor::from_vec(angles, (max, dim / 2), device)?;
+        Ok(Self {
+            cos: angles.cos()?,
+            sin: angles.sin()?,
+        })
+    }
+
+    /// `x`: (batch, heads, seq, head_dim) at positions `start..start + seq`.
+    fn apply(&self, x: &Tensor, start: usize) -> Result<Tensor> {
+        let seq = x.dim(2)?;
+        let cos = self.cos.narrow(0, start, seq)?.to_dtype(x.dtype())?;
+        let sin = self.sin.narrow(0, start, seq)?.to_dtype(x.dtype())?;
+        candle_nn::rotary_emb::rope(&x.contiguous()?, &cos, &sin)
+    }
+}
+
+/// Keys or values of one layer: a buffer that grows by doubling, written in place, so a decode
+/// step costs no copy of the whole history.
+#[derive(Debug, Clone, Default)]
+struct CacheBuffer {
+    data: Option<Tensor>,
+    len: usize,
+}
+
+impl CacheBuffer {
+    /// Appends along the sequence axis (2) and returns the live part.
+    fn append(&mut self, x: &Tensor) -> Result<Tensor> {
+        let add = x.dim(2)?;
+        let needed = self.len + add;
+        let capacity = self.data.as_ref().map_or(0, |d| d.dim(2).unwrap_or(0));
+        if needed > capacity {
+            let mut shape = x.dims().to_vec();
+            shape[2] = needed.max(2 * capacity).max(256);
+            let grown = Tensor::zeros(shape, x.dtype(), x.device())?;
+            if let Some(old) = &self.data {
+                grown.slice_set(&old.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+            }
+            self.data = Some(grown);
+        }
+        let data = self.data.as_ref().expect("allocated above");
+        data.slice_set(&x.contiguous()?, 2, self.len)?;
+        self.len = needed;
+        data.narrow(2, 0, self.len)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    o_proj: Linear,
+    num_heads: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+    k_cache: CacheBuffer,
+    v_cache: CacheBuffer,
+}
+
+impl Attention {
+    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+        let (h, hd) = (cfg.hidden_size, cfg.head_dim());
+        let (nh, nkv) = (cfg.num_attention_heads, cfg.num_kv_heads());
+        let bias = cfg.attention_bias;
+        Ok(Self {
+            q_proj: Linear::load(h, nh * hd, bias, vb.pp("q_proj"))?,
+            k_proj: Linear::load(h, nkv * hd, bias, vb.pp("k_proj"))?,
+            v_proj: Linear::load(h, nkv * hd, bias, vb.pp("v_proj"))?,
+            o_proj: Linear::load(nh * hd, h, bias, vb.pp("o_proj"))?,
+            num_heads: nh,
+            num_kv_heads: nkv,
+            head_dim: hd,
+            k_cache: CacheBuffer::default(),
+            v_cache: CacheBuffer::default(),
+        })
+    }
+
+    fn forward(
+        &mut self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        start: usize,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let (b, seq, _) = xs.dims3()?;
+        let heads = |t: Tensor, n: usize| {
+            t.reshape((b, seq, n, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = heads(self.q_proj.forward(xs)?, self.num_heads)?;
+        let k = heads(self.k_proj.forward(xs)?, self.num_kv_heads)?;
+        let v = heads(self.v_proj.forward(xs)?, self.num_kv_heads)?;
+        let q = rotary.apply(&q, start)?;
+        let k = rotary.apply(&k, start)?;
+        let k = self.k_cache.append(&k)?;
+        let v = self.v_cache.append(&v)?;
+
+        // Grouped-query attention: each key/value head serves `groups` query heads. Folding the
+        // groups into the query's sequence axis avoids materialising repeated keys and values.
+        let groups = self.num_heads / self.num_kv_heads;
+        let kv_len = k.dim(2)?;
+        let q = q.reshape((b, self.num_kv_heads, groups * seq, self.head_dim))?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?;
+        let scores = match mask {
+            Some(mask) => scores
+                .reshape((b, self.num_kv_heads, groups, seq, kv_len))?
+                .broadcast_add(mask)?
+                .reshape((b, self.num_kv_heads, groups * seq, kv_len))?,
+            None => scores,
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(&v.contiguous()?)?;
+        let out = out
+            .reshape((b, self.num_heads, seq, self.head_dim))?
+            .transpose(1, 2)?
+            .reshape((b, seq, self.num_heads * self.head_dim))?;
+        self.o_proj.forward(&out)
+    }
+
+    fn clear_cache(&mut self) {
+        self.k_cache = CacheBuffer::default();
+        self.v_cache = CacheBuffer::default();
+    }
+
+    fn truncate_cache(&mut self, len: usize) {
+        self.k_cache.len = self.k_cache.len.min(len);
+        self.v_cache.len = self.v_cache.len.min(len);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Mlp {
+    gate_proj: Linear,
+    up_proj: Linear,
+    down_proj: Linear,
+}
+
+impl Mlp {
+    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+        let (h, i, bias) = (cfg.hidden_size, cfg.intermediate_size, cfg.mlp_bias);
+        Ok(Self {
+            gate_proj: Linear::load(h, i, bias, vb.pp("gate_proj"))?,
+            up_proj: Linear::load(h, i, bias, vb.pp("up_proj"))?,
+            down_proj: Linear::load(i, h, bias, vb.pp("down_proj"))?,
+        })
+    }
+}
+
+impl Module for Mlp {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let gate = candle_nn::ops::silu(&self.gate_proj.forward(xs)?)?;
+        self.down_proj.forward(&(gate * self.up_proj.forward(xs)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DecoderLayer {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl DecoderLayer {
+    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+        let (h, eps) = (cfg.hidden_size, cfg.rms_norm_eps);
+        Ok(Self {
+            input_layernorm: candle_nn::rms_norm(h, eps, vb.pp("input_layernorm"))?,
+            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
+            post_attention_layernorm: candle_nn::rms_norm(
+                h,
+                eps,
+                vb.pp("post_attention_layernorm"),
+            )?,
+            mlp: Mlp::new(cfg, vb.pp("mlp"))?,
+        })
+    }
+
+    fn forward(
+        &mut self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        start: usize,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let attn = self.self_attn.forward(
+            &self.input_layernorm.forward(xs)?,
+            rotary,
+            start,
+            mask,
+        )?;
+        let xs = (xs + attn)?;
+        let mlp = self.mlp.forward(&self.post_attention_layernorm.forward(&xs)?)?;
+        xs + mlp
+    }
+}
+
+/// `LlamaModel` + `lm_head`, driven by embeddings.
+#[derive(Debug, Clone)]
+pub struct TextModel {
+    embed_tokens: Embedding,
+    layers: Vec<DecoderLayer>,
+    norm: RmsNorm,
+    lm_head: Linear,
+    rotary: Rotary,
+    cached_len: usize,
+    max_positions: usize,
+}
+
+impl TextModel {
+    /// `vb` points at the decoder (`model.text_model`), `lm_head_vb` at the checkpoint root.
+    /// Without an `lm_head.weight` the embedding matrix is the output projection, which is what
+    /// transformers ends up with for tied checkpoints (and for the untied ones, it is present).
+    pub fn new(cfg: &TextConfig, vb: VarBuilder, root: VarBuilder) -> Result<Self> {
+        let embed_tokens = candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp("embed_tokens"))?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| DecoderLayer::new(cfg, vb.pp(format!("layers.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let norm = candle_nn::rms_norm(cfg.hidden_size, cfg.rms_norm_eps, vb.pp("norm"))?;
+        let lm_head = if root.contains_tensor("lm_head.weight") {
+            Linear::load(cfg.hidden_size, cfg.vocab_size, false, root.pp("lm_head"))?
+        } else {
+            Linear::new(
+                candle_core::quantized::QMatMul::Tensor(embed_tokens.embeddings().clone()),
+                None,
+            )
+        };
+        let scaling = cfg
+            .rope_scaling()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok(Self {
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            rotary: Rotary::new(cfg, scaling, vb.device())?,
+            cached_len: 0,
+            max_positions: cfg.max_position_embeddings,
+        })
+    }
+
+    /// Token embeddings for `ids` (a 1-D u32 tensor), shape (len, hidden).
+    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
+        self.embed_tokens.forward(ids)
+    }
+
+    /// Runs `embeds` (1, seq, hidden) after what the cache already holds and returns the logits of
+    /// the last position, (1, vocab), in f32.
+    pub fn forward_embeds(&mut self, embeds: &Tensor) -> Result<Tensor> {
+        let (_, seq, _) = embeds.dims3()?;
+        let start = self.cached_len;
+        if start + seq > self.max_positions {
+            candle_core::bail!(
+                "sequence of {} exceeds the {} positions of the model",
+                start + seq,
+                self.max_positions
+            );
+        }
+        let mask = causal_mask(seq, start, embeds.dtype(), embeds.device())?;
+        let mut xs = embeds.clone();
+        for layer in &mut self.layers {
+            xs = layer.forward(&xs, &self.rotary, start, mask.as_ref())?;
+        }
+        self.cached_len = start + seq;
+        let last = xs.narrow(1, seq - 1, 1)?;
+        let logits = self.lm_head.forward(&self.norm.forward(&last)?)?;
+        logits.squeeze(1)?.to_dtype(DType::F32)
+    }
+
+    /// Positions the KV cache holds.
+    pub fn cached_len(&self) -> usize {
+        self.cached_len
+    }
+
+    pub fn clear_cache(&mut self) {
+        for layer in &mut self.layers {
+            layer.self_attn.clear_cache();
+        }
+        self.cached_len = 0;
+    }
+
+    /// Keeps the first `len` cached positions (a shared prefix) and drops the rest.
+    pub fn truncate_cache(&mut self, len: usize) {
+        for layer in &mut self.layers {
+            layer.self_attn.truncate_cache(len);
+        }
+        self.cached_len = self.cached_len.min(len);
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+}
+
+/// Additive mask (seq, start + seq): position i sees cache entries and new tokens up to itself.
+/// A single new token sees everything, so no mask is built for decode steps.
+fn causal_mask(seq: usize, start: usize, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
+    if seq == 1 {
+        return Ok(None);
+    }
+    let total = start + seq;
+    let mask: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..total).map(move |j| if j > start + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (seq, total), device)?
+        .to_dtype(dtype)
+        .map(Some)
+}

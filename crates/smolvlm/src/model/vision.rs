@@ -1,0 +1,190 @@
+//! Idefics3's SigLIP vision transformer (`Idefics3VisionTransformer`). Written here rather than
+//! reusing candle-transformers' `siglip` because that one bakes in SigLIP's own defaults and
+//! pooling head, and its dense `candle_nn::Linear` layers could not take quantized weights.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{LayerNorm, VarBuilder};
+
+use super::linear::Linear;
+use crate::config::{Activation, VisionConfig};
+
+/// Patch embedding as a matrix product: with stride == kernel a convolution is exactly
+/// (patches × C·p·p) @ (C·p·p × hidden), which runs at GEMM speed.
+#[derive(Debug, Clone)]
+struct Embeddings {
+    patch: Linear,
+    position_embedding: Tensor,
+    patch_size: usize,
+    channels: usize,
+}
+
+impl Embeddings {
+    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        let (c, p, h) = (cfg.num_channels, cfg.patch_size, cfg.hidden_size);
+        let pvb = vb.pp("patch_embedding");
+        let weight = pvb.get((h, c, p, p), "weight")?.reshape((h, c * p * p))?;
+        let bias = pvb.get(h, "bias")?;
+        let position_embedding = vb
+            .pp("position_embedding")
+            .get((cfg.num_patches(), h), "weight")?;
+        Ok(Self {
+            patch: Linear::new(candle_core::quantized::QMatMul::Tensor(weight), Some(bias)),
+            position_embedding,
+            patch_size: p,
+            channels: c,
+        })
+    }
+
+    /// (frames, C, H, W) → (frames, patches, hidden). Every SmolVLM frame is a full tile, so the
+    /// bucketed position ids of Idefics3 are simply 0..patches.
+    fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
+        let (n, c, h, w) = pixels.dims4()?;
+        let p = self.patch_size;
+        if c != self.channels || h % p != 0 || w % p != 0 {
+            candle_core::bail!("frame of shape {:?} does not fit the patch grid", pixels.dims());
+        }
+        let (gh, gw) = (h / p, w / p);
+        let patches = pixels
+            .reshape((n, c, gh, p, gw, p))?
+            .permute((0, 2, 4, 1, 3, 5))?
+            .reshape((n, gh * gw, c * p * p))?;
+        self.patch
+            .forward(&patches)?
+            .broadcast_add(&self.position_embedding.narrow(0, 0, gh * gw)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
+    num_heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        let h = cfg.hidden_size;
+        Ok(Self {
+            q_proj: Linear::load(h, h, true, vb.pp("q_proj"))?,
+            k_proj: Linear::load(h, h, true, vb.pp("k_proj"))?,
+            v_proj: Linear::load(h, h, true, vb.pp("v_proj"))?,
+            out_proj: Linear::load(h, h, true, vb.pp("out_proj"))?,
+            num_heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+}
+
+impl Module for Attention {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let (n, seq, hidden) = xs.dims3()?;
+        let heads = |t: Tensor| {
+            t.reshape((n, seq, self.num_heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = heads(self.q_proj.forward(xs)?)?;
+        let k = heads(self.k_proj.forward(xs)?)?;
+        let v = heads(self.v_proj.forward(xs)?)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((n, seq, hidden))?;
+        self.out_proj.forward(&out)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+    act: Activation,
+}
+
+impl Module for Mlp {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let xs = self.fc1.forward(xs)?;
+        let xs = match self.act {
+            Activation::GeluPytorchTanh => xs.gelu()?,
+            Activation::Gelu => xs.gelu_erf()?,
+            Activation::QuickGelu => (&xs * candle_nn::ops::sigmoid(&(&xs * 1.702)?)?)?,
+            Activation::Silu => candle_nn::ops::silu(&xs)?,
+            Activation::Relu => xs.relu()?,
+        };
+        self.fc2.forward(&xs)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EncoderLayer {
+    layer_norm1: LayerNorm,
+    self_attn: Attention,
+    layer_norm2: LayerNorm,
+    mlp: Mlp,
+}
+
+impl EncoderLayer {
+    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        Ok(Self {
+            layer_norm1: candle_nn::layer_norm(h, eps, vb.pp("layer_norm1"))?,
+            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
+            layer_norm2: candle_nn::layer_norm(h, eps, vb.pp("layer_norm2"))?,
+            mlp: Mlp {
+                fc1: Linear::load(h, i, true, vb.pp("mlp.fc1"))?,
+                fc2: Linear::load(i, h, true, vb.pp("mlp.fc2"))?,
+                act: cfg.hidden_act,
+            },
+        })
+    }
+}
+
+impl Module for EncoderLayer {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let xs = (xs + self.self_attn.forward(&self.layer_norm1.forward(xs)?)?)?;
+        &xs + self.mlp.forward(&self.layer_norm2.forward(&xs)?)?
+    }
+}
+
+/// Embeddings → encoder layers → post-LayerNorm: `last_hidden_state` of the vision model.
+#[derive(Debug, Clone)]
+pub struct VisionTransformer {
+    embeddings: Embeddings,
+    layers: Vec<EncoderLayer>,
+    post_layernorm: LayerNorm,
+}
+
+impl VisionTransformer {
+    /// `vb` points at `model.vision_model`.
+    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| EncoderLayer::new(cfg, vb.pp(format!("encoder.layers.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            embeddings: Embeddings::new(cfg, vb.pp("embeddings"))?,
+            layers,
+            post_layernorm: candle_nn::layer_norm(
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+                vb.pp("post_layernorm"),
+            )?,
+        })
+    }
+}
+
+impl Module for VisionTransformer {
+    /// (frames, C, T, T) → (frames, patches, hidden).
+    fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
+        let mut xs = self.embeddings.forward(pixels)?;
+        for layer in &self.layers {
+            xs = layer.forward(&xs)?;
+        }
+        self.post_layernorm.forward(&xs)
+    }
+}
