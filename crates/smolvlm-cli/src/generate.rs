@@ -51,7 +51,7 @@ pub struct GenerateArgs {
     device: DevicePreference,
     /// Print one JSON object with the answer, token ids, counts and timings.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// The `--json` output; its field names are a contract with scripts.

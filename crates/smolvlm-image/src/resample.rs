@@ -249,8 +249,8 @@ pub fn resize(img: &RgbImage, width: u32, height: u32, filter: Filter) -> RgbIma
     resize_ordered(img, out_w, out_h, filter, vertical_first(in_w, in_h, out_w, out_h))
 }
 
-fn vertical_first(_in_w: usize, _in_h: usize, _out_w: usize, _out_h: usize) -> bool {
-    false
+fn vertical_first(in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> bool {
+    out_w > in_w && out_h < in_h
 }
 
 pub(crate) fn resize_ordered(
@@ -301,6 +301,19 @@ pub(crate) fn resize_ordered(
 #[cfg(test)]
 mod explore {
     use super::*;
+    #[test]
+    fn which_order_extra() {
+        use sha2::Digest;
+        let cases: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("/tmp/exp/cases.json").unwrap()).unwrap();
+        for c in cases.as_array().unwrap() {
+            let img = crate::load_image_file(std::path::Path::new(c[0].as_str().unwrap()), &Default::default()).unwrap();
+            let (w, h) = (c[1].as_u64().unwrap() as usize, c[2].as_u64().unwrap() as usize);
+            let want = c[4].as_str().unwrap();
+            let hf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::Lanczos, false).as_raw())) == want;
+            let vf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::Lanczos, true).as_raw())) == want;
+            println!("EXTRA {} {:?} -> {w} {h}: h_first {hf} v_first {vf}", c[0], img.dimensions());
+        }
+    }
     #[test]
     fn which_order() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/processor");

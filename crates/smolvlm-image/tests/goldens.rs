@@ -80,10 +80,9 @@ fn processor_matches_transformers() {
         assert_eq!(pv.len(), plan.frames * 3 * t * t);
         let sum: f64 = pv.iter().map(|&v| f64::from(v)).sum();
         let want_sum = case["pixel_values_sum"].as_f64().unwrap();
-        assert!(
-            (sum - want_sum).abs() <= 1e-3 * want_sum.abs().max(1.0),
-            "{what}: sum {sum} vs {want_sum}"
-        );
+        if (sum - want_sum).abs() > 1e-3 * want_sum.abs().max(1.0) {
+            failures.push(format!("{what}: sum {sum} vs {want_sum}"));
+        }
     }
     assert!(failures.is_empty(), "frames differ: {failures:#?}");
 }

@@ -167,8 +167,15 @@ mod tests {
         )
         .unwrap();
         let cfg = TokenizerConfig::from_json(&json, Path::new("x")).unwrap();
-        let names: Vec<_> = cfg.special_tokens_map.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["bos_token", "eos_token", "pad_token", "image_token"]);
+        let names: Vec<_> = cfg
+            .special_tokens_map
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["bos_token", "eos_token", "pad_token", "image_token"]
+        );
         assert_eq!(cfg.special_token("bos_token"), Some("<s>"));
         assert_eq!(cfg.extra_special_tokens, ["<a>", "<b>"]);
         assert_eq!(cfg.add_bos_token, Some(false));

@@ -25,7 +25,8 @@ pub struct StreamDecoder<'a> {
 
 impl<'a> StreamDecoder<'a> {
     pub fn new(tokenizer: &'a Tokenizer, skip_special_tokens: bool) -> Self {
-        let byte_level = tokenizer.has_byte_level_decoder() && !tokenizer.cleans_up_tokenization_spaces();
+        let byte_level =
+            tokenizer.has_byte_level_decoder() && !tokenizer.cleans_up_tokenization_spaces();
         StreamDecoder {
             tokenizer,
             skip_special_tokens,
@@ -53,7 +54,9 @@ impl<'a> StreamDecoder<'a> {
         let prefix_text = self
             .tokenizer
             .decode_raw(&self.window[..self.read_offset], self.skip_special_tokens)?;
-        let new_text = self.tokenizer.decode_raw(&self.window, self.skip_special_tokens)?;
+        let new_text = self
+            .tokenizer
+            .decode_raw(&self.window, self.skip_special_tokens)?;
         if new_text.len() > prefix_text.len()
             && !new_text.ends_with('\u{FFFD}')
             && new_text.starts_with(&prefix_text)
@@ -68,7 +71,10 @@ impl<'a> StreamDecoder<'a> {
     }
 
     fn push_byte_level(&mut self, id: u32) -> Option<String> {
-        if let Some(bytes) = self.tokenizer.byte_level_bytes(id, self.skip_special_tokens) {
+        if let Some(bytes) = self
+            .tokenizer
+            .byte_level_bytes(id, self.skip_special_tokens)
+        {
             self.pending_bytes.extend_from_slice(&bytes);
         }
         if self.pending_bytes.is_empty() || ends_incomplete(&self.pending_bytes) {
@@ -92,7 +98,9 @@ impl<'a> StreamDecoder<'a> {
         let prefix_text = self
             .tokenizer
             .decode_raw(&self.window[..self.read_offset], self.skip_special_tokens)?;
-        let new_text = self.tokenizer.decode_raw(&self.window, self.skip_special_tokens)?;
+        let new_text = self
+            .tokenizer
+            .decode_raw(&self.window, self.skip_special_tokens)?;
         self.window.clear();
         self.read_offset = 0;
         if new_text.len() > prefix_text.len() && new_text.starts_with(&prefix_text) {
@@ -144,7 +152,8 @@ mod tests {
     }
 
     fn fixture() -> Option<Tokenizer> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tiny-smolvlm");
         dir.join("tokenizer.json")
             .exists()
             .then(|| Tokenizer::from_dir(&dir).unwrap())

@@ -83,7 +83,11 @@ pub fn count_image_markers(prompt: &str) -> usize {
 
 /// Replaces each `<image>` in `prompt`, in order, with [`image_prompt`] of the matching `(rows, cols)` grid.
 /// Errors with both counts when the number of markers differs from `grids.len()` (as transformers does).
-pub fn expand_images(prompt: &str, grids: &[(usize, usize)], image_seq_len: usize) -> Result<String> {
+pub fn expand_images(
+    prompt: &str,
+    grids: &[(usize, usize)],
+    image_seq_len: usize,
+) -> Result<String> {
     expand_images_with(&ImageTokens::default(), prompt, grids, image_seq_len)
 }
 

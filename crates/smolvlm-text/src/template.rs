@@ -133,7 +133,10 @@ impl ChatTemplate {
             ("messages".into(), messages),
             ("tools".into(), Value::from(())),
             ("documents".into(), Value::from(())),
-            ("add_generation_prompt".into(), Value::from(add_generation_prompt)),
+            (
+                "add_generation_prompt".into(),
+                Value::from(add_generation_prompt),
+            ),
         ];
         for (k, v) in &self.special_tokens {
             ctx.push((k.clone(), Value::from(v.as_str())));
@@ -177,9 +180,9 @@ fn find_template(dir: &Path, tok_config: &TokenizerConfig) -> Result<(String, Te
     let json_path = dir.join("chat_template.json");
     if json_path.exists() {
         let json = read_json(&json_path)?;
-        let v = json.get("chat_template").ok_or_else(|| {
-            TextError::malformed(&json_path, "no `chat_template` key")
-        })?;
+        let v = json
+            .get("chat_template")
+            .ok_or_else(|| TextError::malformed(&json_path, "no `chat_template` key"))?;
         let t = template_from_json(v).map_err(|m| TextError::malformed(&json_path, m))?;
         return Ok((t, TemplateOrigin::ChatTemplateJson));
     }
@@ -206,7 +209,9 @@ fn message_value(m: &Message) -> Value {
         .content
         .iter()
         .map(|part| match part {
-            ContentPart::Image(_) => Value::from_object(PyDict(vec![("type".into(), Value::from("image"))])),
+            ContentPart::Image(_) => {
+                Value::from_object(PyDict(vec![("type".into(), Value::from("image"))]))
+            }
             ContentPart::Text(t) => Value::from_object(PyDict(vec![
                 ("type".into(), Value::from("text")),
                 ("text".into(), Value::from(t.as_str())),
@@ -230,11 +235,19 @@ impl Object for PyDict {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.0.iter().map(|(k, _)| Value::from(k.as_str())).collect())
+        Enumerator::Values(
+            self.0
+                .iter()
+                .map(|(k, _)| Value::from(k.as_str()))
+                .collect(),
+        )
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
@@ -424,7 +437,7 @@ fn map_render_error(e: Error) -> TextError {
 fn format_error(e: &Error) -> String {
     let mut s = e.to_string();
     if let Some(line) = e.line() {
-        if !s.contains("line") {
+        if !s.contains(TEMPLATE_NAME) {
             let _ = write!(s, " (line {line})");
         }
     }
@@ -443,11 +456,27 @@ fn strftime_now(format: &str) -> String {
 /// UTC time given as Unix seconds.
 pub(crate) fn strftime_utc(format: &str, unix_secs: i64) -> String {
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     const DAYS: [&str; 7] = [
-        "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
     ];
     let days = unix_secs.div_euclid(86_400);
     let sod = unix_secs.rem_euclid(86_400);
@@ -554,7 +583,10 @@ fn tojson_filter(
                 Some(s.to_string())
             } else {
                 let n = i64::try_from(v).map_err(|_| {
-                    Error::new(ErrorKind::InvalidOperation, "tojson: indent must be an int or a string")
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        "tojson: indent must be an int or a string",
+                    )
                 })?;
                 Some(" ".repeat(n.max(0) as usize))
             }
@@ -613,7 +645,9 @@ fn json_dump(
         ValueKind::Undefined | ValueKind::None => out.push_str("null"),
         ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => out.push_str(&python_number(value, true)),
-        ValueKind::String | ValueKind::Bytes => json_string(out, &python_str(value), opts.ensure_ascii),
+        ValueKind::String | ValueKind::Bytes => {
+            json_string(out, &python_str(value), opts.ensure_ascii)
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<Value> = value.try_iter()?.collect();
             if items.is_empty() {
@@ -760,7 +794,11 @@ fn python_repr(out: &mut String, value: &Value) {
 }
 
 fn python_repr_str(out: &mut String, s: &str) {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     out.push(quote);
     for c in s.chars() {
         match c {
@@ -795,7 +833,11 @@ fn python_number(value: &Value, json: bool) -> String {
     }
     if f.is_infinite() {
         let s = if json { "Infinity" } else { "inf" };
-        return if f < 0.0 { format!("-{s}") } else { s.to_string() };
+        return if f < 0.0 {
+            format!("-{s}")
+        } else {
+            s.to_string()
+        };
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
@@ -844,7 +886,9 @@ mod tests {
             "{% if messages[0]['role'] != 'system' %}{{ raise_exception('System first: ' ~ messages[0]['role']) }}{% endif %}",
         )
         .unwrap();
-        let err = t.render(&[Message::text(Role::User, "hi")], false).unwrap_err();
+        let err = t
+            .render(&[Message::text(Role::User, "hi")], false)
+            .unwrap_err();
         match err {
             TextError::TemplateRaised(m) => assert_eq!(m, "System first: user"),
             other => panic!("unexpected {other:?}"),
@@ -865,7 +909,10 @@ mod tests {
         )
         .unwrap();
         let out = t.render(&[Message::text(Role::User, "hi")], false).unwrap();
-        assert_eq!(out, "None|True|[1, 'a', None]|2.0|x|['a', 'b']|role=True;content=False;");
+        assert_eq!(
+            out,
+            "None|True|[1, 'a', None]|2.0|x|['a', 'b']|role=True;content=False;"
+        );
     }
 
     #[test]
@@ -874,7 +921,12 @@ mod tests {
             "{{ messages[0] | tojson }}\n{{ messages[0] | tojson(indent=2) }}\n{{ 'é<\"' | tojson }}|{{ 'é' | tojson(true) }}",
         )
         .unwrap();
-        let out = t.render_json(r#"[{"role": "user", "content": "a", "n": [1, 2.5, null, true]}]"#, false).unwrap();
+        let out = t
+            .render_json(
+                r#"[{"role": "user", "content": "a", "n": [1, 2.5, null, true]}]"#,
+                false,
+            )
+            .unwrap();
         assert_eq!(
             out,
             "{\"role\": \"user\", \"content\": \"a\", \"n\": [1, 2.5, null, true]}\n\
@@ -887,7 +939,10 @@ mod tests {
     fn generation_tags_render_body() {
         let t = ChatTemplate::from_source("a{%- generation -%} b {% endgeneration %}c").unwrap();
         assert_eq!(t.render(&[], false).unwrap(), "ab c");
-        assert_eq!(strip_generation_tags("{% generations %}"), "{% generations %}");
+        assert_eq!(
+            strip_generation_tags("{% generations %}"),
+            "{% generations %}"
+        );
     }
 
     #[test]
@@ -895,7 +950,10 @@ mod tests {
         // 2024-02-29 13:05:09 UTC, a Thursday.
         let t = 1_709_211_909;
         assert_eq!(strftime_utc("%d %b %Y", t), "29 Feb 2024");
-        assert_eq!(strftime_utc("%-d %B %y %A %a %j", t), "29 February 24 Thursday Thu 060");
+        assert_eq!(
+            strftime_utc("%-d %B %y %A %a %j", t),
+            "29 February 24 Thursday Thu 060"
+        );
         assert_eq!(strftime_utc("%H:%M:%S %I%p %%", t), "13:05:09 01PM %");
         assert_eq!(strftime_utc("%Y-%m-%d", 0), "1970-01-01");
     }
@@ -922,11 +980,24 @@ mod tests {
         assert_eq!(t.origin(), &TemplateOrigin::TokenizerConfig);
         assert_eq!(t.render(&[], false).unwrap(), "<s>T");
         std::fs::write(dir.path().join("chat_template.jinja"), "J{{ bos_token }}").unwrap();
-        assert_eq!(ChatTemplate::from_dir(dir.path()).unwrap().render(&[], false).unwrap(), "J<s>");
-        std::fs::write(dir.path().join("chat_template.json"), r#"{"chat_template": "JSON"}"#).unwrap();
+        assert_eq!(
+            ChatTemplate::from_dir(dir.path())
+                .unwrap()
+                .render(&[], false)
+                .unwrap(),
+            "J<s>"
+        );
+        std::fs::write(
+            dir.path().join("chat_template.json"),
+            r#"{"chat_template": "JSON"}"#,
+        )
+        .unwrap();
         let t = ChatTemplate::from_dir(dir.path()).unwrap();
         assert_eq!(t.origin(), &TemplateOrigin::ChatTemplateJson);
         std::fs::write(dir.path().join("chat_template.json"), r#"{"other": 1}"#).unwrap();
-        assert_eq!(ChatTemplate::from_dir(dir.path()).unwrap_err().code(), "malformed_file");
+        assert_eq!(
+            ChatTemplate::from_dir(dir.path()).unwrap_err().code(),
+            "malformed_file"
+        );
     }
 }

@@ -8,7 +8,9 @@ use tokenizers::{AddedToken, DecoderWrapper, ModelWrapper, PostProcessorWrapper}
 
 use crate::config::TokenizerConfig;
 use crate::error::{Result, TextError, read_text};
-use crate::expand::{END_OF_UTTERANCE_TOKEN, FAKE_TOKEN_AROUND_IMAGE, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN};
+use crate::expand::{
+    END_OF_UTTERANCE_TOKEN, FAKE_TOKEN_AROUND_IMAGE, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN,
+};
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
@@ -215,7 +217,10 @@ impl Tokenizer {
     /// (deduplicated, in that order).
     pub fn eos_token_ids(&self) -> Vec<u32> {
         let mut ids = Vec::new();
-        let candidates = [self.config.special_token("eos_token"), Some(END_OF_UTTERANCE_TOKEN)];
+        let candidates = [
+            self.config.special_token("eos_token"),
+            Some(END_OF_UTTERANCE_TOKEN),
+        ];
         for t in candidates.into_iter().flatten() {
             if let Some(id) = self.token_id(t) {
                 if !ids.contains(&id) {
@@ -317,7 +322,9 @@ pub fn clean_up_tokenization(text: &str) -> String {
 /// GPT-2's byte <-> printable char table (`bytes_to_unicode`), char -> byte direction.
 fn char_to_byte(c: char) -> Option<u8> {
     let cp = c as u32;
-    let direct = |b: u32| (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+    let direct = |b: u32| {
+        (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b)
+    };
     if cp < 256 && direct(cp) {
         return Some(cp as u8);
     }
@@ -386,6 +393,9 @@ mod tests {
         let err = Tokenizer::from_dir(dir.path()).unwrap_err();
         assert_eq!(err.code(), "malformed_file");
         let empty = tempfile::tempdir().unwrap();
-        assert_eq!(Tokenizer::from_dir(empty.path()).unwrap_err().code(), "missing_file");
+        assert_eq!(
+            Tokenizer::from_dir(empty.path()).unwrap_err().code(),
+            "missing_file"
+        );
     }
 }

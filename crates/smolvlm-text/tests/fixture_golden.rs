@@ -35,17 +35,29 @@ fn golden_cases_prompt_expansion_and_ids() {
             .map(|infos| {
                 infos
                     .iter()
-                    .map(|i| (i["rows"].as_u64().unwrap() as usize, i["cols"].as_u64().unwrap() as usize))
+                    .map(|i| {
+                        (
+                            i["rows"].as_u64().unwrap() as usize,
+                            i["cols"].as_u64().unwrap() as usize,
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let expanded = expand_images(&prompt, &grids, image_seq_len).unwrap();
-        assert_eq!(expanded, case["expanded_prompt"].as_str().unwrap(), "case {id} expanded");
+        assert_eq!(
+            expanded,
+            case["expanded_prompt"].as_str().unwrap(),
+            "case {id} expanded"
+        );
 
         let input_ids = tok.encode(&expanded).unwrap();
         let want = ids(&case["input_ids"]);
         assert_eq!(input_ids, want, "case {id} input_ids");
-        assert_eq!(input_ids.len() as u64, case["n_prompt_tokens"].as_u64().unwrap());
+        assert_eq!(
+            input_ids.len() as u64,
+            case["n_prompt_tokens"].as_u64().unwrap()
+        );
         let image_id = tok.image_token_id().unwrap();
         let n_image = input_ids.iter().filter(|&&i| i == image_id).count() as u64;
         assert_eq!(n_image, case["n_image_tokens"].as_u64().unwrap());
@@ -55,7 +67,11 @@ fn golden_cases_prompt_expansion_and_ids() {
 
         let generated = ids(&case["generated_ids"]);
         let text = case["generated_text"].as_str().unwrap();
-        assert_eq!(tok.decode(&generated, false).unwrap(), text, "case {id} generated_text");
+        assert_eq!(
+            tok.decode(&generated, false).unwrap(),
+            text,
+            "case {id} generated_text"
+        );
         let mut dec = StreamDecoder::new(&tok, false);
         let mut streamed = String::new();
         for &g in &generated {

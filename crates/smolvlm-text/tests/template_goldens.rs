@@ -47,7 +47,11 @@ fn renders_match_transformers() {
                 // Conversations expressible as crate messages render the same through `render`.
                 let parsed: serde_json::Value = serde_json::from_str(conv_json).unwrap();
                 if let Some(msgs) = messages_from_json(&parsed) {
-                    assert_eq!(t.render(&msgs, agp).unwrap(), want.as_str().unwrap(), "{what} (Message)");
+                    assert_eq!(
+                        t.render(&msgs, agp).unwrap(),
+                        want.as_str().unwrap(),
+                        "{what} (Message)"
+                    );
                 }
             }
             (None, Err(err)) => {
@@ -77,6 +81,10 @@ fn encodes_and_decodes_match_transformers() {
         let skip = d["skip_special_tokens"].as_bool().unwrap();
         let want = d["text"].as_str().unwrap();
         let id_list = ids(&d["ids"]);
-        assert_eq!(tok.decode(&id_list, skip).unwrap(), want, "decode {id_list:?} skip={skip}");
+        assert_eq!(
+            tok.decode(&id_list, skip).unwrap(),
+            want,
+            "decode {id_list:?} skip={skip}"
+        );
     }
 }

@@ -43,6 +43,7 @@ SMOLVLM2_TEMPLATE = (
 # A multi-line template in the style of hub templates, exercising what transformers' jinja environment
 # offers: trim_blocks/lstrip_blocks, Python string methods, tojson (json.dumps), namespace, loop controls,
 # special-token variables, raise_exception, printing of None/bools/lists/dicts, dict.items() order.
+# (Python's `str % args` operator is not supported by minijinja and is left out; the `format` filter is.)
 PROBE_TEMPLATE = """{{ bos_token }}
 {%- set ns = namespace(system='', n=0) %}
 {% if messages[0]['role'] == 'system' %}
@@ -70,7 +71,7 @@ PROBE_TEMPLATE = """{{ bos_token }}
 meta: {{ messages[0] | tojson }} | {{ messages | length }} | {{ ns.n }} | {{ tools }} | {{ add_generation_prompt }} | {{ [1, 'a', none, true, 2.5] }} | {{ {'k': 'v'} }}
 keys: {% for k, v in messages[-1].items() %}{{ k }},{% endfor %}
 
-words: {{ messages[-1]['content'] | string | length > 0 }} {{ 'a-b-c'.split('-') | join('+') }} {{ 'x'.startswith('x') }} {{ '%s=%d' % ('n', 3) }}
+words: {{ messages[-1]['content'] | string | length > 0 }} {{ 'a-b-c'.split('-') | join('+') }} {{ 'x'.startswith('x') }} {{ '%s=%d' | format('n', 3) }} {{ 'Hello World'.title() }} {{ '  a b '.rstrip() }}|
 {% if add_generation_prompt %}<|assistant|>
 {% endif %}"""
 
