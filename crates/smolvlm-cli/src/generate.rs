@@ -67,7 +67,10 @@ struct JsonOutput<'a> {
 
 pub fn run(args: GenerateArgs) -> Result<(), CliError> {
     if args.mmproj.is_some() {
-        return Err(smolvlm::Error::NotSupportedYet("--mmproj (llama.cpp vision projectors)".into()).into());
+        return Err(smolvlm::Error::NotSupportedYet(
+            "--mmproj (llama.cpp vision projectors)".into(),
+        )
+        .into());
     }
     let mut model = SmolVlmModel::load(
         &args.model,

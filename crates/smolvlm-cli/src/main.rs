@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "smolvlm", version, about = "Run SmolVLM vision-language models locally")]
+#[command(
+    name = "smolvlm",
+    version,
+    about = "Run SmolVLM vision-language models locally"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,8 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             if json {
-                let obj = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+                let obj =
+                    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
                 println!("{obj}");
             }
             ExitCode::FAILURE

@@ -41,7 +41,9 @@ fn generate_json_reproduces_every_single_turn_golden() {
             let parts = user["content"].as_array().unwrap();
             let single_turn = msgs.len() == 1
                 && parts.last().unwrap()["type"] == "text"
-                && parts[..parts.len() - 1].iter().all(|p| p["type"] == "image");
+                && parts[..parts.len() - 1]
+                    .iter()
+                    .all(|p| p["type"] == "image");
             if !single_turn {
                 continue;
             }
@@ -59,20 +61,46 @@ fn generate_json_reproduces_every_single_turn_golden() {
                 args.push("--longest-edge".into());
                 args.push(px.to_string());
             }
-            for a in ["--prompt", text, "--temperature", "0", "--max-new-tokens", "24", "--json"] {
+            for a in [
+                "--prompt",
+                text,
+                "--temperature",
+                "0",
+                "--max-new-tokens",
+                "24",
+                "--json",
+            ] {
                 args.push(a.into());
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = smolvlm(&args);
-            assert!(out.status.success(), "{name} case {}: {}", case["id"], String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{name} case {}: {}",
+                case["id"],
+                String::from_utf8_lossy(&out.stderr)
+            );
             let got = json_of(&out);
-            assert_eq!(got["token_ids"], case["generated_ids"], "{name} case {}", case["id"]);
+            assert_eq!(
+                got["token_ids"], case["generated_ids"],
+                "{name} case {}",
+                case["id"]
+            );
             assert_eq!(got["prompt_tokens"], case["n_prompt_tokens"]);
             assert_eq!(got["image_tokens"], case["n_image_tokens"]);
             assert_eq!(got["stop_reason"], "length");
             assert!(got["text"].is_string());
-            for key in ["load_s", "vision_s", "prefill_s", "decode_s", "decode_tokens_per_s"] {
-                assert!(got["timings"][key].as_f64().unwrap() >= 0.0, "timings.{key}");
+            for key in [
+                "load_s",
+                "vision_s",
+                "prefill_s",
+                "decode_s",
+                "decode_tokens_per_s",
+            ] {
+                assert!(
+                    got["timings"][key].as_f64().unwrap() >= 0.0,
+                    "timings.{key}"
+                );
             }
             checked += 1;
         }
@@ -84,12 +112,23 @@ fn generate_json_reproduces_every_single_turn_golden() {
 fn plain_output_streams_the_same_text_as_json() {
     let dir = fixtures().join("tiny-smolvlm");
     let model = dir.display().to_string();
-    let base = ["generate", "--model", &model, "--prompt", "Write a haiku about the sea.", "--max-new-tokens", "12"];
+    let base = [
+        "generate",
+        "--model",
+        &model,
+        "--prompt",
+        "Write a haiku about the sea.",
+        "--max-new-tokens",
+        "12",
+    ];
     let plain = smolvlm(&base);
     assert!(plain.status.success());
     let json = json_of(&smolvlm(&[&base[..], &["--json"]].concat()));
     let streamed = String::from_utf8(plain.stdout).unwrap();
-    assert_eq!(streamed.trim_end_matches('\n'), json["text"].as_str().unwrap());
+    assert_eq!(
+        streamed.trim_end_matches('\n'),
+        json["text"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -97,14 +136,32 @@ fn ignore_eos_and_sampling_flags_are_accepted() {
     let model = fixtures().join("tiny-smolvlm").display().to_string();
     let run = |seed: &str| {
         json_of(&smolvlm(&[
-            "generate", "--model", &model, "--prompt", "Hello", "--max-new-tokens", "8",
-            "--temperature", "0.9", "--top-k", "40", "--top-p", "0.95", "--seed", seed,
-            "--ignore-eos", "--json",
+            "generate",
+            "--model",
+            &model,
+            "--prompt",
+            "Hello",
+            "--max-new-tokens",
+            "8",
+            "--temperature",
+            "0.9",
+            "--top-k",
+            "40",
+            "--top-p",
+            "0.95",
+            "--seed",
+            seed,
+            "--ignore-eos",
+            "--json",
         ]))
     };
     let a = run("1");
     assert_eq!(a["token_ids"].as_array().unwrap().len(), 8);
-    assert_eq!(a["token_ids"], run("1")["token_ids"], "same seed, same tokens");
+    assert_eq!(
+        a["token_ids"],
+        run("1")["token_ids"],
+        "same seed, same tokens"
+    );
 }
 
 /// A failure: non-zero exit, a one-line message on stderr, no panic, and with `--json` an
@@ -117,7 +174,10 @@ fn expect_failure(args: &[&str], code: &str, message_part: &str) {
     let got = json_of(&out);
     assert_eq!(got["error"]["code"], code, "{args:?}: {stderr}");
     let message = got["error"]["message"].as_str().unwrap();
-    assert!(message.contains(message_part), "{args:?}: {message:?} lacks {message_part:?}");
+    assert!(
+        message.contains(message_part),
+        "{args:?}: {message:?} lacks {message_part:?}"
+    );
 }
 
 #[test]
@@ -138,7 +198,16 @@ fn bad_images_fail_clearly() {
         (&empty, "empty.jpg"),
         (&missing, "nowhere.png"),
     ] {
-        let out = smolvlm(&["generate", "--model", &model, "--image", file.to_str().unwrap(), "--prompt", "hi", "--json"]);
+        let out = smolvlm(&[
+            "generate",
+            "--model",
+            &model,
+            "--image",
+            file.to_str().unwrap(),
+            "--prompt",
+            "hi",
+            "--json",
+        ]);
         assert!(!out.status.success());
         let got = json_of(&out);
         let message = got["error"]["message"].as_str().unwrap();
@@ -153,13 +222,29 @@ fn bad_models_fail_clearly() {
     let src = fixtures().join("tiny-smolvlm");
     let copy = |dir: &Path| {
         std::fs::create_dir_all(dir).unwrap();
-        for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json",
-                  "processor_config.json", "chat_template.json", "generation_config.json", "model.safetensors"] {
+        for f in [
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "preprocessor_config.json",
+            "processor_config.json",
+            "chat_template.json",
+            "generation_config.json",
+            "model.safetensors",
+        ] {
             std::fs::copy(src.join(f), dir.join(f)).unwrap();
         }
     };
     let gen_args = |dir: &Path| -> Vec<String> {
-        ["generate", "--model", dir.to_str().unwrap(), "--prompt", "hi"].map(String::from).to_vec()
+        [
+            "generate",
+            "--model",
+            dir.to_str().unwrap(),
+            "--prompt",
+            "hi",
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let run = |dir: &Path, code: &str, part: &str| {
         let args = gen_args(dir);
@@ -177,7 +262,11 @@ fn bad_models_fail_clearly() {
     let truncated = tmp.path().join("truncated");
     copy(&truncated);
     let weights = std::fs::read(src.join("model.safetensors")).unwrap();
-    std::fs::write(truncated.join("model.safetensors"), &weights[..weights.len() / 3]).unwrap();
+    std::fs::write(
+        truncated.join("model.safetensors"),
+        &weights[..weights.len() / 3],
+    )
+    .unwrap();
     run(&truncated, "malformed_model_file", "model.safetensors");
 
     let bad_json = tmp.path().join("bad-json");
@@ -188,14 +277,40 @@ fn bad_models_fail_clearly() {
     let llava = tmp.path().join("llava");
     copy(&llava);
     let cfg = std::fs::read_to_string(src.join("config.json")).unwrap();
-    std::fs::write(llava.join("config.json"), cfg.replace("\"idefics3\"", "\"llava\"")).unwrap();
+    std::fs::write(
+        llava.join("config.json"),
+        cfg.replace("\"idefics3\"", "\"llava\""),
+    )
+    .unwrap();
     run(&llava, "unsupported_model", "llava");
 
     let gguf = tmp.path().join("model.gguf");
     std::fs::write(&gguf, b"GGUF").unwrap();
-    expect_failure(&["generate", "--model", gguf.to_str().unwrap(), "--prompt", "hi"], "not_supported_yet", "GGUF");
+    expect_failure(
+        &[
+            "generate",
+            "--model",
+            gguf.to_str().unwrap(),
+            "--prompt",
+            "hi",
+        ],
+        "not_supported_yet",
+        "GGUF",
+    );
     let model = src.display().to_string();
-    expect_failure(&["generate", "--model", &model, "--mmproj", gguf.to_str().unwrap(), "--prompt", "hi"], "not_supported_yet", "mmproj");
+    expect_failure(
+        &[
+            "generate",
+            "--model",
+            &model,
+            "--mmproj",
+            gguf.to_str().unwrap(),
+            "--prompt",
+            "hi",
+        ],
+        "not_supported_yet",
+        "mmproj",
+    );
 }
 
 #[test]
@@ -207,7 +322,10 @@ fn a_prompt_past_the_context_says_what_it_needed() {
         let name = path.file_name().unwrap();
         if name == "config.json" {
             let cfg = std::fs::read_to_string(&path).unwrap();
-            let small = cfg.replace("\"max_position_embeddings\": 8192", "\"max_position_embeddings\": 64");
+            let small = cfg.replace(
+                "\"max_position_embeddings\": 8192",
+                "\"max_position_embeddings\": 64",
+            );
             assert_ne!(cfg, small);
             std::fs::write(tmp.path().join(name), small).unwrap();
         } else {
@@ -218,15 +336,38 @@ fn a_prompt_past_the_context_says_what_it_needed() {
     let image = src.join("img_wide_300x200.png").display().to_string();
     // The golden prompt for this image is 96 tokens.
     expect_failure(
-        &["generate", "--model", &model, "--image", &image, "--prompt", "What is in this image?"],
+        &[
+            "generate",
+            "--model",
+            &model,
+            "--image",
+            &image,
+            "--prompt",
+            "What is in this image?",
+        ],
         "prompt_too_long",
         "needs 97 tokens but the model's context holds 64",
     );
     // Text that fits leaves generation to stop at the context's end, not fail.
-    let out = smolvlm(&["generate", "--model", &model, "--prompt", "hi", "--max-new-tokens", "500", "--ignore-eos", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = smolvlm(&[
+        "generate",
+        "--model",
+        &model,
+        "--prompt",
+        "hi",
+        "--max-new-tokens",
+        "500",
+        "--ignore-eos",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = json_of(&out);
     assert_eq!(got["stop_reason"], "length");
-    let total = got["prompt_tokens"].as_u64().unwrap() + got["token_ids"].as_array().unwrap().len() as u64;
+    let total =
+        got["prompt_tokens"].as_u64().unwrap() + got["token_ids"].as_array().unwrap().len() as u64;
     assert_eq!(total, 64);
 }

@@ -125,8 +125,14 @@ impl ProcessorConfig {
         self.do_rescale = raw.do_rescale.unwrap_or(d.do_rescale);
         self.rescale_factor = raw.rescale_factor.unwrap_or(d.rescale_factor);
         self.do_normalize = raw.do_normalize.unwrap_or(d.do_normalize);
-        self.image_mean = raw.image_mean.as_ref().map_or(d.image_mean, |m| m.per_channel());
-        self.image_std = raw.image_std.as_ref().map_or(d.image_std, |m| m.per_channel());
+        self.image_mean = raw
+            .image_mean
+            .as_ref()
+            .map_or(d.image_mean, |m| m.per_channel());
+        self.image_std = raw
+            .image_std
+            .as_ref()
+            .map_or(d.image_std, |m| m.per_channel());
     }
 
     fn validate(&self) -> Result<()> {
@@ -145,7 +151,6 @@ impl ProcessorConfig {
         Ok(())
     }
 }
-
 
 /// Parses a JSON file, `None` when it does not exist.
 fn read_json_opt<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {

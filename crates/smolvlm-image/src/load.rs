@@ -143,7 +143,9 @@ fn decode_png(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
     // Palette to RGB(A), low bit depths to 8 bits, tRNS to alpha; 16 bits are kept so the
     // Pillow reductions below can be applied.
     decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().map_err(|e| png_error(e, name, limits))?;
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| png_error(e, name, limits))?;
     let info = reader.info();
     let (width, height) = (info.width, info.height);
     limits.check(name, width, height, 8)?;
@@ -154,20 +156,29 @@ fn decode_png(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
         .as_deref()
         .and_then(Orientation::from_exif_chunk);
 
-    let size = reader.output_buffer_size().ok_or_else(|| limits.too_large(name, width, height))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| limits.too_large(name, width, height))?;
     let mut buf = vec![0u8; size];
     let frame = reader
         .next_frame(&mut buf)
         .map_err(|e| png_error(e, name, limits))?;
     let (out_type, out_depth) = reader.output_color_type();
     let channels = out_type.samples();
-    let sample_bytes = if out_depth == png::BitDepth::Sixteen { 2 } else { 1 };
+    let sample_bytes = if out_depth == png::BitDepth::Sixteen {
+        2
+    } else {
+        1
+    };
     let line = frame.line_size;
 
     let gray16 = color_type == png::ColorType::Grayscale && bit_depth == png::BitDepth::Sixteen;
     let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
     for row in buf.chunks(line).take(height as usize) {
-        for px in row.chunks_exact(channels * sample_bytes).take(width as usize) {
+        for px in row
+            .chunks_exact(channels * sample_bytes)
+            .take(width as usize)
+        {
             // Big-endian samples: the first byte is the high byte Pillow keeps.
             let sample = |c: usize| -> u8 {
                 if sample_bytes == 1 {
@@ -199,7 +210,8 @@ fn decode_png(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
 /// The single transparent colour Pillow's PNG plugin records, if any.
 fn png_transparent_color(info: &png::Info) -> Option<TransparentColor> {
     let trns = info.trns.as_deref()?;
-    let be16 = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*trns.get(i)?, *trns.get(i + 1)?])) };
+    let be16 =
+        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*trns.get(i)?, *trns.get(i + 1)?])) };
     match info.color_type {
         png::ColorType::Indexed => {
             // Only "all opaque but one fully transparent entry" becomes an index; other
@@ -269,7 +281,11 @@ fn decode_gif(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
             name: name.to_string(),
             reason: "GIF has no frames".into(),
         })?;
-    let palette = frame.palette.as_deref().or(global.as_deref()).unwrap_or(&[]);
+    let palette = frame
+        .palette
+        .as_deref()
+        .or(global.as_deref())
+        .unwrap_or(&[]);
     let color = |index: usize| -> [u8; 3] {
         match palette.get(index * 3..index * 3 + 3) {
             Some(c) => [c[0], c[1], c[2]],
@@ -283,7 +299,10 @@ fn decode_gif(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
     let mut img = RgbImage::from_pixel(width, height, image::Rgb(fill));
     let (fw, fh) = (u32::from(frame.width), u32::from(frame.height));
     for (i, &index) in frame.buffer.iter().enumerate().take((fw * fh) as usize) {
-        let (x, y) = (u32::from(frame.left) + i as u32 % fw, u32::from(frame.top) + i as u32 / fw);
+        let (x, y) = (
+            u32::from(frame.left) + i as u32 % fw,
+            u32::from(frame.top) + i as u32 / fw,
+        );
         if x < width && y < height {
             img.put_pixel(x, y, image::Rgb(color(index as usize)));
         }
@@ -326,7 +345,12 @@ fn decode_with_image(
         .into_decoder()
         .map_err(|e| image_error(e, name, limits, None))?;
     let (width, height) = decoder.dimensions();
-    limits.check(name, width, height, decoder.color_type().bytes_per_pixel().into())?;
+    limits.check(
+        name,
+        width,
+        height,
+        decoder.color_type().bytes_per_pixel().into(),
+    )?;
     let orientation = decoder.orientation().ok();
     let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| image_error(e, name, limits, Some((width, height))))?;
@@ -336,9 +360,8 @@ fn decode_with_image(
 /// `convert("RGB")` as Pillow does it for the modes its plugins produce.
 fn to_rgb_like_pillow(img: DynamicImage) -> RgbImage {
     let (w, h) = (img.width(), img.height());
-    let from_fn = |f: &dyn Fn(u32, u32) -> [u8; 3]| {
-        RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)))
-    };
+    let from_fn =
+        |f: &dyn Fn(u32, u32) -> [u8; 3]| RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)));
     match img {
         DynamicImage::ImageRgb8(i) => i,
         DynamicImage::ImageRgba8(i) => from_fn(&|x, y| {
@@ -409,7 +432,14 @@ fn image_error(
 /// Decoders report running out of data as a format error with a message, not an io error.
 fn is_eof_message(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
-    ["eof", "end of file", "unexpected end", "truncated", "no more bytes", "not enough data"]
-        .iter()
-        .any(|m| r.contains(m))
+    [
+        "eof",
+        "end of file",
+        "unexpected end",
+        "truncated",
+        "no more bytes",
+        "not enough data",
+    ]
+    .iter()
+    .any(|m| r.contains(m))
 }

@@ -299,7 +299,15 @@ mod tests {
     #[test]
     fn plan_agrees_with_process_for_many_sizes() {
         let p = cfg(96, 32, true);
-        for (w, h) in [(1, 1), (7, 3), (3, 7), (50, 1), (1, 50), (33, 32), (200, 199)] {
+        for (w, h) in [
+            (1, 1),
+            (7, 3),
+            (3, 7),
+            (50, 1),
+            (1, 50),
+            (33, 32),
+            (200, 199),
+        ] {
             let img = RgbImage::new(w, h);
             let out = p.process(&img).unwrap();
             assert_eq!(out.frames.len(), out.plan.frames, "{w}x{h}");

@@ -246,14 +246,26 @@ pub fn resize(img: &RgbImage, width: u32, height: u32, filter: Filter) -> RgbIma
         width as usize,
         height as usize,
     );
-    resize_ordered(img, out_w, out_h, filter, vertical_first(in_w, in_h, out_w, out_h))
+    resize_ordered(
+        img,
+        out_w,
+        out_h,
+        filter,
+        vertical_first(in_w, in_h, out_w, out_h),
+    )
 }
 
+/// Pillow 13 (python-pillow/Pillow#9549, "if height is scaled down significantly more than
+/// width, resize vertically first") sometimes runs the vertical pass first; the pass order changes
+/// the rounding of the intermediate image. The exact condition is not reproduced yet: measured
+/// against Pillow 13, widening while shrinking the height is always vertical-first (below), but
+/// some shrink-both cases of tall images are too (see the known cases in `tests/goldens.rs`).
 fn vertical_first(in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> bool {
     out_w > in_w && out_h < in_h
 }
 
-pub(crate) fn resize_ordered(
+/// Both passes in the given order (the result is the same integers Pillow computes for that order).
+fn resize_ordered(
     img: &RgbImage,
     out_w: usize,
     out_h: usize,
@@ -295,43 +307,8 @@ pub(crate) fn resize_ordered(
             data
         }
     };
-    RgbImage::from_raw(out_w as u32, out_h as u32, data).expect("resampled buffer has the target size")
-}
-
-#[cfg(test)]
-mod explore {
-    use super::*;
-    #[test]
-    fn which_order_extra() {
-        use sha2::Digest;
-        let cases: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("/tmp/exp/cases.json").unwrap()).unwrap();
-        for c in cases.as_array().unwrap() {
-            let img = crate::load_image_file(std::path::Path::new(c[0].as_str().unwrap()), &Default::default()).unwrap();
-            let (w, h) = (c[1].as_u64().unwrap() as usize, c[2].as_u64().unwrap() as usize);
-            let want = c[4].as_str().unwrap();
-            let hf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::Lanczos, false).as_raw())) == want;
-            let vf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::Lanczos, true).as_raw())) == want;
-            println!("EXTRA {} {:?} -> {w} {h}: h_first {hf} v_first {vf}", c[0], img.dimensions());
-        }
-    }
-    #[test]
-    fn which_order() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/processor");
-        let g: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("goldens.json")).unwrap()).unwrap();
-        use sha2::Digest;
-        for case in g["resample"].as_array().unwrap() {
-            let f = case["filter"].as_u64().unwrap() as u32;
-            if f == 0 { continue; }
-            let name = case["image"].as_str().unwrap();
-            let img = crate::load_image_file(&dir.join("resample").join(name), &Default::default()).unwrap();
-            let w = case["size"][0].as_u64().unwrap() as usize;
-            let h = case["size"][1].as_u64().unwrap() as usize;
-            let want = case["sha256"].as_str().unwrap();
-            let hf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::from_pil(f).unwrap(), false).as_raw())) == want;
-            let vf = hex::encode(sha2::Sha256::digest(resize_ordered(&img, w, h, Filter::from_pil(f).unwrap(), true).as_raw())) == want;
-            println!("ORDER {name} {} {} -> {w} {h} f{f}: h_first {hf} v_first {vf}", img.width(), img.height());
-        }
-    }
+    RgbImage::from_raw(out_w as u32, out_h as u32, data)
+        .expect("resampled buffer has the target size")
 }
 
 /// Pillow's NEAREST resize: `ImagingScaleAffine` with the matrix `ImagingResample` builds. The

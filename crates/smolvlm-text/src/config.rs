@@ -67,10 +67,11 @@ impl TokenizerConfig {
         }
         let mut model_specific: Vec<(String, String)> = Vec::new();
         for (key, v) in obj {
-            if key.ends_with("_token") && !NAMED_SPECIAL_TOKENS.contains(&key.as_str()) {
-                if let Some(s) = token_content(v) {
-                    model_specific.push((key.clone(), s));
-                }
+            if key.ends_with("_token")
+                && !NAMED_SPECIAL_TOKENS.contains(&key.as_str())
+                && let Some(s) = token_content(v)
+            {
+                model_specific.push((key.clone(), s));
             }
         }
         let extra = obj

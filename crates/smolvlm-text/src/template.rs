@@ -436,10 +436,10 @@ fn map_render_error(e: Error) -> TextError {
 
 fn format_error(e: &Error) -> String {
     let mut s = e.to_string();
-    if let Some(line) = e.line() {
-        if !s.contains(TEMPLATE_NAME) {
-            let _ = write!(s, " (line {line})");
-        }
+    if let Some(line) = e.line()
+        && !s.contains(TEMPLATE_NAME)
+    {
+        let _ = write!(s, " (line {line})");
     }
     s
 }

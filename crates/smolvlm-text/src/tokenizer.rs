@@ -222,10 +222,10 @@ impl Tokenizer {
             Some(END_OF_UTTERANCE_TOKEN),
         ];
         for t in candidates.into_iter().flatten() {
-            if let Some(id) = self.token_id(t) {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = self.token_id(t)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
         }
         ids
@@ -392,6 +392,30 @@ mod tests {
         std::fs::write(dir.path().join("tokenizer.json"), "{not json").unwrap();
         let err = Tokenizer::from_dir(dir.path()).unwrap_err();
         assert_eq!(err.code(), "malformed_file");
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/tiny-smolvlm/tokenizer.json"),
+            dir.path().join("tokenizer.json"),
+        )
+        .unwrap();
+        // Without tokenizer_config.json the tokenizer still loads (as in transformers).
+        let tok = Tokenizer::from_dir(dir.path()).unwrap();
+        assert_eq!(tok.image_token_id(), Some(49190));
+        assert_eq!(tok.eos_token_ids(), vec![49279]);
+        std::fs::write(dir.path().join("tokenizer_config.json"), "[").unwrap();
+        assert_eq!(
+            Tokenizer::from_dir(dir.path()).unwrap_err().code(),
+            "malformed_file"
+        );
+        std::fs::write(
+            dir.path().join("tokenizer_config.json"),
+            r#"{"eos_token": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            Tokenizer::from_dir(dir.path()).unwrap_err().code(),
+            "malformed_file"
+        );
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(
             Tokenizer::from_dir(empty.path()).unwrap_err().code(),

@@ -26,7 +26,7 @@ pub struct ModelConfig {
     pub tie_word_embeddings: bool,
     #[serde(default)]
     pub vision_config: VisionConfig,
-    #[serde(default)]
+    #[serde(default = "TextConfig::missing")]
     pub text_config: TextConfig,
 }
 
@@ -84,8 +84,7 @@ impl VisionConfig {
     }
 }
 
-/// The Llama text config. transformers fills a missing `text_config` with
-/// `LlamaConfig(rms_norm_eps=1e-5, tie_word_embeddings=False)`; other defaults are `LlamaConfig`'s.
+/// The Llama text config; missing keys take `LlamaConfig`'s defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct TextConfig {
@@ -124,7 +123,7 @@ impl Default for TextConfig {
             head_dim: None,
             hidden_act: Activation::Silu,
             max_position_embeddings: 2048,
-            rms_norm_eps: 1e-5,
+            rms_norm_eps: 1e-6,
             rope_theta: None,
             rope_scaling: None,
             rope_parameters: None,
@@ -154,6 +153,15 @@ pub enum RopeScaling {
 }
 
 impl TextConfig {
+    /// What transformers builds when `text_config` is absent altogether: `SubConfigSpec`'s
+    /// `init_kwargs` set `rms_norm_eps=1e-5` only in that case.
+    fn missing() -> Self {
+        Self {
+            rms_norm_eps: 1e-5,
+            ..Self::default()
+        }
+    }
+
     pub fn num_kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)
     }
@@ -318,6 +326,10 @@ mod tests {
         assert_eq!(cfg.text_config.rope_theta(), 10000.0);
         assert_eq!(cfg.text_config.num_kv_heads(), 32);
         assert_eq!(cfg.text_config.head_dim(), 128);
+        assert_eq!(cfg.text_config.rms_norm_eps, 1e-5);
+        let partial: ModelConfig =
+            serde_json::from_str(r#"{"text_config": {"hidden_size": 64}}"#).unwrap();
+        assert_eq!(partial.text_config.rms_norm_eps, 1e-6, "LlamaConfig's own default");
     }
 
     #[test]
@@ -332,7 +344,10 @@ mod tests {
         assert_eq!(new.rope_scaling().unwrap(), RopeScaling::None);
         let yarn: TextConfig =
             serde_json::from_str(r#"{"rope_scaling": {"type": "yarn", "factor": 4.0}}"#).unwrap();
-        assert!(matches!(yarn.rope_scaling(), Err(Error::UnsupportedModel(_))));
+        assert!(matches!(
+            yarn.rope_scaling(),
+            Err(Error::UnsupportedModel(_))
+        ));
     }
 
     #[test]

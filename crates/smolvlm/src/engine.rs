@@ -120,7 +120,11 @@ impl SmolVlmModel {
     /// Renders the chat template (with the generation prompt), loads and processes every image
     /// in order of appearance, expands each `<image>` and tokenizes. `longest_edge` overrides the
     /// processor's `size.longest_edge` (the resolution knob).
-    pub fn prepare(&self, messages: &[Message], longest_edge: Option<u32>) -> Result<PreparedPrompt> {
+    pub fn prepare(
+        &self,
+        messages: &[Message],
+        longest_edge: Option<u32>,
+    ) -> Result<PreparedPrompt> {
         if messages.is_empty() {
             return Err(Error::InvalidRequest("the conversation is empty".into()));
         }
@@ -142,15 +146,20 @@ impl SmolVlmModel {
                 Ok(processor.process(&rgb)?)
             })
             .collect::<Result<Vec<_>>>()?;
-        let grids: Vec<(usize, usize)> = images.iter().map(|i| (i.plan.rows, i.plan.cols)).collect();
+        let grids: Vec<(usize, usize)> =
+            images.iter().map(|i| (i.plan.rows, i.plan.cols)).collect();
         let frames: usize = images.iter().map(|i| i.frames.len()).sum();
         let pixel_values: Vec<f32> = images
             .iter()
             .flat_map(|i| i.pixel_values(processor.config()))
             .collect();
-        let expanded = smolvlm_text::expand_images(&prompt, &grids, processor.config().image_seq_len)?;
+        let expanded =
+            smolvlm_text::expand_images(&prompt, &grids, processor.config().image_seq_len)?;
         let ids = self.tokenizer.encode(&expanded)?;
-        let image_tokens = ids.iter().filter(|&&t| t == self.config.image_token_id).count();
+        let image_tokens = ids
+            .iter()
+            .filter(|&&t| t == self.config.image_token_id)
+            .count();
         if image_tokens != frames * self.config.tokens_per_frame() {
             return Err(Error::UnsupportedModel(format!(
                 "the tokenizer does not map <image> to image_token_id {} ({} image positions for {} frames)",
@@ -194,10 +203,9 @@ fn model_dir(path: &Path) -> Result<PathBuf> {
         Some("gguf") => Err(Error::NotSupportedYet(
             "loading GGUF files (llama.cpp text model / mmproj pairs)".into(),
         )),
-        _ if path.file_name().is_some_and(|n| n == "config.json") && path.exists() => Ok(path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()),
+        _ if path.file_name().is_some_and(|n| n == "config.json") && path.exists() => {
+            Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
+        }
         _ if !path.exists() => Err(Error::MissingModelFile {
             path: path.to_path_buf(),
         }),

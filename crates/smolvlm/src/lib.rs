@@ -10,13 +10,14 @@ pub use error::{Error, Result};
 pub use smolvlm_image as image;
 pub use smolvlm_text as text;
 pub use smolvlm_text::chat;
-pub mod model;
 pub mod engine;
 pub mod generate;
+pub mod model;
 
 pub use chat::{ContentPart, ImageSource, Message, Role};
 pub use device::{DevicePreference, select_device};
 pub use engine::{LoadOptions, PreparedPrompt, SmolVlmModel};
 pub use generate::{
-    CancelToken, Generation, GenerationEvent, GenerationSummary, SamplingParams, StopReason, Timings,
+    CancelToken, Generation, GenerationEvent, GenerationSummary, SamplingParams, StopReason,
+    Timings,
 };

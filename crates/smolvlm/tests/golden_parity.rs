@@ -20,7 +20,9 @@ use smolvlm::{
 const FIXTURES: [&str; 3] = ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
 }
 
 fn golden(dir: &Path) -> Value {
@@ -65,7 +67,11 @@ fn messages(dir: &Path, case: &Value) -> Vec<Message> {
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -93,10 +99,20 @@ fn prompts_and_tile_grids_match_transformers() {
         let model = load(&dir);
         for case in golden(&dir)["cases"].as_array().unwrap() {
             let id = &case["id"];
-            let longest_edge = case.get("longest_edge").and_then(Value::as_u64).map(|v| v as u32);
+            let longest_edge = case
+                .get("longest_edge")
+                .and_then(Value::as_u64)
+                .map(|v| v as u32);
             let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
-            assert_eq!(prompt.ids, ids(&case["input_ids"]), "{name} case {id}: input ids");
-            assert_eq!(prompt.image_tokens as u64, case["n_image_tokens"].as_u64().unwrap());
+            assert_eq!(
+                prompt.ids,
+                ids(&case["input_ids"]),
+                "{name} case {id}: input ids"
+            );
+            assert_eq!(
+                prompt.image_tokens as u64,
+                case["n_image_tokens"].as_u64().unwrap()
+            );
             let grids: Vec<(u64, u64, u64)> = prompt
                 .images
                 .iter()
@@ -114,7 +130,10 @@ fn prompts_and_tile_grids_match_transformers() {
             assert_eq!(grids, expected, "{name} case {id}: tile grids");
             if let Some(sum) = case.get("pixel_values_sum").and_then(Value::as_f64) {
                 let ours: f64 = prompt.pixel_values.iter().map(|&v| v as f64).sum();
-                assert!((ours - sum).abs() <= 1e-6 * sum.abs().max(1.0), "{name} case {id}: pixel sum {ours} vs {sum}");
+                assert!(
+                    (ours - sum).abs() <= 1e-6 * sum.abs().max(1.0),
+                    "{name} case {id}: pixel sum {ours} vs {sum}"
+                );
             }
         }
     }
@@ -130,12 +149,20 @@ fn vision_connector_and_logits_match_transformers() {
         for case in &cases {
             let id = case["id"].as_u64().unwrap();
             let key = |k: &str| format!("case{id}.{k}");
-            let longest_edge = case.get("longest_edge").and_then(Value::as_u64).map(|v| v as u32);
+            let longest_edge = case
+                .get("longest_edge")
+                .and_then(Value::as_u64)
+                .map(|v| v as u32);
             let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
             let net = model.network();
             let features = if prompt.frames > 0 {
                 let t = prompt.tile;
-                let ours = Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
+                let ours = Tensor::from_slice(
+                    &prompt.pixel_values,
+                    (prompt.frames, 3, t, t),
+                    &Device::Cpu,
+                )
+                .unwrap();
                 if let Some(golden_pixels) = tensors.get(&key("pixel_values")) {
                     let d = max_abs_diff(&ours, &golden_pixels.squeeze(0).unwrap());
                     assert!(d <= 1e-6, "{name} case {id}: pixel values differ by {d}");
@@ -148,7 +175,10 @@ fn vision_connector_and_logits_match_transformers() {
                 let features = net.encode_frames(&ours).unwrap();
                 if let Some(g) = tensors.get(&key("connector_output")) {
                     let d = max_abs_diff(&features, g);
-                    assert!(d <= 1e-4, "{name} case {id}: connector output differs by {d}");
+                    assert!(
+                        d <= 1e-4,
+                        "{name} case {id}: connector output differs by {d}"
+                    );
                 }
                 let (f, k, h) = features.dims3().unwrap();
                 Some(features.reshape((f * k, h)).unwrap())
@@ -156,9 +186,16 @@ fn vision_connector_and_logits_match_transformers() {
                 None
             };
             if let Some(g) = tensors.get(&key("logits_step0")) {
-                let embeds = net.prompt_embeddings(&prompt.ids, features.as_ref()).unwrap();
+                let embeds = net
+                    .prompt_embeddings(&prompt.ids, features.as_ref())
+                    .unwrap();
                 net.text().clear_cache();
-                let logits = net.text().forward_embeds(&embeds).unwrap().squeeze(0).unwrap();
+                let logits = net
+                    .text()
+                    .forward_embeds(&embeds)
+                    .unwrap()
+                    .squeeze(0)
+                    .unwrap();
                 let d = max_abs_diff(&logits, g);
                 assert!(d <= 1e-4, "{name} case {id}: step-0 logits differ by {d}");
             }
@@ -173,17 +210,33 @@ fn greedy_generation_reproduces_transformers_tokens() {
         let mut model = load(&dir);
         for case in golden(&dir)["cases"].as_array().unwrap() {
             let id = &case["id"];
-            let longest_edge = case.get("longest_edge").and_then(Value::as_u64).map(|v| v as u32);
+            let longest_edge = case
+                .get("longest_edge")
+                .and_then(Value::as_u64)
+                .map(|v| v as u32);
             let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
             let expected = ids(&case["generated_ids"]);
             let params = SamplingParams {
                 max_new_tokens: 24,
                 ..Default::default()
             };
-            let summary = model.generate(prompt, params, CancelToken::new()).run().unwrap();
-            assert_eq!(summary.token_ids, expected, "{name} case {id}: greedy tokens");
-            let eos = case.get("stopped_by_eos").and_then(Value::as_bool).unwrap_or(false);
-            let reason = if eos { StopReason::Eos } else { StopReason::Length };
+            let summary = model
+                .generate(prompt, params, CancelToken::new())
+                .run()
+                .unwrap();
+            assert_eq!(
+                summary.token_ids, expected,
+                "{name} case {id}: greedy tokens"
+            );
+            let eos = case
+                .get("stopped_by_eos")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let reason = if eos {
+                StopReason::Eos
+            } else {
+                StopReason::Length
+            };
             assert_eq!(summary.stop_reason, reason);
             let text = model.tokenizer().decode(&expected, true).unwrap();
             assert_eq!(summary.text, text, "{name} case {id}: streamed text");

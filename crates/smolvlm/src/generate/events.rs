@@ -13,10 +13,16 @@ pub enum GenerationEvent {
         frames: usize,
     },
     /// Another image frame (tile or global view) went through the vision tower.
-    ImageProgress { frames_done: usize, frames_total: usize },
+    ImageProgress {
+        frames_done: usize,
+        frames_total: usize,
+    },
     /// One generated token; `text` is what it completes (empty while a multi-byte character is
     /// still partial, and for special tokens).
-    Token { id: u32, text: String },
+    Token {
+        id: u32,
+        text: String,
+    },
     Done(GenerationSummary),
 }
 

@@ -79,7 +79,9 @@ impl<'a> Generation<'a> {
                 return Ok(summary);
             }
         }
-        Err(Error::InvalidRequest("generation ended without a summary".into()))
+        Err(Error::InvalidRequest(
+            "generation ended without a summary".into(),
+        ))
     }
 
     fn step(&mut self) -> Result<Option<GenerationEvent>> {
@@ -124,7 +126,9 @@ impl<'a> Generation<'a> {
                     Some(Tensor::cat(&self.features, 0)?)
                 };
                 self.features.clear();
-                let embeds = self.net.prompt_embeddings(&self.prompt.ids, features.as_ref())?;
+                let embeds = self
+                    .net
+                    .prompt_embeddings(&self.prompt.ids, features.as_ref())?;
                 let text = self.net.text();
                 text.clear_cache();
                 let logits = text.forward_embeds(&embeds)?;
@@ -134,10 +138,11 @@ impl<'a> Generation<'a> {
                 Ok(Some(event))
             }
             Phase::Decode => {
-                let last = *self.generated.last().expect("decode follows the first token");
-                let embeds = self
-                    .net
-                    .prompt_embeddings(&[last], None)?;
+                let last = *self
+                    .generated
+                    .last()
+                    .expect("decode follows the first token");
+                let embeds = self.net.prompt_embeddings(&[last], None)?;
                 let logits = self.net.text().forward_embeds(&embeds)?;
                 Ok(Some(self.accept(&logits)?))
             }
@@ -150,7 +155,12 @@ impl<'a> Generation<'a> {
     fn accept(&mut self, logits: &Tensor) -> Result<GenerationEvent> {
         let logits = logits.squeeze(0)?;
         let context: Vec<u32> = if self.params.repetition_penalty != 1.0 {
-            self.prompt.ids.iter().chain(&self.generated).copied().collect()
+            self.prompt
+                .ids
+                .iter()
+                .chain(&self.generated)
+                .copied()
+                .collect()
         } else {
             Vec::new()
         };

@@ -95,7 +95,9 @@ mod tests {
         let l = logits(&[1.0, 1.0, 0.5, -5.0, 0.9]);
         let draw = |params: &SamplingParams| {
             let mut s = Sampler::new(params);
-            (0..200).map(|_| s.sample(&l, &[]).unwrap()).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| s.sample(&l, &[]).unwrap())
+                .collect::<Vec<_>>()
         };
         let a = draw(&params);
         assert_eq!(a, draw(&params));

@@ -14,7 +14,12 @@ pub struct Connector {
 
 impl Connector {
     /// `vb` points at `model.connector`.
-    pub fn new(vision_hidden: usize, text_hidden: usize, scale: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        vision_hidden: usize,
+        text_hidden: usize,
+        scale: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let proj = Linear::load(
             vision_hidden * scale * scale,
             text_hidden,

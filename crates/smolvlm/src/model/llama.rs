@@ -221,14 +221,13 @@ impl DecoderLayer {
         start: usize,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let attn = self.self_attn.forward(
-            &self.input_layernorm.forward(xs)?,
-            rotary,
-            start,
-            mask,
-        )?;
+        let attn =
+            self.self_attn
+                .forward(&self.input_layernorm.forward(xs)?, rotary, start, mask)?;
         let xs = (xs + attn)?;
-        let mlp = self.mlp.forward(&self.post_attention_layernorm.forward(&xs)?)?;
+        let mlp = self
+            .mlp
+            .forward(&self.post_attention_layernorm.forward(&xs)?)?;
         xs + mlp
     }
 }
@@ -250,7 +249,8 @@ impl TextModel {
     /// Without an `lm_head.weight` the embedding matrix is the output projection, which is what
     /// transformers ends up with for tied checkpoints (and for the untied ones, it is present).
     pub fn new(cfg: &TextConfig, vb: VarBuilder, root: VarBuilder) -> Result<Self> {
-        let embed_tokens = candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp("embed_tokens"))?;
+        let embed_tokens =
+            candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp("embed_tokens"))?;
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| DecoderLayer::new(cfg, vb.pp(format!("layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
@@ -338,7 +338,15 @@ fn causal_mask(seq: usize, start: usize, dtype: DType, device: &Device) -> Resul
     }
     let total = start + seq;
     let mask: Vec<f32> = (0..seq)
-        .flat_map(|i| (0..total).map(move |j| if j > start + i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..total).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
         .collect();
     Tensor::from_vec(mask, (seq, total), device)?
         .to_dtype(dtype)

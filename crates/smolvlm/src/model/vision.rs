@@ -41,7 +41,10 @@ impl Embeddings {
         let (n, c, h, w) = pixels.dims4()?;
         let p = self.patch_size;
         if c != self.channels || h % p != 0 || w % p != 0 {
-            candle_core::bail!("frame of shape {:?} does not fit the patch grid", pixels.dims());
+            candle_core::bail!(
+                "frame of shape {:?} does not fit the patch grid",
+                pixels.dims()
+            );
         }
         let (gh, gw) = (h / p, w / p);
         let patches = pixels
