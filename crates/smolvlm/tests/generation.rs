@@ -1,0 +1,175 @@
+//! The generation stream as the app consumes it: event order, cancellation between tokens,
+//! pasted image bytes, and refusals of malformed requests.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use smolvlm::{
+    CancelToken, ContentPart, GenerationEvent, ImageSource, LoadOptions, Message, Role,
+    SamplingParams, SmolVlmModel, StopReason,
+};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm")
+}
+
+fn model() -> SmolVlmModel {
+    SmolVlmModel::load(&fixture(), &LoadOptions::default()).unwrap()
+}
+
+fn ask_about(image: ImageSource) -> Vec<Message> {
+    vec![Message::user_with_images([image], "What is in this image?")]
+}
+
+#[test]
+fn events_come_in_order_and_the_summary_matches_the_tokens() {
+    let mut model = model();
+    let prompt = model
+        .prepare(&ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))), None)
+        .unwrap();
+    let params = SamplingParams {
+        max_new_tokens: 5,
+        ..Default::default()
+    };
+    let events: Vec<GenerationEvent> = model
+        .generate(prompt, params, CancelToken::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        events[0],
+        GenerationEvent::Prompt {
+            prompt_tokens: 96,
+            image_tokens: 52,
+            frames: 13
+        }
+    );
+    for (i, e) in events[1..14].iter().enumerate() {
+        assert_eq!(
+            *e,
+            GenerationEvent::ImageProgress {
+                frames_done: i + 1,
+                frames_total: 13
+            }
+        );
+    }
+    let tokens: Vec<(u32, String)> = events[14..19]
+        .iter()
+        .map(|e| match e {
+            GenerationEvent::Token { id, text } => (*id, text.clone()),
+            other => panic!("expected a token, got {other:?}"),
+        })
+        .collect();
+    let GenerationEvent::Done(summary) = &events[19] else {
+        panic!("expected the summary last, got {:?}", events[19]);
+    };
+    assert_eq!(events.len(), 20);
+    assert_eq!(summary.token_ids, tokens.iter().map(|t| t.0).collect::<Vec<_>>());
+    assert_eq!(summary.text, tokens.iter().map(|t| t.1.as_str()).collect::<String>());
+    assert_eq!(summary.stop_reason, StopReason::Length);
+    assert!(summary.timings.vision_s > 0.0 && summary.timings.prefill_s > 0.0);
+}
+
+#[test]
+fn cancelling_stops_between_tokens() {
+    let mut model = model();
+    let prompt = model
+        .prepare(&[Message::text(Role::User, "Write a haiku about the sea.")], None)
+        .unwrap();
+    let cancel = CancelToken::new();
+    let params = SamplingParams {
+        max_new_tokens: 100,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let mut tokens = 0;
+    let mut summary = None;
+    for event in model.generate(prompt, params, cancel.clone()) {
+        match event.unwrap() {
+            GenerationEvent::Token { .. } => {
+                tokens += 1;
+                if tokens == 3 {
+                    cancel.cancel();
+                }
+            }
+            GenerationEvent::Done(s) => summary = Some(s),
+            _ => {}
+        }
+    }
+    let summary = summary.unwrap();
+    assert_eq!(tokens, 3);
+    assert_eq!(summary.token_ids.len(), 3);
+    assert_eq!(summary.stop_reason, StopReason::Cancelled);
+}
+
+#[test]
+fn cancelling_during_image_encoding_skips_the_rest() {
+    let mut model = model();
+    let prompt = model
+        .prepare(&ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))), None)
+        .unwrap();
+    let cancel = CancelToken::new();
+    let mut events = Vec::new();
+    for event in model.generate(prompt, SamplingParams::default(), cancel.clone()) {
+        let event = event.unwrap();
+        if matches!(event, GenerationEvent::ImageProgress { frames_done: 2, .. }) {
+            cancel.cancel();
+        }
+        events.push(event);
+    }
+    assert_eq!(events.len(), 4, "{events:?}");
+    let GenerationEvent::Done(summary) = &events[3] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(summary.stop_reason, StopReason::Cancelled);
+    assert!(summary.token_ids.is_empty());
+}
+
+#[test]
+fn pasted_bytes_are_the_same_image_as_the_file() {
+    let model = model();
+    let path = fixture().join("img_wide_300x200.png");
+    let bytes: Arc<[u8]> = std::fs::read(&path).unwrap().into();
+    let from_file = model.prepare(&ask_about(ImageSource::Path(path)), None).unwrap();
+    let pasted = ImageSource::Bytes {
+        name: "clipboard".into(),
+        data: bytes,
+    };
+    let from_paste = model.prepare(&ask_about(pasted), None).unwrap();
+    assert_eq!(from_file.ids, from_paste.ids);
+    assert_eq!(from_file.pixel_values, from_paste.pixel_values);
+}
+
+#[test]
+fn longest_edge_override_changes_the_tiling() {
+    let model = model();
+    let msgs = ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png")));
+    let default = model.prepare(&msgs, None).unwrap();
+    let small = model.prepare(&msgs, Some(256)).unwrap();
+    assert_eq!((default.images[0].rows, default.images[0].cols), (3, 4));
+    assert_eq!((small.images[0].rows, small.images[0].cols), (2, 2));
+    assert_eq!(small.image_tokens, 5 * 4);
+    let err = model.prepare(&msgs, Some(0)).unwrap_err();
+    assert!(!err.to_string().is_empty());
+}
+
+#[test]
+fn malformed_requests_are_refused() {
+    let model = model();
+    let err = model.prepare(&[], None).unwrap_err();
+    assert_eq!(err.code(), "invalid_request");
+    // An image part whose bytes are not an image names the part in the message.
+    let bad = ImageSource::Bytes {
+        name: "pasted-image".into(),
+        data: Arc::from(&b"not an image"[..]),
+    };
+    let err = model
+        .prepare(
+            &[Message {
+                role: Role::User,
+                content: vec![ContentPart::Image(bad), ContentPart::Text("hi".into())],
+            }],
+            None,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("pasted-image"), "{err}");
+}
