@@ -72,8 +72,10 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         )
         .into());
     }
+    // A catalog id or org/repo[@revision] resolves through the hub cache; a path is unchanged.
+    let model_path = crate::models::resolve_model_arg(&args.model)?;
     let mut model = SmolVlmModel::load(
-        &args.model,
+        &model_path,
         &LoadOptions {
             device: args.device,
             dtype: None,

@@ -1,6 +1,7 @@
 //! `smolvlm`: the engine from the command line, for scripts, checks and benchmarks.
 
 mod generate;
+mod models;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Answer one prompt, with optional images, and stream the answer (or print JSON).
     Generate(generate::GenerateArgs),
+    /// List, download, remove and locate models (catalog ids or org/repo[@revision]).
+    Models(models::ModelsArgs),
 }
 
 /// Everything the CLI can fail with; the engine's errors keep their codes.
@@ -28,6 +31,8 @@ enum Command {
 pub enum CliError {
     #[error(transparent)]
     Engine(#[from] smolvlm::Error),
+    #[error(transparent)]
+    Hub(#[from] smolvlm_hub::HubError),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -36,6 +41,7 @@ impl CliError {
     pub fn code(&self) -> &'static str {
         match self {
             CliError::Engine(e) => e.code(),
+            CliError::Hub(e) => e.code(),
             CliError::Output(_) => "io",
         }
     }
@@ -47,6 +53,10 @@ fn main() -> ExitCode {
         Command::Generate(args) => {
             let json = args.json;
             (generate::run(args), json)
+        }
+        Command::Models(args) => {
+            let json = args.json();
+            (models::run(args), json)
         }
     };
     match result {

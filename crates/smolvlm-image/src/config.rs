@@ -142,7 +142,7 @@ impl ProcessorConfig {
                 reason: "zero image size".into(),
             });
         }
-        if self.image_std.iter().any(|s| *s == 0.0) {
+        if self.image_std.contains(&0.0) {
             return Err(ImageError::Config {
                 path: "processor config".into(),
                 reason: "zero image_std".into(),

@@ -182,7 +182,7 @@ impl ImageProcessor {
 /// other edge keeps the aspect ratio, truncated and then bumped to even.
 fn rescale_to_max_len(width: u32, height: u32, max_len: u32) -> (u32, u32) {
     let aspect = f64::from(width) / f64::from(height);
-    let bump_to_even = |v: u32| if v % 2 != 0 { v + 1 } else { v };
+    let bump_to_even = |v: u32| if v.is_multiple_of(2) { v } else { v + 1 };
     let (w, h) = if width >= height {
         (max_len, bump_to_even((f64::from(max_len) / aspect) as u32))
     } else {

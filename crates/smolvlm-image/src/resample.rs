@@ -2,7 +2,7 @@
 //!
 //! transformers' PIL backend resizes with Pillow, so to get the same uint8 frames we must round
 //! exactly where Pillow rounds: filter weights are computed in `f64`, turned into 22-bit fixed
-//! point, and the image is convolved in integers, horizontally first and then vertically.
+//! point, and the image is convolved in integers, one axis after the other in the order Pillow picks.
 //! NEAREST is not a convolution in Pillow but an affine transform with its own rounding; it is
 //! ported separately at the end.
 
@@ -255,13 +255,14 @@ pub fn resize(img: &RgbImage, width: u32, height: u32, filter: Filter) -> RgbIma
     )
 }
 
-/// Pillow 13 (python-pillow/Pillow#9549, "if height is scaled down significantly more than
-/// width, resize vertically first") sometimes runs the vertical pass first; the pass order changes
-/// the rounding of the intermediate image. The exact condition is not reproduced yet: measured
-/// against Pillow 13, widening while shrinking the height is always vertical-first (below), but
-/// some shrink-both cases of tall images are too (see the known cases in `tests/goldens.rs`).
+/// Pillow 13's pass order (`ImagingResampleInner`): when the height shrinks by more than twice
+/// as many pixels as the width does, the vertical pass runs first (to make the horizontal one
+/// cheaper). The order changes the rounding of the intermediate image, so it must be the same.
+/// The comparison is Pillow's, in signed pixel counts: a widened width counts as negative.
 fn vertical_first(in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> bool {
-    out_w > in_w && out_h < in_h
+    let shrink_h = in_h as i64 - out_h as i64;
+    let shrink_w = in_w as i64 - out_w as i64;
+    shrink_h > 0 && shrink_h > shrink_w * 2
 }
 
 /// Both passes in the given order (the result is the same integers Pillow computes for that order).

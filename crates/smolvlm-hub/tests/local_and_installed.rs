@@ -1,0 +1,181 @@
+//! Local models registered by path, and the installed-model list and removal.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use smolvlm_hub::test_server::TestHub;
+use smolvlm_hub::{
+    CancelToken, Hub, HubCache, HubConfig, LocalKind, LocalRegistry, ModelSpec, inspect,
+    list_installed, remove,
+};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm")
+}
+
+fn copy(from: &Path, to_dir: &Path) -> PathBuf {
+    let to = to_dir.join(from.file_name().unwrap());
+    std::fs::copy(from, &to).unwrap();
+    to
+}
+
+#[test]
+fn a_hugging_face_folder_is_recognised() {
+    let m = inspect(&fixture()).unwrap();
+    assert_eq!(m.kind, LocalKind::HfFolder);
+    assert!(m.vision);
+    // Naming a file inside it means the folder.
+    assert_eq!(inspect(&fixture().join("config.json")).unwrap().path, fixture());
+}
+
+#[test]
+fn a_gguf_pair_and_a_lone_text_gguf_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = copy(&fixture().join("model-q8_0.gguf"), tmp.path());
+    let lone = inspect(&model).unwrap();
+    assert_eq!(lone.kind, LocalKind::GgufTextOnly);
+    assert!(!lone.vision);
+    assert!(lone.notes.iter().any(|n| n.contains("text only")), "{:?}", lone.notes);
+
+    let proj = copy(&fixture().join("mmproj-q8_0.gguf"), tmp.path());
+    let pair = inspect(&model).unwrap();
+    assert_eq!(pair.kind, LocalKind::GgufPair);
+    assert_eq!(pair.mmproj.as_deref(), Some(proj.as_path()));
+    assert!(pair.vision);
+    // The folder alone is enough.
+    assert_eq!(inspect(tmp.path()).unwrap().kind, LocalKind::GgufPair);
+    // A projector alone is refused.
+    let err = inspect(&proj).unwrap_err();
+    assert_eq!(err.code(), "not_a_model");
+    assert!(err.to_string().contains("projector"), "{err}");
+}
+
+#[test]
+fn things_that_are_not_models_are_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = copy(&fixture().join("img_wide_300x200.png"), tmp.path());
+    assert_eq!(inspect(&png).unwrap_err().code(), "not_a_model");
+
+    let truncated = tmp.path().join("broken.gguf");
+    std::fs::write(&truncated, b"GGUF\x03\x00\x00\x00\x01").unwrap();
+    let err = inspect(&truncated).unwrap_err();
+    assert!(err.to_string().contains("malformed GGUF"), "{err}");
+
+    let other = tmp.path().join("bert");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("config.json"), br#"{"model_type": "bert"}"#).unwrap();
+    assert!(inspect(&other).unwrap_err().to_string().contains("bert"));
+
+    let no_weights = tmp.path().join("no-weights");
+    std::fs::create_dir(&no_weights).unwrap();
+    for f in ["config.json", "tokenizer.json", "preprocessor_config.json"] {
+        copy(&fixture().join(f), &no_weights);
+    }
+    let err = inspect(&no_weights).unwrap_err();
+    assert!(err.to_string().contains("safetensors"), "{err}");
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(inspect(&empty).unwrap_err().code(), "not_a_model");
+    assert_eq!(inspect(&tmp.path().join("absent")).unwrap_err().code(), "io");
+}
+
+#[test]
+fn the_registry_keeps_paths_and_never_touches_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = LocalRegistry::new(tmp.path().join("reg/local-models.json"));
+    assert!(reg.list().unwrap().is_empty());
+    let a = reg.register(&fixture(), Some("Tiny")).unwrap();
+    assert_eq!(a.id, "local:tiny");
+    assert_eq!(reg.register(&fixture(), None).unwrap(), a, "same path, same entry");
+    let gguf_dir = tmp.path().join("g");
+    std::fs::create_dir(&gguf_dir).unwrap();
+    let model = copy(&fixture().join("model-f16.gguf"), &gguf_dir);
+    let b = reg.register(&model, Some("tiny")).unwrap();
+    assert_eq!(b.id, "local:tiny-2");
+    assert_eq!(b.kind, LocalKind::GgufTextOnly);
+    assert_eq!(reg.list().unwrap().len(), 2);
+    assert_eq!(reg.register(&fixture().join("golden.json"), None).unwrap_err().code(), "not_a_model");
+    reg.unregister(&b.id).unwrap();
+    assert!(model.is_file(), "unregistering keeps the user's file");
+    assert_eq!(reg.unregister("local:nope").unwrap_err().code(), "not_installed");
+    std::fs::write(reg.path(), "not json").unwrap();
+    assert_eq!(reg.list().unwrap_err().code(), "registry");
+}
+
+const GGUF_REPO: &str = "ggml-org/SmolVLM-256M-Instruct-GGUF";
+
+fn serve_gguf_repo(hub: &TestHub) {
+    let mut files = Vec::new();
+    for q in ["Q8_0", "f16"] {
+        files.push((format!("SmolVLM-256M-Instruct-{q}.gguf"), format!("text {q}").repeat(500).into_bytes()));
+        files.push((format!("mmproj-SmolVLM-256M-Instruct-{q}.gguf"), format!("proj {q}").repeat(300).into_bytes()));
+    }
+    files.push(("README.md".into(), b"# readme".to_vec()));
+    hub.add_repo(GGUF_REPO, files);
+}
+
+fn hub_for(hub: &TestHub, cache: &Path) -> Hub {
+    let mut cfg = HubConfig::new(HubCache::new(cache));
+    cfg.endpoint = hub.endpoint();
+    cfg.use_env_proxy = false;
+    cfg.read_timeout = Duration::from_secs(2);
+    cfg.backoff_base = Duration::from_millis(10);
+    Hub::new(cfg).unwrap()
+}
+
+#[test]
+fn installed_models_are_listed_and_removed_without_touching_other_quants() {
+    let server = TestHub::start().unwrap();
+    serve_gguf_repo(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = hub_for(&server, tmp.path());
+    let q8 = ModelSpec::parse("smolvlm-256m-q8_0").unwrap();
+    let f16 = ModelSpec::parse("smolvlm-256m-f16").unwrap();
+    let cancel = CancelToken::new();
+    let snap_q8 = hub.download(&q8, &cancel, &mut |_| {}).unwrap();
+    assert_eq!(snap_q8.files.len(), 2, "only the pair, not the other quant or the README");
+    let snap_f16 = hub.download(&f16, &cancel, &mut |_| {}).unwrap();
+
+    let cache = hub.cache();
+    let listed = list_installed(cache, None);
+    assert_eq!(listed.len(), 1);
+    let m = &listed[0];
+    assert_eq!(m.repo, GGUF_REPO);
+    assert_eq!(m.catalog_ids, vec!["smolvlm-256m-q8_0", "smolvlm-256m-f16"]);
+    assert!(m.disk_bytes > 0 && m.partial_bytes == 0 && !m.loaded);
+    assert_eq!(m.refs.get("main"), Some(&snap_q8.commit));
+
+    // The loaded model is marked and cannot be removed.
+    let loaded = snap_f16.path_of("SmolVLM-256M-Instruct-f16.gguf");
+    assert!(list_installed(cache, Some(&loaded))[0].loaded);
+    assert_eq!(remove(cache, &f16, Some(&loaded)).unwrap_err().code(), "model_in_use");
+
+    // Removing one quant keeps the other, with its blobs.
+    let report = remove(cache, &q8, Some(&loaded)).unwrap();
+    assert!(!report.removed_repo && report.freed_bytes > 0);
+    assert!(!snap_q8.path_of("SmolVLM-256M-Instruct-Q8_0.gguf").exists());
+    assert!(loaded.is_file());
+    assert_eq!(list_installed(cache, None)[0].catalog_ids, vec!["smolvlm-256m-f16"]);
+    assert_eq!(remove(cache, &q8, None).unwrap_err().code(), "not_installed");
+
+    // The last one takes the repository folder with it.
+    let report = remove(cache, &f16, None).unwrap();
+    assert!(report.removed_repo);
+    assert!(list_installed(cache, None).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn removal_refuses_folders_that_are_not_the_caches_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("precious.bin"), b"keep").unwrap();
+    let cache = HubCache::new(tmp.path());
+    std::os::unix::fs::symlink(elsewhere.path(), tmp.path().join("models--org--linked")).unwrap();
+    let spec = ModelSpec::parse("org/linked").unwrap();
+    assert_eq!(remove(&cache, &spec, None).unwrap_err().code(), "not_ours");
+    assert!(elsewhere.path().join("precious.bin").is_file());
+    let spec = ModelSpec::parse("org/absent").unwrap();
+    assert_eq!(remove(&cache, &spec, None).unwrap_err().code(), "not_installed");
+}
