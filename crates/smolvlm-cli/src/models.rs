@@ -178,7 +178,14 @@ fn download(spec: &ModelSpec, quiet_summary: bool) -> Result<Snapshot, CliError>
             file.as_deref().unwrap_or("model info")
         )),
         DownloadEvent::FileDone { file, cached, .. } if !tty => {
-            eprintln!("{file}: {}", if *cached { "cached" } else { "downloaded, verified" });
+            eprintln!(
+                "{file}: {}",
+                if *cached {
+                    "cached"
+                } else {
+                    "downloaded, verified"
+                }
+            );
         }
         _ => {}
     });
@@ -192,7 +199,11 @@ fn download(spec: &ModelSpec, quiet_summary: bool) -> Result<Snapshot, CliError>
             &snap.commit[..snap.commit.len().min(12)],
             snap.files.len(),
             human_bytes(snap.transferred_bytes),
-            if snap.from_cache_only { ", from the cache" } else { ", verified" }
+            if snap.from_cache_only {
+                ", from the cache"
+            } else {
+                ", verified"
+            }
         );
     }
     Ok(snap)
@@ -222,8 +233,11 @@ fn list(json: bool) -> Result<(), CliError> {
         Some(p) => LocalRegistry::new(p).list()?,
         None => Vec::new(),
     };
-    let is_installed =
-        |id: &str| installed.iter().any(|m| m.catalog_ids.iter().any(|c| c == id));
+    let is_installed = |id: &str| {
+        installed
+            .iter()
+            .any(|m| m.catalog_ids.iter().any(|c| c == id))
+    };
     let rows: Vec<CatalogRow> = catalog::catalog()
         .iter()
         .map(|e| CatalogRow {

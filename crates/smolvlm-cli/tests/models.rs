@@ -40,7 +40,14 @@ fn smolvlm(hub: &TestHub, cache: &Path, offline: bool, args: &[&str]) -> Output 
         .env_remove("HF_TOKEN")
         .env_remove("HF_HOME")
         .env_remove("HF_HUB_OFFLINE");
-    for p in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+    for p in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
         cmd.env_remove(p);
     }
     if offline {
@@ -66,14 +73,29 @@ fn generate_from_an_empty_cache_downloads_verifies_and_answers() {
     let cache = tempfile::tempdir().unwrap();
     let image = fixture().join("img_wide_300x200.png");
     let image = image.to_str().unwrap();
-    let common = ["--image", image, "--prompt", "What is in this image?", "--max-new-tokens", "6", "--json"];
+    let common = [
+        "--image",
+        image,
+        "--prompt",
+        "What is in this image?",
+        "--max-new-tokens",
+        "6",
+        "--json",
+    ];
 
     let mut args = vec!["generate", "--model", REPO];
     args.extend(common);
     let out = smolvlm(&hub, cache.path(), false, &args);
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("model.safetensors: downloaded, verified"), "{stderr}");
+    assert!(
+        stderr.contains("model.safetensors: downloaded, verified"),
+        "{stderr}"
+    );
     let via_hub = json_of(&out);
 
     // Same answer as the folder itself (the path form is unchanged).
@@ -89,7 +111,11 @@ fn generate_from_an_empty_cache_downloads_verifies_and_answers() {
     let mut args = vec!["generate", "--model", REPO];
     args.extend(common);
     let out = smolvlm(&hub, cache.path(), true, &args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(hub.total_bytes_served(), served);
 }
 
@@ -100,7 +126,12 @@ fn models_download_path_list_remove_with_json() {
     let cache = tempfile::tempdir().unwrap();
 
     // Offline with an empty cache: a clear typed error.
-    let out = smolvlm(&hub, cache.path(), true, &["models", "download", REPO, "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        true,
+        &["models", "download", REPO, "--json"],
+    );
     assert!(!out.status.success());
     assert_eq!(json_of(&out)["error"]["code"], "offline_not_cached");
     assert!(hub.requests().is_empty());
@@ -111,23 +142,49 @@ fn models_download_path_list_remove_with_json() {
         false,
         &["models", "download", REPO, "--include", "*.json", "--json"],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     assert_eq!(v["commit"], commit.as_str());
-    assert!(v["files"].as_array().unwrap().iter().all(|f| f.as_str().unwrap().ends_with(".json")));
+    assert!(
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.as_str().unwrap().ends_with(".json"))
+    );
     assert_eq!(hub.bytes_served("model.safetensors"), 0);
 
-    let out = smolvlm(&hub, cache.path(), false, &["models", "download", REPO, "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        false,
+        &["models", "download", REPO, "--json"],
+    );
     assert!(out.status.success());
     let dir = PathBuf::from(json_of(&out)["model_path"].as_str().unwrap());
     assert!(dir.join("model.safetensors").is_file());
 
-    let out = smolvlm(&hub, cache.path(), true, &["models", "path", REPO, "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        true,
+        &["models", "path", REPO, "--json"],
+    );
     assert_eq!(PathBuf::from(json_of(&out)["dir"].as_str().unwrap()), dir);
 
     let out = smolvlm(&hub, cache.path(), true, &["models", "list", "--json"]);
     let v = json_of(&out);
-    assert!(v["catalog"].as_array().unwrap().iter().any(|e| e["id"] == "smolvlm-256m" && e["default"] == true));
+    assert!(
+        v["catalog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == "smolvlm-256m" && e["default"] == true)
+    );
     let installed = v["installed"].as_array().unwrap();
     assert_eq!(installed.len(), 1);
     assert_eq!(installed[0]["repo"], REPO);
@@ -136,11 +193,26 @@ fn models_download_path_list_remove_with_json() {
     let out = smolvlm(&hub, cache.path(), true, &["models", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("smolvlm-2.2b-q4_k_m"));
 
-    let out = smolvlm(&hub, cache.path(), true, &["models", "remove", REPO, "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        true,
+        &["models", "remove", REPO, "--json"],
+    );
     assert!(out.status.success());
     assert_eq!(json_of(&out)["removed_repo"], true);
-    let out = smolvlm(&hub, cache.path(), true, &["models", "path", REPO, "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        true,
+        &["models", "path", REPO, "--json"],
+    );
     assert_eq!(json_of(&out)["error"]["code"], "offline_not_cached");
-    let out = smolvlm(&hub, cache.path(), true, &["models", "download", "not a model", "--json"]);
+    let out = smolvlm(
+        &hub,
+        cache.path(),
+        true,
+        &["models", "download", "not a model", "--json"],
+    );
     assert_eq!(json_of(&out)["error"]["code"], "invalid_model_id");
 }

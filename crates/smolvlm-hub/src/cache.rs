@@ -106,7 +106,13 @@ impl HubCache {
 
     /// Points `snapshots/<commit>/<file>` at the blob (a relative symlink, as Python does; a
     /// copy where symlinks are unavailable).
-    pub fn link_snapshot(&self, repo: &str, commit: &str, file: &str, blob_id: &str) -> Result<PathBuf> {
+    pub fn link_snapshot(
+        &self,
+        repo: &str,
+        commit: &str,
+        file: &str,
+        blob_id: &str,
+    ) -> Result<PathBuf> {
         let pointer = self.snapshot_dir(repo, commit).join(file);
         let blob = self.blob_path(repo, blob_id);
         if let Some(parent) = pointer.parent() {
@@ -186,7 +192,11 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
 
 /// `HF_HUB_CACHE`, `HF_HOME/hub`, `XDG_CACHE_HOME/huggingface/hub`, `~/.cache/huggingface/hub`.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = var("HF_HUB_CACHE").or_else(|| var("HUGGINGFACE_HUB_CACHE")) {
         return Some(p);
     }
@@ -195,7 +205,11 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// `HF_HOME`, else `XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
 pub fn hf_home() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = var("HF_HOME") {
         return Some(p);
     }
@@ -223,7 +237,12 @@ pub fn token_from_env() -> Option<String> {
 /// `HF_HUB_OFFLINE` set to a true value (`1`, `true`, `yes`, `on`).
 pub fn offline_from_env() -> bool {
     std::env::var("HF_HUB_OFFLINE")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
         .unwrap_or(false)
 }
 
@@ -281,7 +300,10 @@ mod tests {
     #[test]
     fn folder_names_round_trip() {
         assert_eq!(HubCache::folder_name("org/name"), "models--org--name");
-        assert_eq!(repo_from_folder("models--org--name").as_deref(), Some("org/name"));
+        assert_eq!(
+            repo_from_folder("models--org--name").as_deref(),
+            Some("org/name")
+        );
         assert_eq!(repo_from_folder("datasets--org--name"), None);
         assert_eq!(repo_from_folder("models--x"), None);
     }

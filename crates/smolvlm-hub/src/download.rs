@@ -254,7 +254,10 @@ pub struct Hub {
 
 enum Failure {
     /// Worth another try: a 5xx/408/429 status, or a transport error (`status` None).
-    Transient { status: Option<u16>, reason: String },
+    Transient {
+        status: Option<u16>,
+        reason: String,
+    },
     Fatal(HubError),
 }
 
@@ -278,7 +281,11 @@ impl Hub {
             .redirects(5)
             .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
             .try_proxy_from_env(cfg.use_env_proxy && !loopback)
-            .user_agent(concat!("smolvlm-hub/", env!("CARGO_PKG_VERSION"), "; hf-hub/0.4"))
+            .user_agent(concat!(
+                "smolvlm-hub/",
+                env!("CARGO_PKG_VERSION"),
+                "; hf-hub/0.4"
+            ))
             .build();
         Ok(Self { cfg, api, agent })
     }
@@ -537,7 +544,12 @@ impl Hub {
         }
         std::fs::create_dir_all(&blobs_dir).map_err(|e| HubError::io(&blobs_dir, e))?;
 
-        let mut meter = Meter::new(total, plan.iter().map(|p| if p.cached { p.size } else { p.partial_bytes }).sum());
+        let mut meter = Meter::new(
+            total,
+            plan.iter()
+                .map(|p| if p.cached { p.size } else { p.partial_bytes })
+                .sum(),
+        );
         let mut transferred = 0u64;
         let mut written_total = 0u64;
         for (file, planned) in files.iter().zip(&plan) {
@@ -554,7 +566,12 @@ impl Hub {
                 };
                 transferred += job.run()?;
             }
-            cache.link_snapshot(&spec.repo, &info.commit, &file.path, file.checksum.blob_id())?;
+            cache.link_snapshot(
+                &spec.repo,
+                &info.commit,
+                &file.path,
+                file.checksum.blob_id(),
+            )?;
             on_event(&DownloadEvent::FileDone {
                 file: file.path.clone(),
                 size: file.size,
@@ -623,12 +640,18 @@ fn is_loopback(endpoint: &str) -> bool {
 }
 
 fn file_len(path: &Path) -> Option<u64> {
-    std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len())
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 /// `blobs/<id>.incomplete`, the name Python uses too, so either resumes the other's partial.
 pub fn partial_path(blob: &Path) -> PathBuf {
-    let mut name = blob.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = blob
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".incomplete");
     blob.with_file_name(name)
 }
@@ -868,7 +891,15 @@ impl FileJob<'_> {
         let mut attempt = 0u32;
         while have < size {
             let before = have;
-            let step = self.transfer(&url, &what, &mut out, &part, &mut have, &mut hasher, &mut transferred)?;
+            let step = self.transfer(
+                &url,
+                &what,
+                &mut out,
+                &part,
+                &mut have,
+                &mut hasher,
+                &mut transferred,
+            )?;
             match step {
                 Step::Done => {}
                 Step::Failed(Failure::Fatal(e)) => return Err(e),
@@ -1051,7 +1082,13 @@ impl FileJob<'_> {
         Ok(())
     }
 
-    fn restart(&mut self, out: &mut File, part: &Path, have: &mut u64, hasher: &mut Hasher) -> Result<()> {
+    fn restart(
+        &mut self,
+        out: &mut File,
+        part: &Path,
+        have: &mut u64,
+        hasher: &mut Hasher,
+    ) -> Result<()> {
         out.set_len(0).map_err(|e| HubError::io(part, e))?;
         out.seek(SeekFrom::Start(0))
             .map_err(|e| HubError::io(part, e))?;

@@ -13,10 +13,14 @@ pub enum HubError {
     )]
     Unauthorized { what: String, status: u16 },
 
-    #[error("{what} was not found on the hub (HTTP 404): check the repository id, revision and file name")]
+    #[error(
+        "{what} was not found on the hub (HTTP 404): check the repository id, revision and file name"
+    )]
     NotFound { what: String },
 
-    #[error("cannot reach the hub at {endpoint}: {reason}; check the network or use HF_HUB_OFFLINE=1 with a model already downloaded")]
+    #[error(
+        "cannot reach the hub at {endpoint}: {reason}; check the network or use HF_HUB_OFFLINE=1 with a model already downloaded"
+    )]
     Network { endpoint: String, reason: String },
 
     #[error("the hub answered HTTP {status} for {what} after {attempts} attempts; try again later")]
@@ -77,7 +81,9 @@ pub enum HubError {
         source: std::io::Error,
     },
 
-    #[error("{0:?} is not a model id: use a catalog id (see `smolvlm models list`) or org/repo[@revision]")]
+    #[error(
+        "{0:?} is not a model id: use a catalog id (see `smolvlm models list`) or org/repo[@revision]"
+    )]
     InvalidModelId(String),
 
     #[error("{path} is not a model: {reason}")]

@@ -170,7 +170,10 @@ pub fn remove(cache: &HubCache, spec: &ModelSpec, loaded: Option<&Path>) -> Resu
             return Err(HubError::InUse { what });
         }
         std::fs::remove_dir_all(&dir).map_err(|e| HubError::io(&dir, e))?;
-        let locks = cache.root().join(".locks").join(HubCache::folder_name(&spec.repo));
+        let locks = cache
+            .root()
+            .join(".locks")
+            .join(HubCache::folder_name(&spec.repo));
         let _ = std::fs::remove_dir_all(locks);
         return Ok(RemoveReport {
             repo: spec.repo.clone(),

@@ -131,7 +131,9 @@ fn inspect_gguf_folder(dir: &Path) -> Result<LocalModel> {
         }
         n => Err(not_a_model(
             dir,
-            &format!("the folder has {n} text-model GGUF files; register the one you want by its file"),
+            &format!(
+                "the folder has {n} text-model GGUF files; register the one you want by its file"
+            ),
         )),
     }
 }
@@ -177,7 +179,10 @@ fn inspect_hf_folder(dir: &Path) -> Result<LocalModel> {
     }
     let mut notes = Vec::new();
     if !has("chat_template.json") && !has("chat_template.jinja") {
-        notes.push("no chat_template.json: the template in tokenizer_config.json is used if present".into());
+        notes.push(
+            "no chat_template.json: the template in tokenizer_config.json is used if present"
+                .into(),
+        );
     }
     Ok(LocalModel {
         kind: LocalKind::HfFolder,
@@ -253,7 +258,10 @@ pub fn read_gguf_header(path: &Path) -> Result<Option<GgufInfo>> {
     for _ in 0..kvs {
         let key = read_string(&mut r, 1 << 16).map_err(|_| bad("bad key"))?;
         let ty = read_u32(&mut r).map_err(|_| bad("truncated"))?;
-        let wanted = matches!(key.as_str(), "general.architecture" | "general.type" | "general.name");
+        let wanted = matches!(
+            key.as_str(),
+            "general.architecture" | "general.type" | "general.name"
+        );
         if ty == 8 && wanted {
             let v = read_string(&mut r, 1 << 16).map_err(|_| bad("bad string"))?;
             match key.as_str() {
@@ -286,7 +294,10 @@ fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
 fn read_string(r: &mut impl Read, max: u64) -> std::io::Result<String> {
     let len = read_u64(r)?;
     if len > max {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "string too long"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "string too long",
+        ));
     }
     let mut b = vec![0u8; len as usize];
     r.read_exact(&mut b)?;
@@ -311,7 +322,9 @@ fn skip_value<R: Read + Seek>(r: &mut R, ty: u32, depth: u32) -> std::result::Re
             if len > 1 << 30 {
                 return Err("string too long".into());
             }
-            r.seek(SeekFrom::Current(len as i64)).map(|_| ()).map_err(io)
+            r.seek(SeekFrom::Current(len as i64))
+                .map(|_| ())
+                .map_err(io)
         }
         9 if depth < 4 => {
             let inner = read_u32(r).map_err(io)?;
@@ -423,7 +436,9 @@ impl LocalRegistry {
         let pos = all
             .iter()
             .position(|m| m.id == id)
-            .ok_or_else(|| HubError::NotInstalled { what: id.to_string() })?;
+            .ok_or_else(|| HubError::NotInstalled {
+                what: id.to_string(),
+            })?;
         let removed = all.remove(pos);
         self.save(&all)?;
         Ok(removed)
@@ -446,7 +461,13 @@ impl LocalRegistry {
 fn slug(s: &str) -> String {
     let out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let out = out.trim_matches('-').to_string();
     if out.is_empty() { "model".into() } else { out }

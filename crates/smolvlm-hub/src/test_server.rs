@@ -214,8 +214,16 @@ fn read_request(conn: &TcpStream) -> std::io::Result<Option<Request>> {
     Ok(Some(Request { path, headers }))
 }
 
-fn respond(conn: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+fn respond(
+    conn: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -248,17 +256,32 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
             }
             let Some(data) = st.repos.get(&repo) else {
                 drop(st);
-                return respond(&mut conn, 404, &[("X-Error-Code", "RepoNotFound".into())], b"{}");
+                return respond(
+                    &mut conn,
+                    404,
+                    &[("X-Error-Code", "RepoNotFound".into())],
+                    b"{}",
+                );
             };
             if let Some(t) = &data.token {
                 if auth.as_deref() != Some(&format!("Bearer {t}")) {
                     drop(st);
-                    return respond(&mut conn, 401, &[("X-Error-Code", "GatedRepo".into())], b"{}");
+                    return respond(
+                        &mut conn,
+                        401,
+                        &[("X-Error-Code", "GatedRepo".into())],
+                        b"{}",
+                    );
                 }
             }
             if *rev != "main" && *rev != data.commit {
                 drop(st);
-                return respond(&mut conn, 404, &[("X-Error-Code", "RevisionNotFound".into())], b"{}");
+                return respond(
+                    &mut conn,
+                    404,
+                    &[("X-Error-Code", "RevisionNotFound".into())],
+                    b"{}",
+                );
             }
             let siblings: Vec<serde_json::Value> = data
                 .files
@@ -281,7 +304,12 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
                 .collect();
             let body = serde_json::json!({"id": repo, "sha": data.commit, "siblings": siblings});
             drop(st);
-            respond(&mut conn, 200, &[("Content-Type", "application/json".into())], body.to_string().as_bytes())
+            respond(
+                &mut conn,
+                200,
+                &[("Content-Type", "application/json".into())],
+                body.to_string().as_bytes(),
+            )
         }
         [org, name, "resolve", rev, rest @ ..] if !rest.is_empty() => {
             let repo = format!("{org}/{name}");
@@ -289,7 +317,12 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
             let mut st = lock(state);
             let Some(data) = st.repos.get(&repo) else {
                 drop(st);
-                return respond(&mut conn, 404, &[("X-Error-Code", "RepoNotFound".into())], b"");
+                return respond(
+                    &mut conn,
+                    404,
+                    &[("X-Error-Code", "RepoNotFound".into())],
+                    b"",
+                );
             };
             if let Some(t) = &data.token {
                 if auth.as_deref() != Some(&format!("Bearer {t}")) {
@@ -299,12 +332,22 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
             }
             if *rev != "main" && *rev != data.commit {
                 drop(st);
-                return respond(&mut conn, 404, &[("X-Error-Code", "RevisionNotFound".into())], b"");
+                return respond(
+                    &mut conn,
+                    404,
+                    &[("X-Error-Code", "RevisionNotFound".into())],
+                    b"",
+                );
             }
             let commit = data.commit.clone();
             let Some(bytes) = data.files.get(&file).cloned() else {
                 drop(st);
-                return respond(&mut conn, 404, &[("X-Error-Code", "EntryNotFound".into())], b"");
+                return respond(
+                    &mut conn,
+                    404,
+                    &[("X-Error-Code", "EntryNotFound".into())],
+                    b"",
+                );
             };
             let queue = st.faults.entry(file.clone()).or_default();
             if let Some(Fault::Status(status)) = queue.front().cloned() {
@@ -329,17 +372,29 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
                 );
             }
             let etag = git_blob_id(&bytes);
-            serve(&mut conn, state, &file, &bytes, range.as_deref(), &[("X-Repo-Commit", commit), ("ETag", format!("\"{etag}\""))])
+            serve(
+                &mut conn,
+                state,
+                &file,
+                &bytes,
+                range.as_deref(),
+                &[("X-Repo-Commit", commit), ("ETag", format!("\"{etag}\""))],
+            )
         }
         ["cdn", org, name, sha, rest @ ..] if !rest.is_empty() => {
             let repo = format!("{org}/{name}");
             let file = rest.join("/");
             let bytes = {
                 let st = lock(state);
-                st.repos.get(&repo).and_then(|d| d.files.get(&file)).cloned()
+                st.repos
+                    .get(&repo)
+                    .and_then(|d| d.files.get(&file))
+                    .cloned()
             };
             match bytes {
-                Some(b) if sha256_hex(&b) == *sha => serve(&mut conn, state, &file, &b, range.as_deref(), &[]),
+                Some(b) if sha256_hex(&b) == *sha => {
+                    serve(&mut conn, state, &file, &b, range.as_deref(), &[])
+                }
                 _ => respond(&mut conn, 404, &[], b""),
             }
         }
@@ -383,13 +438,19 @@ fn serve(
             return respond(conn, 416, &headers, b"");
         }
         Some(s) => {
-            headers.push(("Content-Range", format!("bytes {s}-{}/{len}", len.saturating_sub(1))));
+            headers.push((
+                "Content-Range",
+                format!("bytes {s}-{}/{len}", len.saturating_sub(1)),
+            ));
             (206, s)
         }
         None => (200, 0),
     };
     let slice = &body[from as usize..];
-    let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n", slice.len());
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n",
+        slice.len()
+    );
     for (k, v) in &headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

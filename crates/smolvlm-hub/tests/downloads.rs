@@ -13,7 +13,9 @@ const CHUNK: usize = 64 * 1024;
 
 fn weights() -> Vec<u8> {
     // 1 MiB that is not all the same byte, so a shifted resume would change the hash.
-    (0..1_048_576u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    (0..1_048_576u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 fn config_json() -> Vec<u8> {
@@ -98,10 +100,20 @@ fn downloads_into_the_python_cache_layout_and_a_second_download_costs_no_transfe
     let snap = snap.unwrap();
     assert_eq!(snap.commit, commit);
     assert_eq!(snap.files, vec!["config.json", WEIGHTS]);
-    assert_eq!(snap.transferred_bytes, (weights().len() + config_json().len()) as u64);
+    assert_eq!(
+        snap.transferred_bytes,
+        (weights().len() + config_json().len()) as u64
+    );
     let repo = repo_dir(tmp.path());
-    assert_eq!(std::fs::read_to_string(repo.join("refs/main")).unwrap(), commit);
-    assert!(repo.join("blobs").join(git_blob_id(&config_json())).is_file());
+    assert_eq!(
+        std::fs::read_to_string(repo.join("refs/main")).unwrap(),
+        commit
+    );
+    assert!(
+        repo.join("blobs")
+            .join(git_blob_id(&config_json()))
+            .is_file()
+    );
     assert!(weights_blob(tmp.path()).is_file());
     let link = repo.join("snapshots").join(&commit).join(WEIGHTS);
     assert_eq!(
@@ -111,7 +123,9 @@ fn downloads_into_the_python_cache_layout_and_a_second_download_costs_no_transfe
     assert_eq!(std::fs::read(&link).unwrap(), weights());
     assert!(!repo.join("snapshots").join(&commit).join("onnx").exists());
     // Events: a plan, progress that ends at the total, each file done, finished.
-    assert!(matches!(&events[0], DownloadEvent::Plan { total_bytes, .. } if *total_bytes == snap.transferred_bytes));
+    assert!(
+        matches!(&events[0], DownloadEvent::Plan { total_bytes, .. } if *total_bytes == snap.transferred_bytes)
+    );
     let last_progress = events
         .iter()
         .rev()
@@ -121,14 +135,21 @@ fn downloads_into_the_python_cache_layout_and_a_second_download_costs_no_transfe
         })
         .unwrap();
     assert_eq!(last_progress.0, last_progress.1);
-    assert!(matches!(events.last(), Some(DownloadEvent::Finished { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(DownloadEvent::Finished { .. })
+    ));
 
     let served = hub.total_bytes_served();
     let (again, events) = run(config(&hub, tmp.path()));
     let again = again.unwrap();
     assert_eq!(again.transferred_bytes, 0);
     assert_eq!(hub.total_bytes_served(), served, "nothing re-sent");
-    assert!(events.iter().any(|e| matches!(e, DownloadEvent::FileDone { cached: true, .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DownloadEvent::FileDone { cached: true, .. }))
+    );
 }
 
 #[test]
@@ -142,23 +163,38 @@ fn a_cut_download_resumes_from_the_partial() {
     assert_eq!(std::fs::read(snap.path_of(WEIGHTS)).unwrap(), weights());
     let size = weights().len() as u64;
     let served = hub.bytes_served(WEIGHTS);
-    assert!(served >= size && served - size <= CHUNK as u64, "served {served} for {size}");
     assert!(
-        resolve_requests(&hub, WEIGHTS).iter().any(|r| r.ends_with("bytes=300000-")),
+        served >= size && served - size <= CHUNK as u64,
+        "served {served} for {size}"
+    );
+    assert!(
+        resolve_requests(&hub, WEIGHTS)
+            .iter()
+            .any(|r| r.ends_with("bytes=300000-")),
         "{:?}",
         hub.requests()
     );
-    assert!(events.iter().any(|e| matches!(e, DownloadEvent::Retrying { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DownloadEvent::Retrying { .. }))
+    );
 }
 
 #[test]
 fn a_stalled_transfer_times_out_and_resumes() {
     let hub = TestHub::start().unwrap();
     serve_tiny(&hub);
-    hub.push_fault(WEIGHTS, Fault::StallAfter(200_000, Duration::from_millis(1500)));
+    hub.push_fault(
+        WEIGHTS,
+        Fault::StallAfter(200_000, Duration::from_millis(1500)),
+    );
     let tmp = tempfile::tempdir().unwrap();
     let (snap, _) = run(config(&hub, tmp.path()));
-    assert_eq!(std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(), weights());
+    assert_eq!(
+        std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(),
+        weights()
+    );
     let size = weights().len() as u64;
     assert!(hub.bytes_served(WEIGHTS) - size <= CHUNK as u64);
 }
@@ -229,7 +265,10 @@ fn missing_repositories_revisions_and_files_are_not_found() {
         assert_eq!(err.code(), "hub_not_found", "{text}: {err}");
     }
     hub.push_fault(WEIGHTS, Fault::Status(404));
-    assert_eq!(run(config(&hub, tmp.path())).0.unwrap_err().code(), "hub_not_found");
+    assert_eq!(
+        run(config(&hub, tmp.path())).0.unwrap_err().code(),
+        "hub_not_found"
+    );
 }
 
 #[test]
@@ -241,7 +280,10 @@ fn a_sha_mismatch_is_never_used_as_a_model() {
     let err = run(config(&hub, tmp.path())).0.unwrap_err();
     assert_eq!(err.code(), "checksum_mismatch", "{err}");
     assert!(!weights_blob(tmp.path()).exists());
-    assert!(!weights_partial(tmp.path()).exists(), "bad bytes are not kept for resuming");
+    assert!(
+        !weights_partial(tmp.path()).exists(),
+        "bad bytes are not kept for resuming"
+    );
     let snaps = repo_dir(tmp.path()).join("snapshots");
     let linked: Vec<_> = walk(&snaps);
     assert!(!linked.iter().any(|p| p.ends_with(WEIGHTS)), "{linked:?}");
@@ -270,7 +312,10 @@ fn cancel_leaves_a_partial_that_a_restart_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let cancel = CancelToken::new();
     let (err, _) = run_with(config(&hub, tmp.path()), &cancel, |e, c| {
-        if let DownloadEvent::Progress { file, file_done, .. } = e {
+        if let DownloadEvent::Progress {
+            file, file_done, ..
+        } = e
+        {
             if file == WEIGHTS && *file_done > 0 {
                 c.cancel();
             }
@@ -282,16 +327,30 @@ fn cancel_leaves_a_partial_that_a_restart_resumes() {
     };
     let size = weights().len() as u64;
     assert!(kept > 0 && kept < size, "kept {kept}");
-    assert_eq!(std::fs::metadata(weights_partial(tmp.path())).unwrap().len(), kept);
+    assert_eq!(
+        std::fs::metadata(weights_partial(tmp.path()))
+            .unwrap()
+            .len(),
+        kept
+    );
     assert!(!weights_blob(tmp.path()).exists());
 
     // A new process (a new Hub) resumes from the partial.
     let before = hub.bytes_served(WEIGHTS);
     let (snap, events) = run(config(&hub, tmp.path()));
-    assert_eq!(std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(), weights());
+    assert_eq!(
+        std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(),
+        weights()
+    );
     assert_eq!(hub.bytes_served(WEIGHTS) - before, size - kept);
-    assert!(events.iter().any(|e| matches!(e, DownloadEvent::FileStarted { resume_from, .. } if *resume_from == kept)));
-    assert!(resolve_requests(&hub, WEIGHTS).iter().any(|r| r.ends_with(&format!("bytes={kept}-"))));
+    assert!(events.iter().any(
+        |e| matches!(e, DownloadEvent::FileStarted { resume_from, .. } if *resume_from == kept)
+    ));
+    assert!(
+        resolve_requests(&hub, WEIGHTS)
+            .iter()
+            .any(|r| r.ends_with(&format!("bytes={kept}-")))
+    );
 }
 
 #[test]
@@ -304,7 +363,10 @@ fn offline_mode_uses_the_cache_and_fails_clearly_when_it_is_empty() {
     let err = run(offline.clone()).0.unwrap_err();
     assert_eq!(err.code(), "offline_not_cached");
     assert!(err.to_string().contains("HF_HUB_OFFLINE"), "{err}");
-    assert!(hub.requests().is_empty(), "offline must not touch the network");
+    assert!(
+        hub.requests().is_empty(),
+        "offline must not touch the network"
+    );
 
     run(config(&hub, tmp.path())).0.unwrap();
     let n = hub.requests().len();
@@ -344,14 +406,28 @@ fn a_full_disk_is_reported_and_loses_nothing_already_downloaded() {
     };
     assert_eq!(err.code(), "disk_full");
     assert_eq!(kept, 400_000);
-    assert_eq!(std::fs::metadata(weights_partial(tmp.path())).unwrap().len(), kept);
-    let config_blob = repo_dir(tmp.path()).join("blobs").join(git_blob_id(&config_json()));
+    assert_eq!(
+        std::fs::metadata(weights_partial(tmp.path()))
+            .unwrap()
+            .len(),
+        kept
+    );
+    let config_blob = repo_dir(tmp.path())
+        .join("blobs")
+        .join(git_blob_id(&config_json()));
     assert_eq!(std::fs::read(&config_blob).unwrap(), config_json());
 
     // Space freed: the download resumes where the disk filled.
     let (snap, _) = run(config(&hub, tmp.path()));
-    assert_eq!(std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(), weights());
-    assert!(resolve_requests(&hub, WEIGHTS).iter().any(|r| r.ends_with("bytes=400000-")));
+    assert_eq!(
+        std::fs::read(snap.unwrap().path_of(WEIGHTS)).unwrap(),
+        weights()
+    );
+    assert!(
+        resolve_requests(&hub, WEIGHTS)
+            .iter()
+            .any(|r| r.ends_with("bytes=400000-"))
+    );
 
     // Not enough free space is refused before any transfer.
     let tmp = tempfile::tempdir().unwrap();
@@ -372,7 +448,10 @@ fn spawned_downloads_stream_events() {
     let events: Vec<DownloadEvent> = rx.iter().collect();
     assert!(handle.join().unwrap().is_ok());
     assert!(matches!(events.first(), Some(DownloadEvent::Plan { .. })));
-    assert!(matches!(events.last(), Some(DownloadEvent::Finished { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(DownloadEvent::Finished { .. })
+    ));
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

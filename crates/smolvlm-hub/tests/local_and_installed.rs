@@ -25,7 +25,10 @@ fn a_hugging_face_folder_is_recognised() {
     assert_eq!(m.kind, LocalKind::HfFolder);
     assert!(m.vision);
     // Naming a file inside it means the folder.
-    assert_eq!(inspect(&fixture().join("config.json")).unwrap().path, fixture());
+    assert_eq!(
+        inspect(&fixture().join("config.json")).unwrap().path,
+        fixture()
+    );
 }
 
 #[test]
@@ -35,7 +38,11 @@ fn a_gguf_pair_and_a_lone_text_gguf_are_told_apart() {
     let lone = inspect(&model).unwrap();
     assert_eq!(lone.kind, LocalKind::GgufTextOnly);
     assert!(!lone.vision);
-    assert!(lone.notes.iter().any(|n| n.contains("text only")), "{:?}", lone.notes);
+    assert!(
+        lone.notes.iter().any(|n| n.contains("text only")),
+        "{:?}",
+        lone.notes
+    );
 
     let proj = copy(&fixture().join("mmproj-q8_0.gguf"), tmp.path());
     let pair = inspect(&model).unwrap();
@@ -77,7 +84,10 @@ fn things_that_are_not_models_are_refused_clearly() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert_eq!(inspect(&empty).unwrap_err().code(), "not_a_model");
-    assert_eq!(inspect(&tmp.path().join("absent")).unwrap_err().code(), "io");
+    assert_eq!(
+        inspect(&tmp.path().join("absent")).unwrap_err().code(),
+        "io"
+    );
 }
 
 #[test]
@@ -87,7 +97,11 @@ fn the_registry_keeps_paths_and_never_touches_files() {
     assert!(reg.list().unwrap().is_empty());
     let a = reg.register(&fixture(), Some("Tiny")).unwrap();
     assert_eq!(a.id, "local:tiny");
-    assert_eq!(reg.register(&fixture(), None).unwrap(), a, "same path, same entry");
+    assert_eq!(
+        reg.register(&fixture(), None).unwrap(),
+        a,
+        "same path, same entry"
+    );
     let gguf_dir = tmp.path().join("g");
     std::fs::create_dir(&gguf_dir).unwrap();
     let model = copy(&fixture().join("model-f16.gguf"), &gguf_dir);
@@ -95,10 +109,18 @@ fn the_registry_keeps_paths_and_never_touches_files() {
     assert_eq!(b.id, "local:tiny-2");
     assert_eq!(b.kind, LocalKind::GgufTextOnly);
     assert_eq!(reg.list().unwrap().len(), 2);
-    assert_eq!(reg.register(&fixture().join("golden.json"), None).unwrap_err().code(), "not_a_model");
+    assert_eq!(
+        reg.register(&fixture().join("golden.json"), None)
+            .unwrap_err()
+            .code(),
+        "not_a_model"
+    );
     reg.unregister(&b.id).unwrap();
     assert!(model.is_file(), "unregistering keeps the user's file");
-    assert_eq!(reg.unregister("local:nope").unwrap_err().code(), "not_installed");
+    assert_eq!(
+        reg.unregister("local:nope").unwrap_err().code(),
+        "not_installed"
+    );
     std::fs::write(reg.path(), "not json").unwrap();
     assert_eq!(reg.list().unwrap_err().code(), "registry");
 }
@@ -108,8 +130,14 @@ const GGUF_REPO: &str = "ggml-org/SmolVLM-256M-Instruct-GGUF";
 fn serve_gguf_repo(hub: &TestHub) {
     let mut files = Vec::new();
     for q in ["Q8_0", "f16"] {
-        files.push((format!("SmolVLM-256M-Instruct-{q}.gguf"), format!("text {q}").repeat(500).into_bytes()));
-        files.push((format!("mmproj-SmolVLM-256M-Instruct-{q}.gguf"), format!("proj {q}").repeat(300).into_bytes()));
+        files.push((
+            format!("SmolVLM-256M-Instruct-{q}.gguf"),
+            format!("text {q}").repeat(500).into_bytes(),
+        ));
+        files.push((
+            format!("mmproj-SmolVLM-256M-Instruct-{q}.gguf"),
+            format!("proj {q}").repeat(300).into_bytes(),
+        ));
     }
     files.push(("README.md".into(), b"# readme".to_vec()));
     hub.add_repo(GGUF_REPO, files);
@@ -134,7 +162,11 @@ fn installed_models_are_listed_and_removed_without_touching_other_quants() {
     let f16 = ModelSpec::parse("smolvlm-256m-f16").unwrap();
     let cancel = CancelToken::new();
     let snap_q8 = hub.download(&q8, &cancel, &mut |_| {}).unwrap();
-    assert_eq!(snap_q8.files.len(), 2, "only the pair, not the other quant or the README");
+    assert_eq!(
+        snap_q8.files.len(),
+        2,
+        "only the pair, not the other quant or the README"
+    );
     let snap_f16 = hub.download(&f16, &cancel, &mut |_| {}).unwrap();
 
     let cache = hub.cache();
@@ -149,15 +181,24 @@ fn installed_models_are_listed_and_removed_without_touching_other_quants() {
     // The loaded model is marked and cannot be removed.
     let loaded = snap_f16.path_of("SmolVLM-256M-Instruct-f16.gguf");
     assert!(list_installed(cache, Some(&loaded))[0].loaded);
-    assert_eq!(remove(cache, &f16, Some(&loaded)).unwrap_err().code(), "model_in_use");
+    assert_eq!(
+        remove(cache, &f16, Some(&loaded)).unwrap_err().code(),
+        "model_in_use"
+    );
 
     // Removing one quant keeps the other, with its blobs.
     let report = remove(cache, &q8, Some(&loaded)).unwrap();
     assert!(!report.removed_repo && report.freed_bytes > 0);
     assert!(!snap_q8.path_of("SmolVLM-256M-Instruct-Q8_0.gguf").exists());
     assert!(loaded.is_file());
-    assert_eq!(list_installed(cache, None)[0].catalog_ids, vec!["smolvlm-256m-f16"]);
-    assert_eq!(remove(cache, &q8, None).unwrap_err().code(), "not_installed");
+    assert_eq!(
+        list_installed(cache, None)[0].catalog_ids,
+        vec!["smolvlm-256m-f16"]
+    );
+    assert_eq!(
+        remove(cache, &q8, None).unwrap_err().code(),
+        "not_installed"
+    );
 
     // The last one takes the repository folder with it.
     let report = remove(cache, &f16, None).unwrap();
@@ -177,5 +218,8 @@ fn removal_refuses_folders_that_are_not_the_caches_own() {
     assert_eq!(remove(&cache, &spec, None).unwrap_err().code(), "not_ours");
     assert!(elsewhere.path().join("precious.bin").is_file());
     let spec = ModelSpec::parse("org/absent").unwrap();
-    assert_eq!(remove(&cache, &spec, None).unwrap_err().code(), "not_installed");
+    assert_eq!(
+        remove(&cache, &spec, None).unwrap_err().code(),
+        "not_installed"
+    );
 }

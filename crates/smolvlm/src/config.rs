@@ -257,16 +257,16 @@ impl ModelConfig {
             }
         }
         let v = &self.vision_config;
-        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
+        if v.patch_size == 0 || !v.image_size.is_multiple_of(v.patch_size) {
             return bad(format!(
                 "vision image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size
             ));
         }
-        if v.num_attention_heads == 0 || v.hidden_size % v.num_attention_heads != 0 {
+        if v.num_attention_heads == 0 || !v.hidden_size.is_multiple_of(v.num_attention_heads) {
             return bad("vision hidden_size is not divisible by its head count".into());
         }
-        if self.scale_factor == 0 || v.patches_per_side() % self.scale_factor != 0 {
+        if self.scale_factor == 0 || !v.patches_per_side().is_multiple_of(self.scale_factor) {
             return bad(format!(
                 "{} patches per side cannot be pixel-shuffled by scale_factor {}",
                 v.patches_per_side(),
@@ -277,10 +277,10 @@ impl ModelConfig {
         if t.num_attention_heads == 0 || t.num_kv_heads() == 0 {
             return bad("text model has no attention heads".into());
         }
-        if t.num_attention_heads % t.num_kv_heads() != 0 {
+        if !t.num_attention_heads.is_multiple_of(t.num_kv_heads()) {
             return bad("attention heads are not a multiple of key/value heads".into());
         }
-        if t.head_dim() % 2 != 0 {
+        if !t.head_dim().is_multiple_of(2) {
             return bad("text head_dim must be even for RoPE".into());
         }
         if t.hidden_act != Activation::Silu {
@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(cfg.text_config.rms_norm_eps, 1e-5);
         let partial: ModelConfig =
             serde_json::from_str(r#"{"text_config": {"hidden_size": 64}}"#).unwrap();
-        assert_eq!(partial.text_config.rms_norm_eps, 1e-6, "LlamaConfig's own default");
+        assert_eq!(
+            partial.text_config.rms_norm_eps, 1e-6,
+            "LlamaConfig's own default"
+        );
     }
 
     #[test]

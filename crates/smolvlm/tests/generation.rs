@@ -25,7 +25,10 @@ fn ask_about(image: ImageSource) -> Vec<Message> {
 fn events_come_in_order_and_the_summary_matches_the_tokens() {
     let mut model = model();
     let prompt = model
-        .prepare(&ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))), None)
+        .prepare(
+            &ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))),
+            None,
+        )
         .unwrap();
     let params = SamplingParams {
         max_new_tokens: 5,
@@ -63,8 +66,14 @@ fn events_come_in_order_and_the_summary_matches_the_tokens() {
         panic!("expected the summary last, got {:?}", events[19]);
     };
     assert_eq!(events.len(), 20);
-    assert_eq!(summary.token_ids, tokens.iter().map(|t| t.0).collect::<Vec<_>>());
-    assert_eq!(summary.text, tokens.iter().map(|t| t.1.as_str()).collect::<String>());
+    assert_eq!(
+        summary.token_ids,
+        tokens.iter().map(|t| t.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        summary.text,
+        tokens.iter().map(|t| t.1.as_str()).collect::<String>()
+    );
     assert_eq!(summary.stop_reason, StopReason::Length);
     assert!(summary.timings.vision_s > 0.0 && summary.timings.prefill_s > 0.0);
 }
@@ -73,7 +82,10 @@ fn events_come_in_order_and_the_summary_matches_the_tokens() {
 fn cancelling_stops_between_tokens() {
     let mut model = model();
     let prompt = model
-        .prepare(&[Message::text(Role::User, "Write a haiku about the sea.")], None)
+        .prepare(
+            &[Message::text(Role::User, "Write a haiku about the sea.")],
+            None,
+        )
         .unwrap();
     let cancel = CancelToken::new();
     let params = SamplingParams {
@@ -105,7 +117,10 @@ fn cancelling_stops_between_tokens() {
 fn cancelling_during_image_encoding_skips_the_rest() {
     let mut model = model();
     let prompt = model
-        .prepare(&ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))), None)
+        .prepare(
+            &ask_about(ImageSource::Path(fixture().join("img_wide_300x200.png"))),
+            None,
+        )
         .unwrap();
     let cancel = CancelToken::new();
     let mut events = Vec::new();
@@ -129,7 +144,9 @@ fn pasted_bytes_are_the_same_image_as_the_file() {
     let model = model();
     let path = fixture().join("img_wide_300x200.png");
     let bytes: Arc<[u8]> = std::fs::read(&path).unwrap().into();
-    let from_file = model.prepare(&ask_about(ImageSource::Path(path)), None).unwrap();
+    let from_file = model
+        .prepare(&ask_about(ImageSource::Path(path)), None)
+        .unwrap();
     let pasted = ImageSource::Bytes {
         name: "clipboard".into(),
         data: bytes,

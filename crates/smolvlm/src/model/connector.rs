@@ -42,7 +42,7 @@ impl Module for Connector {
 pub fn pixel_shuffle(xs: &Tensor, r: usize) -> Result<Tensor> {
     let (n, seq, dim) = xs.dims3()?;
     let side = (seq as f64).sqrt() as usize;
-    if side * side != seq || side % r != 0 {
+    if side * side != seq || !side.is_multiple_of(r) {
         candle_core::bail!("cannot pixel-shuffle {seq} patches by {r}");
     }
     xs.reshape((n, side, side / r, dim * r))?
