@@ -46,6 +46,8 @@ pub struct SmolVlmModel {
     pub(crate) stop_ids: Vec<u32>,
     pub(crate) image_limits: ImageLimits,
     pub(crate) load_s: f64,
+    /// Identity of each position in the decoder's KV cache, to reuse it across turns.
+    pub(crate) cached_keys: Vec<u64>,
 }
 
 impl SmolVlmModel {
@@ -80,6 +82,7 @@ impl SmolVlmModel {
             stop_ids,
             image_limits: ImageLimits::default(),
             load_s: start.elapsed().as_secs_f64(),
+            cached_keys: Vec::new(),
         })
     }
 
@@ -103,8 +106,10 @@ impl SmolVlmModel {
         self.net.device()
     }
 
-    /// The network itself, for parity checks and benchmarks of its parts.
+    /// The network itself, for parity checks and benchmarks of its parts. Whatever is done with
+    /// it, the next generation starts from an empty cache.
     pub fn network(&mut self) -> &mut SmolVlm {
+        self.cached_keys.clear();
         &mut self.net
     }
 
@@ -183,7 +188,15 @@ impl SmolVlmModel {
         })
     }
 
-    /// Starts generating; the returned iterator does the work as it is advanced.
+    /// Forgets the previous turn's KV cache (the next prompt runs in full).
+    pub fn clear_cache(&mut self) {
+        self.cached_keys.clear();
+        self.net.text().clear_cache();
+    }
+
+    /// Starts generating; the returned iterator does the work as it is advanced. When the prompt
+    /// begins like the previous one (a follow-up in the same conversation), the shared prefix is
+    /// taken from the KV cache and its images are not encoded again.
     pub fn generate(
         &mut self,
         prompt: PreparedPrompt,

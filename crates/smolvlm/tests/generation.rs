@@ -43,7 +43,8 @@ fn events_come_in_order_and_the_summary_matches_the_tokens() {
         GenerationEvent::Prompt {
             prompt_tokens: 96,
             image_tokens: 52,
-            frames: 13
+            frames: 13,
+            reused_tokens: 0,
         }
     );
     for (i, e) in events[1..14].iter().enumerate() {
@@ -189,4 +190,89 @@ fn malformed_requests_are_refused() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("pasted-image"), "{err}");
+}
+
+/// A follow-up question in the same conversation reuses the KV cache: the image is not encoded
+/// again, and the answer is the one a fresh model gives for the whole conversation.
+#[test]
+fn follow_ups_reuse_the_cache_and_answer_the_same() {
+    let image = ImageSource::Path(fixture().join("img_wide_300x200.png"));
+    let first = ask_about(image);
+    let params = SamplingParams {
+        max_new_tokens: 8,
+        ..Default::default()
+    };
+    let mut warm = model();
+    let prompt = warm.prepare(&first, None).unwrap();
+    let answer = warm
+        .generate(prompt, params.clone(), CancelToken::new())
+        .run()
+        .unwrap();
+    let mut conversation = first.clone();
+    conversation.push(Message::text(Role::Assistant, &answer.text));
+    conversation.push(Message::text(Role::User, "And what colour is it?"));
+
+    let prompt = warm.prepare(&conversation, None).unwrap();
+    let total = prompt.ids.len();
+    let events: Vec<GenerationEvent> = warm
+        .generate(prompt, params.clone(), CancelToken::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let GenerationEvent::Prompt {
+        frames,
+        reused_tokens,
+        ..
+    } = events[0]
+    else {
+        panic!("{:?}", events[0]);
+    };
+    assert_eq!(frames, 0, "the image was encoded again");
+    assert!(
+        reused_tokens >= 96,
+        "reused only {reused_tokens} of {total}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, GenerationEvent::ImageProgress { .. }))
+    );
+    let GenerationEvent::Done(reused) = events.last().unwrap() else {
+        panic!()
+    };
+
+    let mut cold = model();
+    let prompt = cold.prepare(&conversation, None).unwrap();
+    let fresh = cold
+        .generate(prompt, params.clone(), CancelToken::new())
+        .run()
+        .unwrap();
+    assert_eq!(reused.token_ids, fresh.token_ids);
+
+    // Another image at the same place shares the token ids but not the pixels: nothing of it
+    // may come from the cache.
+    let mut other = conversation.clone();
+    other[0] = ask_about(ImageSource::Path(fixture().join("img_long_500x120.png"))).remove(0);
+    let prompt = warm.prepare(&other, None).unwrap();
+    let mut events = warm.generate(prompt, params.clone(), CancelToken::new());
+    let Some(Ok(GenerationEvent::Prompt {
+        frames,
+        reused_tokens,
+        ..
+    })) = events.next()
+    else {
+        panic!()
+    };
+    assert!(frames > 0);
+    assert!(
+        reused_tokens < 10,
+        "reused {reused_tokens} positions of another image"
+    );
+    let summary = events.run().unwrap();
+    let prompt = cold.prepare(&other, None).unwrap();
+    cold.clear_cache();
+    let fresh = cold
+        .generate(prompt, params, CancelToken::new())
+        .run()
+        .unwrap();
+    assert_eq!(summary.token_ids, fresh.token_ids);
 }

@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum GenerationEvent {
-    /// The prompt is built: its full length and how many positions are image features.
+    /// The prompt is built: its full length, how many positions are image features, how many
+    /// frames must go through the vision tower, and how many leading positions were taken from
+    /// the previous turn's cache (their images are not encoded again).
     Prompt {
         prompt_tokens: usize,
         image_tokens: usize,
         frames: usize,
+        reused_tokens: usize,
     },
     /// Another image frame (tile or global view) went through the vision tower.
     ImageProgress {

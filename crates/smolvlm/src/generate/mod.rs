@@ -4,6 +4,7 @@
 
 mod events;
 mod params;
+mod prefix;
 mod sampler;
 
 use std::time::Instant;
@@ -30,6 +31,15 @@ enum Phase {
 
 pub struct Generation<'a> {
     net: &'a mut SmolVlm,
+    /// Keys of the positions the KV cache holds (kept in the model across generations).
+    cached_keys: &'a mut Vec<u64>,
+    /// Keys of this prompt's positions.
+    keys: Vec<u64>,
+    /// Prompt positions taken from the cache.
+    reused: usize,
+    /// First frame whose tokens are not all in the reused prefix.
+    first_frame: usize,
+    tokens_per_frame: usize,
     decoder: StreamDecoder<'a>,
     stop_ids: &'a [u32],
     prompt: PreparedPrompt,
@@ -55,8 +65,27 @@ impl<'a> Generation<'a> {
             load_s: model.load_s,
             ..Timings::default()
         };
+        let tokens_per_frame = model.config.tokens_per_frame();
+        let image_token_id = model.config.image_token_id;
+        let keys = prefix::position_keys(
+            &prompt.ids,
+            image_token_id,
+            &prompt.pixel_values,
+            prompt.frames,
+            tokens_per_frame,
+        );
+        let reused = prefix::reusable(&model.cached_keys, &keys);
+        let cached_image_tokens = prompt.ids[..reused]
+            .iter()
+            .filter(|&&t| t == image_token_id)
+            .count();
         Self {
             net: &mut model.net,
+            cached_keys: &mut model.cached_keys,
+            keys,
+            reused,
+            first_frame: cached_image_tokens / tokens_per_frame,
+            tokens_per_frame,
             decoder: StreamDecoder::new(&model.tokenizer, true),
             stop_ids: &model.stop_ids,
             sampler: Sampler::new(&params),
@@ -90,11 +119,14 @@ impl<'a> Generation<'a> {
         }
         match std::mem::replace(&mut self.phase, Phase::Over) {
             Phase::Announce => {
-                self.phase = Phase::Vision { next_frame: 0 };
+                self.phase = Phase::Vision {
+                    next_frame: self.first_frame,
+                };
                 Ok(Some(GenerationEvent::Prompt {
                     prompt_tokens: self.prompt.ids.len(),
                     image_tokens: self.prompt.image_tokens,
-                    frames: self.prompt.frames,
+                    frames: self.prompt.frames - self.first_frame,
+                    reused_tokens: self.reused,
                 }))
             }
             Phase::Vision { next_frame } if next_frame < self.prompt.frames => {
@@ -110,8 +142,8 @@ impl<'a> Generation<'a> {
                     next_frame: next_frame + 1,
                 };
                 Ok(Some(GenerationEvent::ImageProgress {
-                    frames_done: next_frame + 1,
-                    frames_total: self.prompt.frames,
+                    frames_done: next_frame + 1 - self.first_frame,
+                    frames_total: self.prompt.frames - self.first_frame,
                 }))
             }
             Phase::Vision { .. } => {
@@ -123,15 +155,27 @@ impl<'a> Generation<'a> {
                 let features = if self.features.is_empty() {
                     None
                 } else {
-                    Some(Tensor::cat(&self.features, 0)?)
+                    // The first encoded frame may straddle the reused prefix: drop its rows that
+                    // the cache already holds.
+                    let all = Tensor::cat(&self.features, 0)?;
+                    let cached_rows = self.prompt.ids[..self.reused]
+                        .iter()
+                        .filter(|&&t| t == self.net.image_token_id())
+                        .count()
+                        - self.first_frame * self.tokens_per_frame;
+                    let rows = all.dim(0)? - cached_rows;
+                    Some(all.narrow(0, cached_rows, rows)?)
                 };
                 self.features.clear();
                 let embeds = self
                     .net
-                    .prompt_embeddings(&self.prompt.ids, features.as_ref())?;
+                    .prompt_embeddings(&self.prompt.ids[self.reused..], features.as_ref())?;
+                // Until the pass succeeds the cache's content is unknown.
+                self.cached_keys.clear();
                 let text = self.net.text();
-                text.clear_cache();
+                text.truncate_cache(self.reused);
                 let logits = text.forward_embeds(&embeds)?;
+                *self.cached_keys = std::mem::take(&mut self.keys);
                 let event = self.accept(&logits)?;
                 self.timings.prefill_s = started.elapsed().as_secs_f64();
                 self.decode_started = Some(Instant::now());
@@ -143,7 +187,11 @@ impl<'a> Generation<'a> {
                     .last()
                     .expect("decode follows the first token");
                 let embeds = self.net.prompt_embeddings(&[last], None)?;
+                // Until the pass succeeds the cache's content is unknown.
+                let mut keys = std::mem::take(self.cached_keys);
                 let logits = self.net.text().forward_embeds(&embeds)?;
+                keys.push(prefix::text_key(last));
+                *self.cached_keys = keys;
                 Ok(Some(self.accept(&logits)?))
             }
             Phase::Finish(reason) => Ok(Some(GenerationEvent::Done(self.summary(reason)?))),

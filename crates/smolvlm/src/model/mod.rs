@@ -61,6 +61,10 @@ impl SmolVlm {
         &self.device
     }
 
+    pub fn image_token_id(&self) -> u32 {
+        self.image_token_id
+    }
+
     pub fn dtype(&self) -> DType {
         self.dtype
     }
