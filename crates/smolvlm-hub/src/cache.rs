@@ -221,10 +221,10 @@ pub fn hf_home() -> Option<PathBuf> {
 
 /// `HF_TOKEN`, else the file at `HF_TOKEN_PATH`, else `HF_HOME/token` (written by `hf auth login`).
 pub fn token_from_env() -> Option<String> {
-    if let Some(t) = std::env::var("HF_TOKEN").ok().map(|t| t.trim().to_string()) {
-        if !t.is_empty() {
-            return Some(t);
-        }
+    if let Some(t) = std::env::var("HF_TOKEN").ok().map(|t| t.trim().to_string())
+        && !t.is_empty()
+    {
+        return Some(t);
     }
     let path = std::env::var_os("HF_TOKEN_PATH")
         .map(PathBuf::from)

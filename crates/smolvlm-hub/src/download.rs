@@ -85,10 +85,10 @@ impl HubConfig {
             )
         })?;
         let mut cfg = Self::new(cache);
-        if let Ok(endpoint) = std::env::var("HF_ENDPOINT") {
-            if !endpoint.trim().is_empty() {
-                cfg.endpoint = endpoint.trim().trim_end_matches('/').to_string();
-            }
+        if let Ok(endpoint) = std::env::var("HF_ENDPOINT")
+            && !endpoint.trim().is_empty()
+        {
+            cfg.endpoint = endpoint.trim().trim_end_matches('/').to_string();
         }
         cfg.token = token_from_env();
         cfg.offline = offline_from_env();
@@ -532,14 +532,14 @@ impl Hub {
                 .faults
                 .free_space_bytes
                 .or_else(|| free_space(&blobs_dir));
-            if let Some(available) = available {
-                if available < to_transfer {
-                    return Err(HubError::InsufficientSpace {
-                        path: blobs_dir,
-                        needed: to_transfer,
-                        available,
-                    });
-                }
+            if let Some(available) = available
+                && available < to_transfer
+            {
+                return Err(HubError::InsufficientSpace {
+                    path: blobs_dir,
+                    needed: to_transfer,
+                    available,
+                });
             }
         }
         std::fs::create_dir_all(&blobs_dir).map_err(|e| HubError::io(&blobs_dir, e))?;
@@ -636,7 +636,7 @@ fn is_loopback(endpoint: &str) -> bool {
         .split(['/', ':'])
         .next()
         .unwrap_or("");
-    matches!(host, "127.0.0.1" | "localhost" | "[") || endpoint.contains("://[::1]")
+    matches!(host, "127.0.0.1" | "localhost") || endpoint.contains("://[::1]")
 }
 
 fn file_len(path: &Path) -> Option<u64> {
@@ -1131,5 +1131,57 @@ fn hash_prefix(file: &mut File, len: u64, hasher: &mut Hasher) -> std::io::Resul
             return Ok(());
         }
         hasher.update(&buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn info(siblings: &str) -> Result<RepoInfo> {
+        parse_info(
+            "o/r",
+            "o/r@main",
+            &format!(r#"{{"sha":"{SHA}","siblings":{siblings}}}"#),
+        )
+    }
+
+    #[test]
+    fn model_info_is_validated_before_any_name_reaches_the_disk() {
+        let ok = info(&format!(
+            r#"[{{"rfilename":"a/config.json","size":3,"blobId":"{SHA}"}},
+               {{"rfilename":"w.gguf","size":9,"blobId":"{SHA}","lfs":{{"sha256":"{}","size":9}}}}]"#,
+            "ab".repeat(32)
+        ))
+        .unwrap();
+        assert_eq!(ok.files[0].checksum, Checksum::GitSha1(SHA.into()));
+        assert_eq!(ok.files[1].checksum, Checksum::Sha256("ab".repeat(32)));
+        for bad in [
+            format!(r#"[{{"rfilename":"../evil","size":3,"blobId":"{SHA}"}}]"#),
+            format!(r#"[{{"rfilename":"/etc/passwd","size":3,"blobId":"{SHA}"}}]"#),
+            r#"[{"rfilename":"x","size":3,"blobId":"../../x"}]"#.to_string(),
+            r#"[{"rfilename":"x","size":3,"blobId":"zz","lfs":{"sha256":"nothex","size":3}}]"#
+                .to_string(),
+            format!(r#"[{{"rfilename":"x","blobId":"{SHA}"}}]"#),
+        ] {
+            assert_eq!(info(&bad).unwrap_err().code(), "hub_bad_response", "{bad}");
+        }
+        let err = parse_info("o/r", "o/r", r#"{"sha":"../x","siblings":[]}"#).unwrap_err();
+        assert_eq!(err.code(), "hub_bad_response");
+        assert_eq!(
+            parse_info("o/r", "o/r", "<html>").unwrap_err().code(),
+            "hub_bad_response"
+        );
+    }
+
+    #[test]
+    fn loopback_endpoints_skip_the_environment_proxy() {
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("http://localhost:1/x"));
+        assert!(is_loopback("http://[::1]:80"));
+        assert!(!is_loopback("https://huggingface.co"));
+        assert!(!is_loopback("http://[2001:db8::1]:80"));
     }
 }

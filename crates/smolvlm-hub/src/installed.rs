@@ -198,10 +198,10 @@ pub fn remove(cache: &HubCache, spec: &ModelSpec, loaded: Option<&Path>) -> Resu
     if targets.is_empty() {
         return Err(HubError::NotInstalled { what });
     }
-    if let Some(l) = loaded {
-        if targets.iter().any(|t| is_within(l, t) || l == t.as_path()) {
-            return Err(HubError::InUse { what });
-        }
+    if let Some(l) = loaded
+        && targets.iter().any(|t| is_within(l, t) || l == t.as_path())
+    {
+        return Err(HubError::InUse { what });
     }
     for t in &targets {
         std::fs::remove_file(t).map_err(|e| HubError::io(t, e))?;

@@ -48,10 +48,10 @@ pub fn inspect(path: &Path) -> Result<LocalModel> {
         return inspect_gguf_folder(path);
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name == "config.json" || name.ends_with(".safetensors") {
-        if let Some(dir) = path.parent().filter(|d| d.join("config.json").is_file()) {
-            return inspect_hf_folder(dir);
-        }
+    if (name == "config.json" || name.ends_with(".safetensors"))
+        && let Some(dir) = path.parent().filter(|d| d.join("config.json").is_file())
+    {
+        return inspect_hf_folder(dir);
     }
     match read_gguf_header(path)? {
         Some(info) if info.is_projector() => Err(not_a_model(
@@ -211,12 +211,11 @@ fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>> {
 fn find_projectors(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for file in sorted_files(dir)? {
-        if file.extension().is_some_and(|e| e == "gguf") {
-            if let Some(info) = read_gguf_header(&file)? {
-                if info.is_projector() {
-                    out.push(file);
-                }
-            }
+        if file.extension().is_some_and(|e| e == "gguf")
+            && let Some(info) = read_gguf_header(&file)?
+            && info.is_projector()
+        {
+            out.push(file);
         }
     }
     Ok(out)

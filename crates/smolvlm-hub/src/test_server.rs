@@ -263,16 +263,16 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
                     b"{}",
                 );
             };
-            if let Some(t) = &data.token {
-                if auth.as_deref() != Some(&format!("Bearer {t}")) {
-                    drop(st);
-                    return respond(
-                        &mut conn,
-                        401,
-                        &[("X-Error-Code", "GatedRepo".into())],
-                        b"{}",
-                    );
-                }
+            if let Some(t) = &data.token
+                && auth.as_deref() != Some(&format!("Bearer {t}"))
+            {
+                drop(st);
+                return respond(
+                    &mut conn,
+                    401,
+                    &[("X-Error-Code", "GatedRepo".into())],
+                    b"{}",
+                );
             }
             if *rev != "main" && *rev != data.commit {
                 drop(st);
@@ -324,11 +324,11 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
                     b"",
                 );
             };
-            if let Some(t) = &data.token {
-                if auth.as_deref() != Some(&format!("Bearer {t}")) {
-                    drop(st);
-                    return respond(&mut conn, 401, &[("X-Error-Code", "GatedRepo".into())], b"");
-                }
+            if let Some(t) = &data.token
+                && auth.as_deref() != Some(&format!("Bearer {t}"))
+            {
+                drop(st);
+                return respond(&mut conn, 401, &[("X-Error-Code", "GatedRepo".into())], b"");
             }
             if *rev != "main" && *rev != data.commit {
                 drop(st);

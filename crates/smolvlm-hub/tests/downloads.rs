@@ -315,10 +315,10 @@ fn cancel_leaves_a_partial_that_a_restart_resumes() {
         if let DownloadEvent::Progress {
             file, file_done, ..
         } = e
+            && file == WEIGHTS
+            && *file_done > 0
         {
-            if file == WEIGHTS && *file_done > 0 {
-                c.cancel();
-            }
+            c.cancel();
         }
     });
     let kept = match err.unwrap_err() {
