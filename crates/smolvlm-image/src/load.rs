@@ -10,7 +10,8 @@
 //! * a single transparent colour (a palette with one fully transparent entry, a GIF transparent
 //!   index, a `tRNS` colour on gray/RGB PNGs) survives `convert("RGB")` as `info["transparency"]`,
 //!   so `convert_to_rgb` turns every pixel of that exact colour white — including opaque pixels
-//!   that merely share the colour. A palette `tRNS` with partial alphas is dropped instead;
+//!   that merely share the colour, and with Pillow's own reading of the `tRNS` value (see
+//!   `png_transparent_color`). A palette `tRNS` with partial alphas is dropped instead;
 //! * the EXIF orientation is applied.
 //!
 //! PNG and GIF are decoded with the `png` / `gif` crates directly because those rules need the
@@ -123,13 +124,14 @@ pub fn decode_image_bytes(bytes: &[u8], name: &str, limits: &ImageLimits) -> Res
     }
 }
 
-/// A colour that `convert_to_rgb` turns white, as Pillow records it in `info["transparency"]`
-/// (raw `tRNS` sample values, which for 16-bit images may exceed 255 and then match nothing).
-type TransparentColor = [u16; 3];
+/// A colour that `convert_to_rgb` turns white. Pillow's `convert_transparent` (`rgbT2a`)
+/// compares every RGB pixel with the low bytes of `info["transparency"]`, so the colour is
+/// always 8-bit here, whatever the raw `tRNS` values were.
+type TransparentColor = [u8; 3];
 
 fn whiten(img: &mut RgbImage, color: TransparentColor) {
     for px in img.pixels_mut() {
-        if px.0.iter().zip(&color).all(|(&a, &b)| u16::from(a) == b) {
+        if px.0 == color {
             px.0 = [255; 3];
         }
     }
@@ -143,14 +145,18 @@ fn decode_png(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
     // Palette to RGB(A), low bit depths to 8 bits, tRNS to alpha; 16 bits are kept so the
     // Pillow reductions below can be applied.
     decoder.set_transformations(png::Transformations::EXPAND);
+    // Refuse a decompression bomb from the IHDR alone, before any buffer is sized for it.
+    let header = decoder
+        .read_header_info()
+        .map_err(|e| png_error(e, name, limits))?;
+    let (width, height) = (header.width, header.height);
+    limits.check(name, width, height, 8)?;
     let mut reader = decoder
         .read_info()
         .map_err(|e| png_error(e, name, limits))?;
     let info = reader.info();
-    let (width, height) = (info.width, info.height);
-    limits.check(name, width, height, 8)?;
     let (color_type, bit_depth) = (info.color_type, info.bit_depth);
-    let transparent = png_transparent_color(info);
+    let transparent = png_transparent_color(info, raw_png_trns(bytes));
     let orientation = info
         .exif_metadata
         .as_deref()
@@ -207,15 +213,47 @@ fn decode_png(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
     Ok(apply_orientation(img, orientation))
 }
 
-/// The single transparent colour Pillow's PNG plugin records, if any.
-fn png_transparent_color(info: &png::Info) -> Option<TransparentColor> {
-    let trns = info.trns.as_deref()?;
-    let be16 =
-        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*trns.get(i)?, *trns.get(i + 1)?])) };
+/// The `tRNS` chunk as stored before the first `IDAT` (the `png` crate keeps only the low byte
+/// of each 16-bit sample of an 8-bit image, and Pillow uses all of it).
+fn raw_png_trns(bytes: &[u8]) -> Option<&[u8]> {
+    let mut pos: usize = 8;
+    loop {
+        let len = u32::from_be_bytes(bytes.get(pos..pos.checked_add(4)?)?.try_into().ok()?);
+        let data_start = pos.checked_add(8)?;
+        let kind = bytes.get(pos + 4..data_start)?;
+        if kind == b"IDAT" {
+            return None;
+        }
+        let data_end = data_start.checked_add(usize::try_from(len).ok()?)?;
+        if kind == b"tRNS" {
+            return bytes.get(data_start..data_end);
+        }
+        pos = data_end.checked_add(4)?;
+    }
+}
+
+/// The colour `convert_to_rgb` whitens for a PNG, as Pillow 13 gets there: `PngImagePlugin`
+/// records `info["transparency"]`, `load_image`'s `convert("RGB")` carries it over, and
+/// `convert_to_rgb`'s `convert("RGBA")` (`rgbT2a`) matches pixels against its low bytes.
+///
+/// * palette: only "all opaque but one fully transparent entry" becomes an index, whose
+///   palette colour is matched; other alpha tables are dropped by `convert("RGB")`;
+/// * 1-bit gray (`"1"`): the value becomes 0 or 255, stays an int through `convert("RGB")`,
+///   and an int on an RGB image matches `(t, 0, 0)`: black pixels turn white iff `tRNS` is 0;
+/// * 2/4/8-bit gray (`"L"`): the raw 16-bit value goes through `putpixel` on an `L` image,
+///   which clamps it to 255, and is compared with the *scaled* pixels (`L;2`/`L;4`);
+/// * 16-bit gray (`I;16`): the int survives `convert("RGB")` and matches `(t & 0xff, 0, 0)`;
+/// * RGB (8 and 16 bits): the 16-bit values' low bytes are compared with the 8-bit pixels
+///   (the high bytes of 16-bit samples).
+fn png_transparent_color(info: &png::Info, raw_trns: Option<&[u8]>) -> Option<TransparentColor> {
+    let be16 = |i: usize| -> Option<u16> {
+        let t = raw_trns?;
+        Some(u16::from_be_bytes([*t.get(i)?, *t.get(i + 1)?]))
+    };
+    let low = |v: u16| (v & 0xff) as u8;
     match info.color_type {
         png::ColorType::Indexed => {
-            // Only "all opaque but one fully transparent entry" becomes an index; other
-            // alpha tables are dropped by `convert("RGB")`.
+            let trns = info.trns.as_deref()?;
             let zero = trns.iter().position(|&a| a == 0)?;
             let simple = trns.iter().enumerate().all(|(i, &a)| a == 255 || i == zero);
             if !simple {
@@ -223,16 +261,17 @@ fn png_transparent_color(info: &png::Info) -> Option<TransparentColor> {
             }
             let palette = info.palette.as_deref()?;
             let c = palette.get(zero * 3..zero * 3 + 3)?;
-            Some([c[0].into(), c[1].into(), c[2].into()])
+            Some([c[0], c[1], c[2]])
         }
-        // Pillow keeps a 16-bit gray `tRNS` only as an `I;16` attribute that `convert("RGB")`
-        // drops (checked against Pillow 13 by the fixtures).
-        png::ColorType::Grayscale if info.bit_depth == png::BitDepth::Sixteen => None,
         png::ColorType::Grayscale => {
-            let v = be16(0)?;
-            Some([v; 3])
+            let t = be16(0)?;
+            Some(match info.bit_depth {
+                png::BitDepth::One => [if t == 0 { 0 } else { 255 }, 0, 0],
+                png::BitDepth::Sixteen => [low(t), 0, 0],
+                _ => [t.min(255) as u8; 3],
+            })
         }
-        png::ColorType::Rgb => Some([be16(0)?, be16(2)?, be16(4)?]),
+        png::ColorType::Rgb => Some([low(be16(0)?), low(be16(2)?), low(be16(4)?)]),
         _ => None,
     }
 }
@@ -308,8 +347,7 @@ fn decode_gif(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage
         }
     }
     if let Some(t) = frame.transparent {
-        let c = color(t as usize);
-        whiten(&mut img, [c[0].into(), c[1].into(), c[2].into()]);
+        whiten(&mut img, color(t as usize));
     }
     Ok(img)
 }
@@ -354,7 +392,43 @@ fn decode_with_image(
     let orientation = decoder.orientation().ok();
     let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| image_error(e, name, limits, Some((width, height))))?;
+    // zune-jpeg (non-strict, as `image` runs it) fills a cut-off JPEG with gray; Pillow refuses
+    // it ("image file is truncated"), even when only the EOI marker is missing.
+    if format == ImageFormat::Jpeg && !jpeg_reaches_eoi(bytes) {
+        return Err(ImageError::Truncated {
+            name: name.to_string(),
+        });
+    }
     Ok(apply_orientation(to_rgb_like_pillow(img), orientation))
+}
+
+/// Whether a JPEG stream reaches its EOI marker. Marker segments are skipped by their length (so
+/// the EOI of an EXIF thumbnail inside APP1 does not count); in entropy-coded data a 0xFF is
+/// always followed by a stuffed 0x00 or an RSTn, so the next other marker found is a real one.
+fn jpeg_reaches_eoi(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    loop {
+        // The next marker: 0xFF followed by neither a stuffed 0x00 nor 0xFF fill.
+        while i + 1 < bytes.len() && (bytes[i] != 0xFF || matches!(bytes[i + 1], 0x00 | 0xFF)) {
+            i += 1;
+        }
+        if i + 1 >= bytes.len() {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        i += 2;
+        match marker {
+            0xD9 => return true,
+            // Standalone markers: RSTn, SOI, TEM.
+            0xD0..=0xD8 | 0x01 => {}
+            _ => {
+                let Some(len) = bytes.get(i..i + 2) else {
+                    return false;
+                };
+                i += usize::from(u16::from_be_bytes([len[0], len[1]]));
+            }
+        }
+    }
 }
 
 /// `convert("RGB")` as Pillow does it for the modes its plugins produce.
@@ -439,6 +513,7 @@ fn is_eof_message(reason: &str) -> bool {
         "truncated",
         "no more bytes",
         "not enough data",
+        "not enough bytes",
     ]
     .iter()
     .any(|m| r.contains(m))

@@ -134,10 +134,6 @@ const LOSSY_MAX_ABS: u8 = 4;
 /// Largest allowed mean absolute difference per sample for lossy formats.
 const LOSSY_MEAN_ABS: f64 = 0.6;
 
-/// A `tRNS` colour on gray/RGB PNGs: Pillow whitens pixels of that colour; our decoder does not
-/// match yet (open issue, see `load::png_transparent_color`). Palette `tRNS` cases are exact.
-const KNOWN_TRNS_COLOR_CASES: &[&str] = &[];
-
 #[test]
 fn lossless_formats_match_exactly() {
     let g = goldens();
@@ -147,9 +143,6 @@ fn lossless_formats_match_exactly() {
             continue;
         }
         let name = case["file"].as_str().unwrap();
-        if KNOWN_TRNS_COLOR_CASES.contains(&name) {
-            continue;
-        }
         let img = match load_image_file(
             &fixtures().join("formats").join(name),
             &ImageLimits::default(),
