@@ -18,7 +18,8 @@ pub struct GenerateArgs {
     /// A Hugging Face model folder (config.json, tokenizer, safetensors) or a GGUF file.
     #[arg(long)]
     model: PathBuf,
-    /// The llama.cpp vision projector paired with a GGUF text model.
+    /// The llama.cpp vision projector (mmproj GGUF) paired with a GGUF text model; without it a
+    /// GGUF model answers text only.
     #[arg(long)]
     mmproj: Option<PathBuf>,
     /// An image to ask about; repeat for several, in order.
@@ -66,21 +67,23 @@ struct JsonOutput<'a> {
 }
 
 pub fn run(args: GenerateArgs) -> Result<(), CliError> {
-    if args.mmproj.is_some() {
-        return Err(smolvlm::Error::NotSupportedYet(
-            "--mmproj (llama.cpp vision projectors)".into(),
-        )
-        .into());
-    }
-    // A catalog id or org/repo[@revision] resolves through the hub cache; a path is unchanged.
-    let model_path = crate::models::resolve_model_arg(&args.model)?;
+    // A catalog id or org/repo[@revision] resolves through the hub cache (a GGUF catalog entry
+    // brings its own projector); a path is unchanged.
+    let (model_path, catalog_mmproj) = crate::models::resolve_model_arg(&args.model)?;
     let mut model = SmolVlmModel::load(
         &model_path,
         &LoadOptions {
             device: args.device,
             dtype: None,
+            mmproj: args.mmproj.clone().or(catalog_mmproj),
         },
     )?;
+    if !model.has_vision() && !args.json {
+        eprintln!(
+            "[text-only: {} has no vision projector; pass --mmproj to ask about images]",
+            model_path.display()
+        );
+    }
     let message = Message::user_with_images(
         args.images.iter().cloned().map(ImageSource::Path),
         &args.prompt,

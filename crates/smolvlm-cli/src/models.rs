@@ -328,22 +328,23 @@ fn human_bytes(n: u64) -> String {
 
 /// `generate --model`: an existing path is used as given (the engine's behaviour is unchanged);
 /// a catalog id or `org/repo[@revision]` is looked up in the cache and downloaded on demand
-/// (unless `HF_HUB_OFFLINE` is set). Anything else is passed through for the engine to report.
-pub fn resolve_model_arg(model: &Path) -> Result<PathBuf, CliError> {
+/// (unless `HF_HUB_OFFLINE` is set); a GGUF catalog entry also gives its projector. Anything else
+/// is passed through for the engine to report.
+pub fn resolve_model_arg(model: &Path) -> Result<(PathBuf, Option<PathBuf>), CliError> {
     if model.exists() || model.is_absolute() {
-        return Ok(model.to_path_buf());
+        return Ok((model.to_path_buf(), None));
     }
     let Some(text) = model.to_str() else {
-        return Ok(model.to_path_buf());
+        return Ok((model.to_path_buf(), None));
     };
     if text.starts_with('.') || text.contains('\\') {
-        return Ok(model.to_path_buf());
+        return Ok((model.to_path_buf(), None));
     }
     let spec = match ModelSpec::parse(text) {
         Ok(spec) => spec,
-        Err(HubError::InvalidModelId(_)) => return Ok(model.to_path_buf()),
+        Err(HubError::InvalidModelId(_)) => return Ok((model.to_path_buf(), None)),
         Err(e) => return Err(e.into()),
     };
     let snap = download(&spec, false)?;
-    Ok(load_paths(&spec, &snap).0)
+    Ok(load_paths(&spec, &snap))
 }

@@ -166,6 +166,71 @@ fn ignore_eos_and_sampling_flags_are_accepted() {
 
 /// A failure: non-zero exit, a one-line message on stderr, no panic, and with `--json` an
 /// `{"error": {code, message}}` object.
+/// The llama.cpp f16 GGUF pair of tiny-smolvlm (converted from the same weights) gives the
+/// transformers goldens through `--model X.gguf --mmproj Y.gguf`; the text model alone answers
+/// the text-only case and refuses images with a typed error.
+#[test]
+fn generate_with_a_gguf_pair_reproduces_the_goldens() {
+    let dir = fixtures().join("tiny-smolvlm");
+    let golden: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("golden.json")).unwrap()).unwrap();
+    let model = dir.join("model-f16.gguf").display().to_string();
+    let mmproj = dir.join("mmproj-f16.gguf").display().to_string();
+    for case in golden["cases"].as_array().unwrap() {
+        let mut args: Vec<String> = ["generate", "--model", &model, "--mmproj", &mmproj]
+            .map(String::from)
+            .to_vec();
+        for image in case["images"].as_array().unwrap() {
+            args.push("--image".into());
+            args.push(dir.join(image.as_str().unwrap()).display().to_string());
+        }
+        let text = case["text"].as_str().unwrap();
+        for a in ["--prompt", text, "--max-new-tokens", "24", "--json"] {
+            args.push(a.into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = smolvlm(&args);
+        assert!(
+            out.status.success(),
+            "case {}: {}",
+            case["id"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = json_of(&out);
+        assert_eq!(
+            got["token_ids"], case["generated_ids"],
+            "case {}",
+            case["id"]
+        );
+        assert_eq!(got["prompt_tokens"], case["n_prompt_tokens"]);
+        assert_eq!(got["image_tokens"], case["n_image_tokens"]);
+    }
+    let out = smolvlm(&[
+        "generate",
+        "--model",
+        &model,
+        "--prompt",
+        "hi",
+        "--max-new-tokens",
+        "2",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("text-only"));
+    let image = dir.join("img_wide_300x200.png").display().to_string();
+    expect_failure(
+        &[
+            "generate", "--model", &model, "--image", &image, "--prompt", "hi",
+        ],
+        "no_vision_encoder",
+        "mmproj",
+    );
+    expect_failure(
+        &["generate", "--model", &mmproj, "--prompt", "hi"],
+        "unsupported_model",
+        "--mmproj",
+    );
+}
+
 fn expect_failure(args: &[&str], code: &str, message_part: &str) {
     let out = smolvlm(&[args, &["--json"]].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -294,7 +359,7 @@ fn bad_models_fail_clearly() {
             "--prompt",
             "hi",
         ],
-        "not_supported_yet",
+        "malformed_model_file",
         "GGUF",
     );
     let model = src.display().to_string();
@@ -308,8 +373,8 @@ fn bad_models_fail_clearly() {
             "--prompt",
             "hi",
         ],
-        "not_supported_yet",
-        "mmproj",
+        "invalid_request",
+        "vision projector",
     );
 }
 

@@ -107,7 +107,7 @@ macro_rules! gguf {
             tokens_per_tile: $tok,
             tile_px: $tile,
             good_for: $good,
-            engine_ready: false,
+            engine_ready: true,
         }
     };
 }

@@ -48,6 +48,8 @@ struct State {
     info_faults: VecDeque<u16>,
     served: HashMap<String, u64>,
     requests: Vec<String>,
+    /// Connections still being answered.
+    in_flight: usize,
 }
 
 /// The server; it stops when dropped.
@@ -96,8 +98,10 @@ impl TestHub {
                 }
                 let Ok(conn) = conn else { continue };
                 let st = st.clone();
+                lock(&st).in_flight += 1;
                 std::thread::spawn(move || {
                     let _ = handle(conn, addr, &st);
+                    lock(&st).in_flight -= 1;
                 });
             }
         });
@@ -164,12 +168,24 @@ impl TestHub {
 
     /// Body bytes of `file` sent so far, over all requests.
     pub fn bytes_served(&self, file: &str) -> u64 {
+        self.wait_idle();
         lock(&self.state).served.get(file).copied().unwrap_or(0)
     }
 
     /// Body bytes of all files sent so far.
     pub fn total_bytes_served(&self) -> u64 {
+        self.wait_idle();
         lock(&self.state).served.values().sum()
+    }
+
+    /// Waits (up to 5 s) for answers still being written: a client that hangs up mid-body leaves
+    /// the server writing into the socket buffer for a moment, and those bytes must be counted
+    /// before a test compares totals.
+    fn wait_idle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while lock(&self.state).in_flight > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// `METHOD path range` of every request so far.

@@ -256,6 +256,13 @@ impl ModelConfig {
                 ));
             }
         }
+        self.validate_vision()?;
+        self.validate_text()
+    }
+
+    /// The vision tower and connector settings fit together.
+    pub(crate) fn validate_vision(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::UnsupportedModel(msg));
         let v = &self.vision_config;
         if v.patch_size == 0 || !v.image_size.is_multiple_of(v.patch_size) {
             return bad(format!(
@@ -273,6 +280,12 @@ impl ModelConfig {
                 self.scale_factor
             ));
         }
+        Ok(())
+    }
+
+    /// The decoder settings are ones this engine runs.
+    pub(crate) fn validate_text(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::UnsupportedModel(msg));
         let t = &self.text_config;
         if t.num_attention_heads == 0 || t.num_kv_heads() == 0 {
             return bad("text model has no attention heads".into());

@@ -20,6 +20,9 @@ pub struct LoadOptions {
     pub device: DevicePreference,
     /// Compute type; f32 unless asked otherwise (the CPU has no fast half-precision path).
     pub dtype: Option<DType>,
+    /// The llama.cpp vision projector (mmproj GGUF) paired with a GGUF text model. Without it a
+    /// GGUF text model answers text-only prompts.
+    pub mmproj: Option<PathBuf>,
 }
 
 /// A conversation made ready for the decoder: the expanded prompt ids and the normalized pixels
@@ -53,7 +56,21 @@ pub struct SmolVlmModel {
 impl SmolVlmModel {
     /// Loads a Hugging Face model folder (config, processor settings, tokenizer, template,
     /// safetensors weights).
+    ///
+    /// A `.gguf` path loads a llama.cpp text model instead, with `options.mmproj` as its vision
+    /// projector (see [`Self::load_gguf`]).
     pub fn load(path: &Path, options: &LoadOptions) -> Result<Self> {
+        if is_gguf(path) {
+            return Self::load_gguf(path, options.mmproj.as_deref(), options);
+        }
+        if let Some(mmproj) = &options.mmproj {
+            return Err(Error::InvalidRequest(format!(
+                "{} is a vision projector for a GGUF text model, but {} is not a GGUF file \
+                 (a Hugging Face model folder has its own vision tower)",
+                mmproj.display(),
+                path.display()
+            )));
+        }
         let start = Instant::now();
         let dir = model_dir(path)?;
         let config = ModelConfig::from_dir(&dir)?;
@@ -84,6 +101,100 @@ impl SmolVlmModel {
             load_s: start.elapsed().as_secs_f64(),
             cached_keys: Vec::new(),
         })
+    }
+
+    /// Loads a llama.cpp GGUF text model (`llama` architecture) and, when given, its mmproj
+    /// (`clip`, projector type idefics3). Hyper-parameters, processor settings, tokenizer and chat
+    /// template come from the files' metadata; a `tokenizer.json` next to the text model is used
+    /// instead of the GGUF vocabulary when present (with that folder's `tokenizer_config.json`
+    /// and chat template files). Without an mmproj the model is text-only: prompts with images
+    /// fail with [`Error::NoVision`].
+    pub fn load_gguf(text: &Path, mmproj: Option<&Path>, options: &LoadOptions) -> Result<Self> {
+        use crate::gguf;
+        let start = Instant::now();
+        let text_file = std::sync::Arc::new(gguf::GgufFile::open(text)?);
+        let text_config = gguf::text_config(&text_file)?;
+        let mmproj_file = mmproj
+            .map(|p| gguf::GgufFile::open(p).map(std::sync::Arc::new))
+            .transpose()?;
+        let mm = mmproj_file
+            .as_deref()
+            .map(gguf::mmproj_config)
+            .transpose()?;
+        if let (Some(m), Some(path)) = (&mm, mmproj)
+            && m.projection_dim != text_config.hidden_size
+        {
+            return Err(Error::UnsupportedModel(format!(
+                "{} does not fit {}: it projects images to {} dimensions but the text model is {} wide",
+                path.display(),
+                text.display(),
+                m.projection_dim,
+                text_config.hidden_size
+            )));
+        }
+        let dir = text
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let (tokenizer, template) = if dir.join("tokenizer.json").is_file() {
+            let tokenizer = Tokenizer::from_dir(&dir)?;
+            let mut template = ChatTemplate::from_dir(&dir)?;
+            if *template.origin() == smolvlm_text::TemplateOrigin::Default {
+                template = gguf::chat_template(&text_file, &tokenizer)?;
+            }
+            let template = template.with_special_tokens(tokenizer.special_tokens_map().to_vec());
+            (tokenizer, template)
+        } else {
+            let tokenizer = gguf::tokenizer(&text_file)?;
+            let template = gguf::chat_template(&text_file, &tokenizer)?;
+            (tokenizer, template)
+        };
+        if tokenizer.vocab_size() > text_config.vocab_size {
+            return Err(Error::UnsupportedModel(format!(
+                "the tokenizer has {} tokens but {} has only {} embeddings",
+                tokenizer.vocab_size(),
+                text.display(),
+                text_config.vocab_size
+            )));
+        }
+        let image_token_id = match (tokenizer.image_token_id(), &mm) {
+            (Some(id), _) => id,
+            (None, None) => u32::MAX,
+            (None, Some(_)) => {
+                return Err(Error::UnsupportedModel(format!(
+                    "the vocabulary of {} has no {} token, so images cannot be placed in prompts",
+                    text.display(),
+                    tokenizer.image_token()
+                )));
+            }
+        };
+        let config = gguf::model_config(&text_config, mm.as_ref(), image_token_id);
+        config.validate_text()?;
+        if mm.is_some() {
+            config.validate_vision()?;
+        }
+        let processor_config = mm.as_ref().map(|m| m.processor.clone()).unwrap_or_default();
+        let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
+        let device: Device = select_device(options.device)?;
+        let dtype = options.dtype.unwrap_or(DType::F32);
+        let net = SmolVlm::load_gguf(text_file, mmproj_file, &config, &device, dtype)?;
+        Ok(Self {
+            dir,
+            config,
+            processor: ImageProcessor::new(processor_config),
+            tokenizer,
+            template,
+            net,
+            stop_ids,
+            image_limits: ImageLimits::default(),
+            load_s: start.elapsed().as_secs_f64(),
+            cached_keys: Vec::new(),
+        })
+    }
+
+    /// Whether the model can take images (false for a GGUF text model loaded without mmproj).
+    pub fn has_vision(&self) -> bool {
+        self.net.has_vision()
     }
 
     pub fn dir(&self) -> &Path {
@@ -137,6 +248,9 @@ impl SmolVlmModel {
             Some(px) => self.processor.with_longest_edge(px)?,
             None => self.processor.clone(),
         };
+        if !self.net.has_vision() && messages.iter().any(|m| m.images().next().is_some()) {
+            return Err(Error::NoVision);
+        }
         let prompt = self.template.render(messages, true)?;
         let images = messages
             .iter()
@@ -207,25 +321,28 @@ impl SmolVlmModel {
     }
 }
 
+fn is_gguf(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
 /// The folder holding the model; a path to its `config.json` is accepted too.
 fn model_dir(path: &Path) -> Result<PathBuf> {
     if path.is_dir() {
         return Ok(path.to_path_buf());
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("gguf") => Err(Error::NotSupportedYet(
-            "loading GGUF files (llama.cpp text model / mmproj pairs)".into(),
-        )),
-        _ if path.file_name().is_some_and(|n| n == "config.json") && path.exists() => {
-            Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
-        }
-        _ if !path.exists() => Err(Error::MissingModelFile {
+    if path.file_name().is_some_and(|n| n == "config.json") && path.exists() {
+        Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
+    } else if !path.exists() {
+        Err(Error::MissingModelFile {
             path: path.to_path_buf(),
-        }),
-        _ => Err(Error::UnsupportedModel(format!(
+        })
+    } else {
+        Err(Error::UnsupportedModel(format!(
             "{} is neither a model folder nor a GGUF file",
             path.display()
-        ))),
+        )))
     }
 }
 

@@ -38,6 +38,12 @@ pub enum Error {
     )]
     PromptTooLong { needed: usize, fits: usize },
 
+    #[error(
+        "this model has no vision encoder: it was loaded from a GGUF text model without its \
+         mmproj file, so it answers text-only prompts (pass the matching mmproj to use images)"
+    )]
+    NoVision,
+
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
@@ -60,6 +66,7 @@ impl Error {
             Error::UnsupportedModel(_) => "unsupported_model",
             Error::NotSupportedYet(_) => "not_supported_yet",
             Error::PromptTooLong { .. } => "prompt_too_long",
+            Error::NoVision => "no_vision_encoder",
             Error::InvalidRequest(_) => "invalid_request",
             Error::Device(_) => "device",
             Error::Compute(_) => "compute",
@@ -78,5 +85,31 @@ impl Error {
             path: path.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// Carries our error through code that returns candle errors; [`from_candle`] takes it back out.
+pub(crate) fn into_candle(e: Error) -> candle_core::Error {
+    candle_core::Error::WrappedContext {
+        wrapped: Box::new(e),
+        context: String::new(),
+    }
+}
+
+/// Our error carried through candle ([`into_candle`]) comes back out as itself; any other candle
+/// error goes through `other`.
+pub(crate) fn from_candle(
+    e: candle_core::Error,
+    other: impl FnOnce(candle_core::Error) -> Error,
+) -> Error {
+    match e {
+        candle_core::Error::WrappedContext { wrapped, context } => {
+            match wrapped.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(wrapped) => other(candle_core::Error::WrappedContext { wrapped, context }),
+            }
+        }
+        candle_core::Error::WithBacktrace { inner, .. } => from_candle(*inner, other),
+        e => other(e),
     }
 }

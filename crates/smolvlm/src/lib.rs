@@ -21,3 +21,4 @@ pub use generate::{
     CancelToken, Generation, GenerationEvent, GenerationSummary, SamplingParams, StopReason,
     Timings,
 };
+pub mod gguf;

@@ -2,9 +2,9 @@
 //! width) followed by the bias-free modality projection into the decoder's width.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::VarBuilder;
 
 use super::linear::Linear;
+use super::weights::Weights;
 
 #[derive(Debug, Clone)]
 pub struct Connector {
@@ -13,18 +13,18 @@ pub struct Connector {
 }
 
 impl Connector {
-    /// `vb` points at `model.connector`.
+    /// `w` points at `model.connector`.
     pub fn new(
         vision_hidden: usize,
         text_hidden: usize,
         scale: usize,
-        vb: VarBuilder,
+        w: &Weights,
     ) -> Result<Self> {
-        let proj = Linear::load(
+        let proj = w.linear(
             vision_hidden * scale * scale,
             text_hidden,
             false,
-            vb.pp("modality_projection.proj"),
+            "modality_projection.proj",
         )?;
         Ok(Self { proj, scale })
     }

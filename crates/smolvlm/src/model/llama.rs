@@ -3,9 +3,10 @@
 //! a KV cache that can be cut back to a shared prefix for follow-up questions.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, RmsNorm, VarBuilder};
+use candle_nn::{Embedding, RmsNorm};
 
 use super::linear::Linear;
+use super::weights::Weights;
 use crate::config::{RopeScaling, TextConfig};
 
 /// Cos/sin tables for rotate-half RoPE, as transformers' `LlamaRotaryEmbedding` computes them:
@@ -94,15 +95,15 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &TextConfig, w: &Weights) -> Result<Self> {
         let (h, hd) = (cfg.hidden_size, cfg.head_dim());
         let (nh, nkv) = (cfg.num_attention_heads, cfg.num_kv_heads());
         let bias = cfg.attention_bias;
         Ok(Self {
-            q_proj: Linear::load(h, nh * hd, bias, vb.pp("q_proj"))?,
-            k_proj: Linear::load(h, nkv * hd, bias, vb.pp("k_proj"))?,
-            v_proj: Linear::load(h, nkv * hd, bias, vb.pp("v_proj"))?,
-            o_proj: Linear::load(nh * hd, h, bias, vb.pp("o_proj"))?,
+            q_proj: w.linear(h, nh * hd, bias, "q_proj")?,
+            k_proj: w.linear(h, nkv * hd, bias, "k_proj")?,
+            v_proj: w.linear(h, nkv * hd, bias, "v_proj")?,
+            o_proj: w.linear(nh * hd, h, bias, "o_proj")?,
             num_heads: nh,
             num_kv_heads: nkv,
             head_dim: hd,
@@ -174,12 +175,12 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &TextConfig, w: &Weights) -> Result<Self> {
         let (h, i, bias) = (cfg.hidden_size, cfg.intermediate_size, cfg.mlp_bias);
         Ok(Self {
-            gate_proj: Linear::load(h, i, bias, vb.pp("gate_proj"))?,
-            up_proj: Linear::load(h, i, bias, vb.pp("up_proj"))?,
-            down_proj: Linear::load(i, h, bias, vb.pp("down_proj"))?,
+            gate_proj: w.linear(h, i, bias, "gate_proj")?,
+            up_proj: w.linear(h, i, bias, "up_proj")?,
+            down_proj: w.linear(i, h, bias, "down_proj")?,
         })
     }
 }
@@ -200,17 +201,13 @@ struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    fn new(cfg: &TextConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &TextConfig, w: &Weights) -> Result<Self> {
         let (h, eps) = (cfg.hidden_size, cfg.rms_norm_eps);
         Ok(Self {
-            input_layernorm: candle_nn::rms_norm(h, eps, vb.pp("input_layernorm"))?,
-            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
-            post_attention_layernorm: candle_nn::rms_norm(
-                h,
-                eps,
-                vb.pp("post_attention_layernorm"),
-            )?,
-            mlp: Mlp::new(cfg, vb.pp("mlp"))?,
+            input_layernorm: w.rms_norm(h, eps, "input_layernorm")?,
+            self_attn: Attention::new(cfg, &w.pp("self_attn"))?,
+            post_attention_layernorm: w.rms_norm(h, eps, "post_attention_layernorm")?,
+            mlp: Mlp::new(cfg, &w.pp("mlp"))?,
         })
     }
 
@@ -245,18 +242,17 @@ pub struct TextModel {
 }
 
 impl TextModel {
-    /// `vb` points at the decoder (`model.text_model`), `lm_head_vb` at the checkpoint root.
+    /// `w` points at the decoder (`model.text_model`), `root` at the checkpoint root.
     /// Without an `lm_head.weight` the embedding matrix is the output projection, which is what
     /// transformers ends up with for tied checkpoints (and for the untied ones, it is present).
-    pub fn new(cfg: &TextConfig, vb: VarBuilder, root: VarBuilder) -> Result<Self> {
-        let embed_tokens =
-            candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp("embed_tokens"))?;
+    pub fn new(cfg: &TextConfig, w: &Weights, root: &Weights) -> Result<Self> {
+        let embed_tokens = w.embedding(cfg.vocab_size, cfg.hidden_size, "embed_tokens")?;
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| DecoderLayer::new(cfg, vb.pp(format!("layers.{i}"))))
+            .map(|i| DecoderLayer::new(cfg, &w.pp(format!("layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
-        let norm = candle_nn::rms_norm(cfg.hidden_size, cfg.rms_norm_eps, vb.pp("norm"))?;
-        let lm_head = if root.contains_tensor("lm_head.weight") {
-            Linear::load(cfg.hidden_size, cfg.vocab_size, false, root.pp("lm_head"))?
+        let norm = w.rms_norm(cfg.hidden_size, cfg.rms_norm_eps, "norm")?;
+        let lm_head = if root.contains("lm_head.weight") {
+            root.linear(cfg.hidden_size, cfg.vocab_size, false, "lm_head")?
         } else {
             Linear::new(
                 candle_core::quantized::QMatMul::Tensor(embed_tokens.embeddings().clone()),
@@ -271,7 +267,7 @@ impl TextModel {
             layers,
             norm,
             lm_head,
-            rotary: Rotary::new(cfg, scaling, vb.device())?,
+            rotary: Rotary::new(cfg, scaling, w.device())?,
             cached_len: 0,
             max_positions: cfg.max_position_embeddings,
         })

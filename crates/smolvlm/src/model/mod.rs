@@ -5,8 +5,10 @@ mod connector;
 mod linear;
 mod llama;
 mod vision;
+mod weights;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
@@ -14,14 +16,16 @@ use candle_nn::VarBuilder;
 pub use connector::pixel_shuffle;
 pub use llama::TextModel;
 pub use vision::VisionTransformer;
+pub use weights::{Weights, gguf_name};
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
 use connector::Connector;
 
 pub struct SmolVlm {
-    vision: VisionTransformer,
-    connector: Connector,
+    /// The vision tower and connector; `None` for a GGUF text model loaded without its mmproj.
+    vision: Option<(VisionTransformer, Connector)>,
     text: TextModel,
     image_token_id: u32,
     device: Device,
@@ -40,21 +44,71 @@ impl SmolVlm {
         Self::from_var_builder(cfg, vb).map_err(|e| Error::malformed(dir, e))
     }
 
-    fn from_var_builder(cfg: &ModelConfig, vb: VarBuilder) -> candle_core::Result<Self> {
-        let m = vb.pp("model");
-        Ok(Self {
-            vision: VisionTransformer::new(&cfg.vision_config, m.pp("vision_model"))?,
-            connector: Connector::new(
-                cfg.vision_config.hidden_size,
-                cfg.text_config.hidden_size,
-                cfg.scale_factor,
-                m.pp("connector"),
-            )?,
-            text: TextModel::new(&cfg.text_config, m.pp("text_model"), vb.clone())?,
-            image_token_id: cfg.image_token_id,
-            device: vb.device().clone(),
-            dtype: vb.dtype(),
+    fn from_var_builder(cfg: &ModelConfig, vb: VarBuilder<'static>) -> candle_core::Result<Self> {
+        let root = Weights::safetensors(vb);
+        Self::from_weights(cfg, &root.pp("model.text_model"), &root, Some(&root))
+    }
+
+    /// Loads a llama.cpp GGUF text model and, when given, its mmproj (vision tower + connector).
+    /// Linear weights stay in their stored quantization; see [`Weights`].
+    pub fn load_gguf(
+        text: Arc<GgufFile>,
+        mmproj: Option<Arc<GgufFile>>,
+        cfg: &ModelConfig,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
+        let t = &cfg.text_config;
+        let heads = Some((t.num_attention_heads, t.num_kv_heads()));
+        let root = Weights::gguf(text.clone(), device, dtype, heads);
+        let vision = mmproj
+            .as_ref()
+            .map(|m| Weights::gguf(m.clone(), device, dtype, None));
+        Self::from_weights(cfg, &root.pp("model.text_model"), &root, vision.as_ref()).map_err(|e| {
+            let path = match (&mmproj, e.to_string()) {
+                (Some(m), msg) if msg.contains(" v.") || msg.contains(" mm.") => m.path(),
+                _ => text.path(),
+            };
+            crate::error::from_candle(e, |e| Error::malformed(path, e))
         })
+    }
+
+    /// `text` points at `model.text_model`, `root` at the checkpoint root (for `lm_head`), and
+    /// `vision` (when the model has a vision side) at the root as well.
+    fn from_weights(
+        cfg: &ModelConfig,
+        text: &Weights,
+        root: &Weights,
+        vision: Option<&Weights>,
+    ) -> candle_core::Result<Self> {
+        let vision = match vision {
+            Some(v) => Some((
+                VisionTransformer::new(&cfg.vision_config, &v.pp("model.vision_model"))?,
+                Connector::new(
+                    cfg.vision_config.hidden_size,
+                    cfg.text_config.hidden_size,
+                    cfg.scale_factor,
+                    &v.pp("model.connector"),
+                )?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            vision,
+            text: TextModel::new(&cfg.text_config, text, root)?,
+            image_token_id: cfg.image_token_id,
+            device: root.device().clone(),
+            dtype: root.dtype(),
+        })
+    }
+
+    /// Whether the model can look at images (false for a GGUF text model without its mmproj).
+    pub fn has_vision(&self) -> bool {
+        self.vision.is_some()
+    }
+
+    fn vision(&self) -> Result<&(VisionTransformer, Connector)> {
+        self.vision.as_ref().ok_or(Error::NoVision)
     }
 
     pub fn device(&self) -> &Device {
@@ -75,12 +129,13 @@ impl SmolVlm {
 
     /// Vision tower output (frames, patches, hidden) for normalized pixels (frames, 3, T, T).
     pub fn vision_hidden(&self, pixels: &Tensor) -> Result<Tensor> {
-        Ok(self.vision.forward(&pixels.to_dtype(self.dtype)?)?)
+        Ok(self.vision()?.0.forward(&pixels.to_dtype(self.dtype)?)?)
     }
 
     /// Image features (frames, tokens, text hidden) for pixels (frames, 3, T, T).
     pub fn encode_frames(&self, pixels: &Tensor) -> Result<Tensor> {
-        Ok(self.connector.forward(&self.vision_hidden(pixels)?)?)
+        let hidden = self.vision_hidden(pixels)?;
+        Ok(self.vision()?.1.forward(&hidden)?)
     }
 
     /// Input embeddings (1, len, hidden) for prompt `ids`, with the rows of `features`

@@ -3,9 +3,10 @@
 //! pooling head, and its dense `candle_nn::Linear` layers could not take quantized weights.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{LayerNorm, VarBuilder};
+use candle_nn::LayerNorm;
 
 use super::linear::Linear;
+use super::weights::Weights;
 use crate::config::{Activation, VisionConfig};
 
 /// Patch embedding as a matrix product: with stride == kernel a convolution is exactly
@@ -19,14 +20,14 @@ struct Embeddings {
 }
 
 impl Embeddings {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, w: &Weights) -> Result<Self> {
         let (c, p, h) = (cfg.num_channels, cfg.patch_size, cfg.hidden_size);
-        let pvb = vb.pp("patch_embedding");
-        let weight = pvb.get((h, c, p, p), "weight")?.reshape((h, c * p * p))?;
-        let bias = pvb.get(h, "bias")?;
-        let position_embedding = vb
+        let pw = w.pp("patch_embedding");
+        let weight = pw.tensor((h, c, p, p), "weight")?.reshape((h, c * p * p))?;
+        let bias = pw.tensor(h, "bias")?;
+        let position_embedding = w
             .pp("position_embedding")
-            .get((cfg.num_patches(), h), "weight")?;
+            .tensor((cfg.num_patches(), h), "weight")?;
         Ok(Self {
             patch: Linear::new(candle_core::quantized::QMatMul::Tensor(weight), Some(bias)),
             position_embedding,
@@ -68,13 +69,13 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, w: &Weights) -> Result<Self> {
         let h = cfg.hidden_size;
         Ok(Self {
-            q_proj: Linear::load(h, h, true, vb.pp("q_proj"))?,
-            k_proj: Linear::load(h, h, true, vb.pp("k_proj"))?,
-            v_proj: Linear::load(h, h, true, vb.pp("v_proj"))?,
-            out_proj: Linear::load(h, h, true, vb.pp("out_proj"))?,
+            q_proj: w.linear(h, h, true, "q_proj")?,
+            k_proj: w.linear(h, h, true, "k_proj")?,
+            v_proj: w.linear(h, h, true, "v_proj")?,
+            out_proj: w.linear(h, h, true, "out_proj")?,
             num_heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),
         })
@@ -133,15 +134,15 @@ struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, w: &Weights) -> Result<Self> {
         let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
         Ok(Self {
-            layer_norm1: candle_nn::layer_norm(h, eps, vb.pp("layer_norm1"))?,
-            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
-            layer_norm2: candle_nn::layer_norm(h, eps, vb.pp("layer_norm2"))?,
+            layer_norm1: w.layer_norm(h, eps, "layer_norm1")?,
+            self_attn: Attention::new(cfg, &w.pp("self_attn"))?,
+            layer_norm2: w.layer_norm(h, eps, "layer_norm2")?,
             mlp: Mlp {
-                fc1: Linear::load(h, i, true, vb.pp("mlp.fc1"))?,
-                fc2: Linear::load(i, h, true, vb.pp("mlp.fc2"))?,
+                fc1: w.linear(h, i, true, "mlp.fc1")?,
+                fc2: w.linear(i, h, true, "mlp.fc2")?,
                 act: cfg.hidden_act,
             },
         })
@@ -164,19 +165,15 @@ pub struct VisionTransformer {
 }
 
 impl VisionTransformer {
-    /// `vb` points at `model.vision_model`.
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    /// `w` points at `model.vision_model`.
+    pub fn new(cfg: &VisionConfig, w: &Weights) -> Result<Self> {
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| EncoderLayer::new(cfg, vb.pp(format!("encoder.layers.{i}"))))
+            .map(|i| EncoderLayer::new(cfg, &w.pp(format!("encoder.layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            embeddings: Embeddings::new(cfg, vb.pp("embeddings"))?,
+            embeddings: Embeddings::new(cfg, &w.pp("embeddings"))?,
             layers,
-            post_layernorm: candle_nn::layer_norm(
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-                vb.pp("post_layernorm"),
-            )?,
+            post_layernorm: w.layer_norm(cfg.hidden_size, cfg.layer_norm_eps, "post_layernorm")?,
         })
     }
 }

@@ -1,0 +1,367 @@
+//! Where the modules' weights come from: a safetensors `VarBuilder` (Hugging Face names) or a
+//! llama.cpp GGUF file (text model or mmproj). Modules ask by their Hugging Face name
+//! (`model.text_model.layers.3.self_attn.q_proj.weight`); for GGUF the name is translated to
+//! llama.cpp's (`blk.3.attn_q.weight`), so every module has one constructor for both.
+//!
+//! Quantized GGUF weights stay quantized in the linear layers (`QMatMul::QTensor`, candle's
+//! quantized kernels); F32/F16/BF16 linear weights become dense tensors of the compute dtype (what
+//! candle's `QMatMul::from_arc` does: its dense GEMM is faster and exact). Embeddings, norms,
+//! biases, the patch embedding and the position embedding are always dequantized.
+//!
+//! RoPE: llama.cpp's converter permutes the rows of `attn_q`/`attn_k` within each head so that the
+//! pairs rotated together are adjacent (interleaved RoPE, ggml's "normal" mode), where transformers
+//! rotates element i with i + head_dim/2. We undo that permutation at load instead of carrying a
+//! RoPE-style flag into the attention: rows of a quantized tensor can be moved whole (blocks run
+//! along the input dimension), so the quantized values are untouched, the decoder keeps a single
+//! code path (rotate-half `rope`), and the keys in the KV cache have the same layout whatever file
+//! they came from. The cost is one copy of q/k at load, which happens anyway.
+
+use std::sync::Arc;
+
+use candle_core::quantized::QMatMul;
+use candle_core::{DType, Device, Result, Shape, Tensor};
+use candle_nn::{Embedding, LayerNorm, RmsNorm, VarBuilder};
+
+use super::linear::Linear;
+use crate::gguf::GgufFile;
+
+#[derive(Clone)]
+enum Source {
+    SafeTensors(VarBuilder<'static>),
+    Gguf {
+        file: Arc<GgufFile>,
+        device: Device,
+        dtype: DType,
+        /// (query heads, key/value heads) of the decoder, to undo llama.cpp's q/k permutation.
+        heads: Option<(usize, usize)>,
+    },
+}
+
+/// A weight source positioned at a name prefix, like `VarBuilder`.
+#[derive(Clone)]
+pub struct Weights {
+    source: Source,
+    prefix: String,
+}
+
+impl Weights {
+    pub fn safetensors(vb: VarBuilder<'static>) -> Self {
+        Self {
+            source: Source::SafeTensors(vb),
+            prefix: String::new(),
+        }
+    }
+
+    /// `heads`: the decoder's (query, key/value) head counts when `file` is a text model.
+    pub fn gguf(
+        file: Arc<GgufFile>,
+        device: &Device,
+        dtype: DType,
+        heads: Option<(usize, usize)>,
+    ) -> Self {
+        Self {
+            source: Source::Gguf {
+                file,
+                device: device.clone(),
+                dtype,
+                heads,
+            },
+            prefix: String::new(),
+        }
+    }
+
+    pub fn pp(&self, name: impl AsRef<str>) -> Self {
+        Self {
+            source: self.source.clone(),
+            prefix: self.full(name.as_ref()),
+        }
+    }
+
+    fn full(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        match &self.source {
+            Source::SafeTensors(vb) => vb.device(),
+            Source::Gguf { device, .. } => device,
+        }
+    }
+
+    pub fn dtype(&self) -> DType {
+        match &self.source {
+            Source::SafeTensors(vb) => vb.dtype(),
+            Source::Gguf { dtype, .. } => *dtype,
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        let full = self.full(name);
+        match &self.source {
+            Source::SafeTensors(vb) => vb.contains_tensor(&full),
+            Source::Gguf { file, .. } => gguf_name(&full).is_some_and(|n| file.has_tensor(&n)),
+        }
+    }
+
+    /// A dense tensor of the compute dtype with the given (Hugging Face) shape.
+    pub fn tensor(&self, shape: impl Into<Shape>, name: &str) -> Result<Tensor> {
+        let shape = shape.into();
+        let full = self.full(name);
+        match &self.source {
+            Source::SafeTensors(vb) => vb.get(shape, &full),
+            Source::Gguf { device, dtype, .. } => {
+                let (q, gname) = self.gguf_qtensor(&full, &shape)?;
+                q.dequantize(device)?
+                    .to_dtype(*dtype)
+                    .map_err(|e| candle_core::Error::Msg(format!("{gname}: {e}")))
+            }
+        }
+    }
+
+    /// `{name}.weight` of shape (out, in) and, when `bias`, `{name}.bias`.
+    pub fn linear(&self, in_dim: usize, out_dim: usize, bias: bool, name: &str) -> Result<Linear> {
+        let w = self.pp(name);
+        let weight = match &self.source {
+            Source::SafeTensors(vb) => {
+                QMatMul::Tensor(vb.get((out_dim, in_dim), &w.full("weight"))?)
+            }
+            Source::Gguf { dtype, .. } => {
+                let (q, _) = self.gguf_qtensor(&w.full("weight"), &(out_dim, in_dim).into())?;
+                match QMatMul::from_qtensor(q)? {
+                    QMatMul::Tensor(t) => QMatMul::Tensor(t.to_dtype(*dtype)?),
+                    other => other,
+                }
+            }
+        };
+        let bias = if bias {
+            Some(w.tensor(out_dim, "bias")?)
+        } else {
+            None
+        };
+        Ok(Linear::new(weight, bias))
+    }
+
+    pub fn rms_norm(&self, size: usize, eps: f64, name: &str) -> Result<RmsNorm> {
+        Ok(RmsNorm::new(self.pp(name).tensor(size, "weight")?, eps))
+    }
+
+    pub fn layer_norm(&self, size: usize, eps: f64, name: &str) -> Result<LayerNorm> {
+        let w = self.pp(name);
+        Ok(LayerNorm::new(
+            w.tensor(size, "weight")?,
+            w.tensor(size, "bias")?,
+            eps,
+        ))
+    }
+
+    pub fn embedding(&self, vocab: usize, hidden: usize, name: &str) -> Result<Embedding> {
+        Ok(Embedding::new(
+            self.pp(name).tensor((vocab, hidden), "weight")?,
+            hidden,
+        ))
+    }
+
+    /// Reads the GGUF tensor for the Hugging Face name `full`, checks its shape, and undoes the
+    /// q/k RoPE permutation of decoder attention weights.
+    fn gguf_qtensor(
+        &self,
+        full: &str,
+        shape: &Shape,
+    ) -> Result<(candle_core::quantized::QTensor, String)> {
+        let Source::Gguf {
+            file,
+            device,
+            heads,
+            ..
+        } = &self.source
+        else {
+            unreachable!("only called for GGUF sources");
+        };
+        let gname = gguf_name(full).ok_or_else(|| {
+            candle_core::Error::Msg(format!("no llama.cpp name is known for weight {full}"))
+        })?;
+        let wrap = crate::error::into_candle;
+        let (entry, bytes) = file.tensor_bytes(&gname).map_err(wrap)?;
+        if entry.shape != shape.dims() {
+            return Err(wrap(file.malformed(format!(
+                "tensor {gname} has shape {:?} where the model needs {:?}",
+                entry.shape,
+                shape.dims()
+            ))));
+        }
+        let permuted = match (heads, rope_permuted(&gname)) {
+            (Some((nh, nkv)), Some(is_q)) => {
+                let n = if is_q { *nh } else { *nkv };
+                Some(unpermute_rows(bytes, entry.shape[0], n).ok_or_else(|| {
+                    wrap(file.malformed(format!(
+                        "tensor {gname}: {} rows cannot be split into {n} heads",
+                        entry.shape[0]
+                    )))
+                })?)
+            }
+            _ => None,
+        };
+        let bytes = permuted.as_deref().unwrap_or(bytes);
+        let q = file
+            .qtensor_from_bytes(&gname, entry, bytes, device)
+            .map_err(wrap)?;
+        Ok((q, gname))
+    }
+}
+
+/// `Some(true)` for a decoder query weight/bias, `Some(false)` for a key one.
+fn rope_permuted(gguf_name: &str) -> Option<bool> {
+    if !gguf_name.starts_with("blk.") {
+        return None;
+    }
+    let stem = gguf_name.rsplit_once('.')?.0;
+    if stem.ends_with(".attn_q") {
+        Some(true)
+    } else if stem.ends_with(".attn_k") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Inverse of `convert_hf_to_gguf.LlamaModel.permute`: within each head, GGUF row `2i + j` is
+/// transformers' row `j·(head_dim/2) + i`. Rows are moved as whole byte runs (a row of a quantized
+/// tensor is a whole number of blocks), for 1-D biases a row is one element.
+fn unpermute_rows(bytes: &[u8], rows: usize, heads: usize) -> Option<Vec<u8>> {
+    if heads == 0 || rows == 0 || !rows.is_multiple_of(heads) || !bytes.len().is_multiple_of(rows) {
+        return None;
+    }
+    let hd = rows / heads;
+    if !hd.is_multiple_of(2) {
+        return None;
+    }
+    let row = bytes.len() / rows;
+    let half = hd / 2;
+    let mut out = vec![0u8; bytes.len()];
+    for h in 0..heads {
+        for j in 0..2 {
+            for i in 0..half {
+                let dst = h * hd + j * half + i;
+                let src = h * hd + 2 * i + j;
+                out[dst * row..(dst + 1) * row].copy_from_slice(&bytes[src * row..(src + 1) * row]);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// llama.cpp's tensor name for a Hugging Face Idefics3 weight name.
+pub fn gguf_name(hf: &str) -> Option<String> {
+    let (base, suffix) = hf.rsplit_once('.')?;
+    let name = if let Some(rest) = base.strip_prefix("model.text_model.") {
+        match rest {
+            "embed_tokens" => "token_embd".to_string(),
+            "norm" => "output_norm".to_string(),
+            _ => {
+                let (n, part) = rest.strip_prefix("layers.")?.split_once('.')?;
+                let t = match part {
+                    "self_attn.q_proj" => "attn_q",
+                    "self_attn.k_proj" => "attn_k",
+                    "self_attn.v_proj" => "attn_v",
+                    "self_attn.o_proj" => "attn_output",
+                    "mlp.gate_proj" => "ffn_gate",
+                    "mlp.up_proj" => "ffn_up",
+                    "mlp.down_proj" => "ffn_down",
+                    "input_layernorm" => "attn_norm",
+                    "post_attention_layernorm" => "ffn_norm",
+                    _ => return None,
+                };
+                format!("blk.{n}.{t}")
+            }
+        }
+    } else if base == "lm_head" {
+        "output".to_string()
+    } else if base == "model.connector.modality_projection.proj" {
+        "mm.model.fc".to_string()
+    } else if let Some(rest) = base.strip_prefix("model.vision_model.") {
+        match rest {
+            "embeddings.patch_embedding" => "v.patch_embd".to_string(),
+            "embeddings.position_embedding" => "v.position_embd".to_string(),
+            "post_layernorm" => "v.post_ln".to_string(),
+            _ => {
+                let (n, part) = rest.strip_prefix("encoder.layers.")?.split_once('.')?;
+                let t = match part {
+                    "self_attn.q_proj" => "attn_q",
+                    "self_attn.k_proj" => "attn_k",
+                    "self_attn.v_proj" => "attn_v",
+                    "self_attn.out_proj" => "attn_out",
+                    "mlp.fc1" => "ffn_up",
+                    "mlp.fc2" => "ffn_down",
+                    "layer_norm1" => "ln1",
+                    "layer_norm2" => "ln2",
+                    _ => return None,
+                };
+                format!("v.blk.{n}.{t}")
+            }
+        }
+    } else {
+        return None;
+    };
+    Some(format!("{name}.{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_translate_to_llama_cpp() {
+        let cases = [
+            ("model.text_model.embed_tokens.weight", "token_embd.weight"),
+            (
+                "model.text_model.layers.7.self_attn.o_proj.weight",
+                "blk.7.attn_output.weight",
+            ),
+            (
+                "model.text_model.layers.0.post_attention_layernorm.weight",
+                "blk.0.ffn_norm.weight",
+            ),
+            ("model.text_model.norm.weight", "output_norm.weight"),
+            ("lm_head.weight", "output.weight"),
+            (
+                "model.vision_model.encoder.layers.1.mlp.fc1.bias",
+                "v.blk.1.ffn_up.bias",
+            ),
+            (
+                "model.vision_model.encoder.layers.1.layer_norm2.weight",
+                "v.blk.1.ln2.weight",
+            ),
+            ("model.vision_model.post_layernorm.bias", "v.post_ln.bias"),
+            (
+                "model.connector.modality_projection.proj.weight",
+                "mm.model.fc.weight",
+            ),
+        ];
+        for (hf, gg) in cases {
+            assert_eq!(gguf_name(hf).as_deref(), Some(gg), "{hf}");
+        }
+        assert_eq!(gguf_name("model.text_model.layers.0.rotary.inv_freq"), None);
+    }
+
+    #[test]
+    fn unpermute_inverts_the_converter() {
+        // convert_hf_to_gguf: w.reshape(n_head, 2, hd/2, ...).swapaxes(1, 2).reshape(...)
+        let (heads, hd) = (3, 8);
+        let rows = heads * hd;
+        let hf: Vec<u8> = (0..rows as u8).collect();
+        let mut gguf = vec![0u8; rows];
+        for h in 0..heads {
+            for i in 0..hd / 2 {
+                for j in 0..2 {
+                    gguf[h * hd + 2 * i + j] = hf[h * hd + j * (hd / 2) + i];
+                }
+            }
+        }
+        assert_eq!(unpermute_rows(&gguf, rows, heads).unwrap(), hf);
+        assert!(unpermute_rows(&gguf, rows, 5).is_none());
+    }
+}
