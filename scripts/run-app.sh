@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 (cd ui && npm ci --no-audit --no-fund && npm run build)
-cargo run -p smolvlm-desktop --features custom-protocol
+cargo run -p smolvlm-desktop
