@@ -1,18 +1,21 @@
 //! The commands the webview may call. Kept out of the crate root (a `#[tauri::command]` there
 //! clashes with its generated macro, E0255). `ui/src/api.ts` is the one typed wrapper over them;
-//! `tests::command_list_is_pinned` keeps the two lists equal.
+//! `tests::command_list_is_pinned` keeps the two lists equal. Images, models and settings have
+//! their commands in [`crate::images`], [`crate::models`] and [`crate::settings`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use smolvlm::{LoadOptions, Role, StopReason};
+use smolvlm::{ContentPart, Message, Role, StopReason};
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::{AppError, AppResult, ErrorPayload};
 use crate::events::StreamEvent;
+use crate::models::ModelManager;
+use crate::settings::SettingsStore;
 use crate::store::{
     ANSWER_SAVE_INTERVAL, Conversation, ConversationSummary, MessageStatus, Store, StoredMessage,
     new_id, now_ms,
@@ -32,11 +35,47 @@ pub const COMMANDS: &[&str] = &[
     "delete_conversation",
     "send_message",
     "cancel_generation",
+    "import_image",
+    "import_image_bytes",
+    "image_cost",
+    "rename_conversation",
+    "truncate_conversation",
+    "list_catalog",
+    "download_model",
+    "cancel_download",
+    "delete_model",
+    "models_disk_usage",
+    "add_local_model",
+    "list_local_models",
+    "hub_status",
+    "get_settings",
+    "save_settings",
 ];
 
 pub struct AppState {
     pub worker: WorkerHandle,
     pub store: Arc<Store>,
+    pub settings: SettingsStore,
+    pub models: Arc<ModelManager>,
+}
+
+impl AppState {
+    /// The state over `store`'s data dir; `hub` is where models download from and to
+    /// (`None`: the `HF_*` environment variables, as Python's `huggingface_hub` reads them).
+    pub fn new(
+        worker: WorkerHandle,
+        store: Arc<Store>,
+        hub: Option<smolvlm_hub::HubConfig>,
+    ) -> Self {
+        let dir = store.root().to_path_buf();
+        let hub = hub.unwrap_or_else(|| ModelManager::hub_config_from_env(&dir));
+        Self {
+            worker,
+            settings: SettingsStore::open(&dir),
+            models: Arc::new(ModelManager::new(hub, &dir)),
+            store,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,12 +107,13 @@ pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
     state.worker.status()
 }
 
-/// Loads a model folder or `.gguf` file (replacing the loaded model); answers when it is ready.
+/// Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
+/// and threads; a `.gguf` takes the `mmproj*.gguf` beside it as its vision projector. Answers
+/// when it is ready.
 #[tauri::command]
 pub async fn load_model(state: State<'_, AppState>, path: String) -> AppResult<ModelInfo> {
     let path = validate::model_path(&path)?;
-    let rx = state.worker.load(&path, LoadOptions::default())?;
-    wait(rx).await
+    crate::models::load(&state, path, None).await
 }
 
 #[tauri::command]
@@ -82,7 +122,9 @@ pub async fn unload_model(state: State<'_, AppState>) -> AppResult<()> {
     wait(rx).await
 }
 
-async fn wait<T: Send + 'static>(rx: std::sync::mpsc::Receiver<AppResult<T>>) -> AppResult<T> {
+pub(crate) async fn wait<T: Send + 'static>(
+    rx: std::sync::mpsc::Receiver<AppResult<T>>,
+) -> AppResult<T> {
     tauri::async_runtime::spawn_blocking(move || rx.recv())
         .await
         .map_err(|_| AppError::WorkerUnavailable)?
@@ -106,12 +148,64 @@ pub fn create_conversation(
 
 #[tauri::command(async)]
 pub fn get_conversation(state: State<'_, AppState>, id: String) -> AppResult<Conversation> {
-    state.store.get(&id)
+    state.store.get(&id).map(|c| absolute_images(&state, c))
+}
+
+/// Every image of `c` with its absolute path in the store, as the UI needs it.
+fn absolute_images(state: &AppState, mut c: Conversation) -> Conversation {
+    for m in &mut c.messages {
+        absolute_message_images(state, m);
+    }
+    c
+}
+
+fn absolute_message_images(state: &AppState, m: &mut StoredMessage) {
+    for image in &mut m.images {
+        *image = crate::images::absolute_file(state, image.clone());
+    }
 }
 
 #[tauri::command(async)]
 pub fn delete_conversation(state: State<'_, AppState>, id: String) -> AppResult<()> {
     state.store.delete(&id)
+}
+
+#[tauri::command(async)]
+pub fn rename_conversation(
+    state: State<'_, AppState>,
+    id: String,
+    title: String,
+) -> AppResult<ConversationSummary> {
+    validate::text(&title, "the title", validate::MAX_TITLE_CHARS)?;
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(AppError::invalid("the title is empty"));
+    }
+    state.store.rename(&id, title)
+}
+
+/// Drops message `message_id` and everything after it. Refused with `busy` while an answer in
+/// this conversation is being generated.
+#[tauri::command(async)]
+pub fn truncate_conversation(
+    state: State<'_, AppState>,
+    id: String,
+    message_id: String,
+) -> AppResult<Conversation> {
+    validate::id(&message_id)?;
+    if let Some(running) = state.worker.active_generation() {
+        let c = state.store.get(&id)?;
+        if c.messages
+            .iter()
+            .any(|m| m.status == MessageStatus::Streaming)
+        {
+            return Err(AppError::Busy(running));
+        }
+    }
+    state
+        .store
+        .truncate(&id, &message_id)
+        .map(|c| absolute_images(&state, c))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +218,8 @@ pub struct SendTicket {
 
 /// Adds a user turn (text and images, copied into the image store) to a conversation and starts
 /// answering it; the answer streams over `on_event` and is saved as it streams. Refused with
-/// `busy` while another answer is being generated.
+/// `busy` while another answer is being generated. Settings the UI leaves out come from the
+/// saved settings.
 #[tauri::command(async)]
 pub fn send_message(
     state: State<'_, AppState>,
@@ -166,10 +261,21 @@ pub(crate) fn start_answer(
     if text.trim().is_empty() && image_paths.is_empty() {
         return Err(AppError::invalid("the message is empty"));
     }
+    let saved = state.settings.get();
+    let settings = saved.as_generation(&settings);
     let params = settings.to_params()?;
-    if state.worker.status().model.is_none() {
+    let Some(geometry) = state.worker.image_geometry() else {
         return Err(AppError::NoModel);
-    }
+    };
+    let longest_edge = if settings.longest_edge.is_some() || saved.longest_edge_tiles.is_some() {
+        Some(crate::images::longest_edge(
+            &geometry,
+            settings.longest_edge,
+            saved.longest_edge_tiles,
+        )?)
+    } else {
+        None
+    };
     if let Some(running) = state.worker.active_generation() {
         return Err(AppError::Busy(running));
     }
@@ -227,20 +333,34 @@ pub(crate) fn start_answer(
             }
         }
     });
+    let mut messages = state.store.engine_messages(&conversation);
+    if !saved.system_prompt.trim().is_empty() {
+        messages.insert(
+            0,
+            Message {
+                role: Role::System,
+                content: vec![ContentPart::Text(saved.system_prompt.clone())],
+            },
+        );
+    }
     let job = GenerateJob {
         id: state.worker.next_generation_id(),
-        conversation: state.store.engine_messages(&conversation),
-        longest_edge: settings.longest_edge,
+        conversation: messages,
+        longest_edge,
         params,
         sink,
         cancel: smolvlm::CancelToken::new(),
     };
     match state.worker.generate(job) {
-        Ok(generation_id) => Ok(SendTicket {
-            generation_id,
-            user_message: user,
-            assistant_message_id: answer_id,
-        }),
+        Ok(generation_id) => {
+            let mut user_message = user;
+            absolute_message_images(state, &mut user_message);
+            Ok(SendTicket {
+                generation_id,
+                user_message,
+                assistant_message_id: answer_id,
+            })
+        }
         Err(e) => {
             let _ = state.store.update(conversation_id, |c| {
                 c.messages.retain(|m| m.id != user.id && m.id != answer_id);

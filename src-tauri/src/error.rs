@@ -34,6 +34,12 @@ pub enum AppError {
     },
     #[error("{} is not a valid conversation file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
+    /// Model manager failures (catalog, downloads, the Hugging Face cache, local models); the
+    /// code is the hub crate's own (`hub_network`, `offline_not_cached`, `model_in_use`, …).
+    #[error(transparent)]
+    Hub(#[from] smolvlm_hub::HubError),
+    #[error("{0} is already being downloaded")]
+    DownloadInProgress(String),
 }
 
 impl AppError {
@@ -51,6 +57,8 @@ impl AppError {
             AppError::Engine(e) => e.code(),
             AppError::Storage { .. } => "storage",
             AppError::Corrupt { .. } => "corrupt_data",
+            AppError::Hub(e) => e.code(),
+            AppError::DownloadInProgress(_) => "download_in_progress",
         }
     }
 

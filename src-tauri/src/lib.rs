@@ -13,6 +13,9 @@ use tauri::{Builder, Emitter, Manager, Runtime};
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod images;
+pub mod models;
+pub mod settings;
 pub mod store;
 pub mod validate;
 pub mod worker;
@@ -34,6 +37,8 @@ pub const DATA_DIR_ENV: &str = "SMOLVLM_DESKTOP_DATA_DIR";
 pub struct AppOptions {
     /// Where conversations and images live; the platform's app data dir when `None`.
     pub data_dir: Option<PathBuf>,
+    /// Where models download from and to; the `HF_*` environment variables when `None`.
+    pub hub: Option<smolvlm_hub::HubConfig>,
 }
 
 impl AppOptions {
@@ -42,6 +47,7 @@ impl AppOptions {
             data_dir: std::env::var_os(DATA_DIR_ENV)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            hub: None,
         }
     }
 }
@@ -50,6 +56,7 @@ impl AppOptions {
 /// app, `tauri::test::mock_builder()` in tests).
 pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builder<R> {
     builder
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let data_dir = match options.data_dir {
                 Some(dir) => dir,
@@ -63,7 +70,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builde
             let worker = WorkerHandle::spawn(Arc::new(move |status: &ModelStatus| {
                 let _ = handle.emit(MODEL_STATUS_EVENT, status);
             }));
-            app.manage(AppState { worker, store });
+            app.manage(AppState::new(worker, store, options.hub));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -77,6 +84,21 @@ pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builde
             commands::delete_conversation,
             commands::send_message,
             commands::cancel_generation,
+            images::import_image,
+            images::import_image_bytes,
+            images::image_cost,
+            commands::rename_conversation,
+            commands::truncate_conversation,
+            models::list_catalog,
+            models::download_model,
+            models::cancel_download,
+            models::delete_model,
+            models::models_disk_usage,
+            models::add_local_model,
+            models::list_local_models,
+            models::hub_status,
+            settings::get_settings,
+            settings::save_settings,
         ])
 }
 

@@ -218,12 +218,7 @@ impl Store {
                 continue;
             };
             if let Ok(c) = self.read(id) {
-                out.push(ConversationSummary {
-                    id: c.id,
-                    title: c.title,
-                    updated_ms: c.updated_ms,
-                    messages: c.messages.len(),
-                });
+                out.push(summary(&c));
             }
         }
         out.sort_by(|a, b| b.updated_ms.cmp(&a.updated_ms).then(a.id.cmp(&b.id)));
@@ -266,39 +261,73 @@ impl Store {
         write_atomic(&path, &bytes)
     }
 
-    /// Copies an image (already validated) into the content-addressed store; the same content
-    /// added twice is stored once.
+    /// Copies an image (validated: a bounded file with a supported image header) into the
+    /// content-addressed store; the same content added twice is stored once.
     pub fn import_image(&self, src: &Path) -> AppResult<StoredImage> {
-        let checked = validate::image_file(src)?;
-        let mut bytes = Vec::with_capacity(checked.file_bytes as usize);
-        fs::File::open(src)
-            .and_then(|f| {
-                f.take(validate::MAX_IMAGE_FILE_BYTES + 1)
-                    .read_to_end(&mut bytes)
-            })
-            .map_err(|e| AppError::storage(src, e))?;
-        if bytes.len() as u64 > validate::MAX_IMAGE_FILE_BYTES {
-            return Err(AppError::ImageTooLarge {
-                path: src.to_path_buf(),
-                reason: "the file grew past the size limit while it was read".into(),
-            });
-        }
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (bytes, checked) = read_image(src)?;
+        self.store_image(&bytes, &checked, file_name(src))
+    }
+
+    /// [`Self::import_image`], after decoding every pixel as the engine will: for images the
+    /// user adds (drops, the file picker), so a corrupt file is refused at once.
+    pub fn import_image_verified(&self, src: &Path) -> AppResult<StoredImage> {
+        let (bytes, checked) = read_image(src)?;
+        validate::decodes(&bytes, src)?;
+        self.store_image(&bytes, &checked, file_name(src))
+    }
+
+    /// Stores image data that arrived without a file (a clipboard paste), checked and decoded
+    /// as [`Self::import_image_verified`] does for files.
+    pub fn import_image_bytes(&self, bytes: &[u8], name: &str) -> AppResult<StoredImage> {
+        let checked = validate::image_bytes(bytes, name)?;
+        validate::decodes(bytes, Path::new(name))?;
+        self.store_image(bytes, &checked, name.to_string())
+    }
+
+    fn store_image(
+        &self,
+        bytes: &[u8],
+        checked: &validate::CheckedImage,
+        original_name: String,
+    ) -> AppResult<StoredImage> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let file = format!("{sha256}.{}", checked.ext);
         let dest = self.images_dir().join(&file);
         if !dest.exists() {
-            write_atomic(&dest, &bytes)?;
+            write_atomic(&dest, bytes)?;
         }
         Ok(StoredImage {
             sha256,
             file,
-            original_name: src
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            original_name,
             width: checked.width,
             height: checked.height,
         })
+    }
+
+    /// Renames a conversation; returns its summary.
+    pub fn rename(&self, id: &str, title: &str) -> AppResult<ConversationSummary> {
+        let (c, ()) = self.update(id, |c| c.title = title.to_string())?;
+        Ok(summary(&c))
+    }
+
+    /// Drops message `message_id` and every message after it (regenerate, edit and resend).
+    pub fn truncate(&self, id: &str, message_id: &str) -> AppResult<Conversation> {
+        let (c, found) = self.update(id, |c| {
+            match c.messages.iter().position(|m| m.id == message_id) {
+                Some(pos) => {
+                    c.messages.truncate(pos);
+                    true
+                }
+                None => false,
+            }
+        })?;
+        if !found {
+            return Err(AppError::NotFound {
+                what: format!("message {message_id} in conversation {id}"),
+            });
+        }
+        Ok(c)
     }
 
     /// The conversation as the engine takes it: every finished turn, images from the store.
@@ -325,6 +354,39 @@ impl Store {
                 }
             })
             .collect()
+    }
+}
+
+fn read_image(src: &Path) -> AppResult<(Vec<u8>, validate::CheckedImage)> {
+    let checked = validate::image_file(src)?;
+    let mut bytes = Vec::with_capacity(checked.file_bytes as usize);
+    fs::File::open(src)
+        .and_then(|f| {
+            f.take(validate::MAX_IMAGE_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| AppError::storage(src, e))?;
+    if bytes.len() as u64 > validate::MAX_IMAGE_FILE_BYTES {
+        return Err(AppError::ImageTooLarge {
+            path: src.to_path_buf(),
+            reason: "the file grew past the size limit while it was read".into(),
+        });
+    }
+    Ok((bytes, checked))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn summary(c: &Conversation) -> ConversationSummary {
+    ConversationSummary {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        updated_ms: c.updated_ms,
+        messages: c.messages.len(),
     }
 }
 

@@ -21,6 +21,9 @@ use crate::events::{Coalescer, DoneTimings, StreamEvent};
 use crate::store::{MessageStatus, Store, StoredMessage, crash_during_write, now_ms};
 use crate::{AppOptions, MODEL_STATUS_EVENT, configure};
 
+/// Tests of the commands added for the full app: images, models, downloads, settings.
+mod full_app;
+
 const CHANNEL_ID: u32 = 4242;
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -48,7 +51,7 @@ fn fixture_image(name: &str) -> String {
 }
 
 /// The app on the mock runtime, with a data dir of its own and every channel message captured.
-struct Harness {
+pub(crate) struct Harness {
     app: App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
     events: Arc<Mutex<Vec<Value>>>,
@@ -56,8 +59,22 @@ struct Harness {
     dir: PathBuf,
 }
 
+/// A hub nobody can reach, offline, with its cache in `dir`: tests that do not download never
+/// touch the network nor the user's cache.
+fn hermetic_hub(dir: &Path) -> smolvlm_hub::HubConfig {
+    let mut cfg = smolvlm_hub::HubConfig::new(smolvlm_hub::HubCache::new(dir.join("hf-cache")));
+    cfg.endpoint = "http://127.0.0.1:9".into();
+    cfg.offline = true;
+    cfg.use_env_proxy = false;
+    cfg
+}
+
 impl Harness {
     fn new(dir: &Path) -> Self {
+        Self::with_hub(dir, hermetic_hub(dir))
+    }
+
+    fn with_hub(dir: &Path, hub: smolvlm_hub::HubConfig) -> Self {
         let events = Arc::new(Mutex::new(Vec::new()));
         let captured = events.clone();
         let builder =
@@ -76,6 +93,7 @@ impl Harness {
             builder,
             AppOptions {
                 data_dir: Some(dir.to_path_buf()),
+                hub: Some(hub),
             },
         )
         .build(mock_context(noop_assets()))
@@ -669,7 +687,22 @@ fn conversations_and_images_survive_a_restart() {
     assert_eq!(list[0]["messages"], 2);
     let c = h.invoke("get_conversation", json!({"id": conv})).unwrap();
     assert_eq!(c["schemaVersion"], crate::store::SCHEMA_VERSION);
-    assert_eq!(c["messages"][0]["images"][0]["file"], format!("{sha}.png"));
+    // The UI gets the absolute path in the store (docs/app.md); the file on disk keeps it relative.
+    assert_eq!(
+        Path::new(c["messages"][0]["images"][0]["file"].as_str().unwrap()),
+        stored
+    );
+    let on_disk = std::fs::read_to_string(
+        dir.path()
+            .join("conversations")
+            .join(format!("{}.json", conv.as_str())),
+    )
+    .unwrap();
+    assert!(
+        on_disk.contains(&format!("\"file\": \"{sha}.png\""))
+            || on_disk.contains(&format!("\"file\":\"{sha}.png\"")),
+        "{on_disk}"
+    );
     assert_eq!(c["messages"][0]["images"][1]["sha256"], sha.as_str());
     assert_eq!(
         c["messages"][0]["images"][0]["originalName"],

@@ -60,7 +60,7 @@ pub fn model_path(path: &str) -> AppResult<PathBuf> {
     Ok(p)
 }
 
-fn absolute(path: &str, what: &str) -> AppResult<PathBuf> {
+pub fn absolute(path: &str, what: &str) -> AppResult<PathBuf> {
     if path.is_empty() || path.len() > 4096 || path.contains('\0') {
         return Err(AppError::invalid(format!(
             "the {what} is empty or malformed"
@@ -104,13 +104,53 @@ pub fn image_file(path: &Path) -> AppResult<CheckedImage> {
             ),
         });
     }
+    let reader = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| AppError::NotAnImage {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    check_header(reader, path, meta.len())
+}
+
+/// [`image_file`] for image data without a file (a clipboard paste); `name` stands for the path
+/// in errors.
+pub fn image_bytes(bytes: &[u8], name: &str) -> AppResult<CheckedImage> {
+    let path = PathBuf::from(name);
+    if bytes.is_empty() {
+        return Err(AppError::NotAnImage {
+            path,
+            reason: "no data".into(),
+        });
+    }
+    if bytes.len() as u64 > MAX_IMAGE_FILE_BYTES {
+        return Err(AppError::ImageTooLarge {
+            path,
+            reason: format!(
+                "{} bytes; the limit is {} MiB",
+                bytes.len(),
+                MAX_IMAGE_FILE_BYTES >> 20
+            ),
+        });
+    }
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| AppError::NotAnImage {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    check_header(reader, &path, bytes.len() as u64)
+}
+
+fn check_header<R: std::io::BufRead + std::io::Seek>(
+    reader: image::ImageReader<R>,
+    path: &Path,
+    file_bytes: u64,
+) -> AppResult<CheckedImage> {
     let not_image = |reason: String| AppError::NotAnImage {
         path: path.to_path_buf(),
         reason,
     };
-    let reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| not_image(e.to_string()))?;
     let ext = match reader.format() {
         Some(image::ImageFormat::Png) => "png",
         Some(image::ImageFormat::Jpeg) => "jpg",
@@ -137,8 +177,26 @@ pub fn image_file(path: &Path) -> AppResult<CheckedImage> {
         ext,
         width,
         height,
-        file_bytes: meta.len(),
+        file_bytes,
     })
+}
+
+/// Decodes the whole image as the engine will (same decoder, same limits), so that a file whose
+/// header is fine but whose data is not is refused when it is added, not when it is sent.
+pub fn decodes(bytes: &[u8], path: &Path) -> AppResult<()> {
+    use smolvlm_image::ImageError as E;
+    let name = path.display().to_string();
+    match smolvlm_image::decode_image_bytes(bytes, &name, &smolvlm_image::ImageLimits::default()) {
+        Ok(_) => Ok(()),
+        Err(e @ (E::FileTooLarge { .. } | E::TooLarge { .. })) => Err(AppError::ImageTooLarge {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+        Err(e) => Err(AppError::NotAnImage {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 pub fn image_paths(paths: &[String]) -> AppResult<Vec<PathBuf>> {
@@ -178,7 +236,8 @@ impl GenerationSettings {
             range("temperature", t, 0.0, 2.0)?;
             p.temperature = t;
         }
-        if let Some(k) = self.top_k {
+        // 0 is "off", as transformers' top_k=0.
+        if let Some(k) = self.top_k.filter(|&k| k > 0) {
             range("topK", k as f64, 1.0, 1000.0)?;
             p.top_k = Some(k);
         }

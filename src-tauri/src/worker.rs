@@ -7,6 +7,10 @@
 //! cancelled — but trips the generation's [`CancelToken`], which the engine checks between tokens
 //! and image frames.
 //!
+//! `threads` (from the settings, at load) runs the model on a rayon pool of that many threads:
+//! the engine's CPU kernels (candle, gemm) split their work over the current rayon pool, so the
+//! load and every generation run inside it. 0 keeps rayon's global pool (all cores).
+//!
 //! A panic while handling a request is caught: the requester gets `worker_panicked`, the model is
 //! dropped (its state is unknown), and a fresh thread takes over the same request queue.
 
@@ -19,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use smolvlm::{CancelToken, LoadOptions, Message, SamplingParams, SmolVlmModel};
+use smolvlm_image::ImageProcessor;
 
 use crate::error::{AppError, AppResult, ErrorPayload};
 use crate::events::{Coalescer, StreamEvent};
@@ -46,6 +51,8 @@ pub enum Request {
     Load {
         path: PathBuf,
         options: LoadOptions,
+        /// Compute threads; 0 for all cores.
+        threads: usize,
         reply: Sender<AppResult<ModelInfo>>,
     },
     Generate(GenerateJob),
@@ -102,8 +109,18 @@ pub struct ModelStatus {
     pub last_error: Option<ErrorPayload>,
 }
 
+/// What the loaded model does to images, for costing them without asking the worker (which may
+/// be busy generating).
+#[derive(Debug, Clone)]
+pub struct ImageGeometry {
+    pub processor: ImageProcessor,
+    pub has_vision: bool,
+    pub context_length: usize,
+}
+
 struct Shared {
     status: Mutex<ModelStatus>,
+    geometry: Mutex<Option<ImageGeometry>>,
     active: Mutex<Option<(u64, CancelToken)>>,
     next_id: AtomicU64,
     listener: StatusListener,
@@ -146,6 +163,7 @@ impl WorkerHandle {
                 restarts: 0,
                 last_error: None,
             }),
+            geometry: Mutex::new(None),
             active: Mutex::new(None),
             next_id: AtomicU64::new(1),
             listener,
@@ -162,16 +180,24 @@ impl WorkerHandle {
         self.tx.send(req).map_err(|_| AppError::WorkerUnavailable)
     }
 
-    /// Queues a load; the answer arrives on the returned receiver.
+    /// The loaded model's image geometry; `None` when no model is loaded.
+    pub fn image_geometry(&self) -> Option<ImageGeometry> {
+        lock(&self.shared.geometry).clone()
+    }
+
+    /// Queues a load on `threads` compute threads (0: all cores); the answer arrives on the
+    /// returned receiver.
     pub fn load(
         &self,
         path: &Path,
         options: LoadOptions,
+        threads: usize,
     ) -> AppResult<Receiver<AppResult<ModelInfo>>> {
         let (reply, rx) = channel();
         self.send(Request::Load {
             path: path.to_path_buf(),
             options,
+            threads,
             reply,
         })?;
         Ok(rx)
@@ -236,15 +262,33 @@ fn start_thread(rx: Receiver<Request>, shared: Arc<Shared>) {
         .expect("spawning the model worker thread");
 }
 
+/// The model and the thread pool it runs on.
+#[derive(Default)]
+struct Loaded {
+    model: Option<SmolVlmModel>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Loaded {
+    /// Runs `f` on the model's pool (the global one when there is none).
+    fn install<T: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
+        match pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+}
+
 fn worker_main(rx: Receiver<Request>, shared: Arc<Shared>) {
-    let mut model: Option<SmolVlmModel> = None;
+    let mut loaded = Loaded::default();
     while let Ok(req) = rx.recv() {
         let (report, generation) = failure_reporter(&req);
-        let outcome = catch_unwind(AssertUnwindSafe(|| handle(&mut model, req, &shared)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| handle(&mut loaded, req, &shared)));
         if let Err(panic) = outcome {
             let message = panic_message(panic.as_ref());
             // The model may be half-way through a step: never use it again.
-            let _ = catch_unwind(AssertUnwindSafe(|| drop(model.take())));
+            *lock(&shared.geometry) = None;
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(loaded.model.take())));
             let error = AppError::WorkerPanicked(message);
             let payload = error.payload();
             if let Some(id) = generation {
@@ -296,25 +340,50 @@ fn failure_reporter(req: &Request) -> (Reporter, Option<u64>) {
     }
 }
 
-fn handle(model: &mut Option<SmolVlmModel>, req: Request, shared: &Shared) {
+fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
     match req {
         Request::Load {
             path,
             options,
+            threads,
             reply,
         } => {
             // Free the old model first: two in memory at once may not fit.
-            *model = None;
+            *lock(&shared.geometry) = None;
+            loaded.model = None;
             shared.update(|s| {
                 s.state = ModelState::Loading;
                 s.model = None;
                 s.loading = Some(path.display().to_string());
                 s.last_error = None;
             });
-            match SmolVlmModel::load(&path, &options) {
-                Ok(m) => {
+            let pool = match threads {
+                0 => Ok(None),
+                n => rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("smolvlm-compute-{i}"))
+                    .build()
+                    .map(Some)
+                    .map_err(|e| {
+                        AppError::Engine(smolvlm::Error::Device(format!(
+                            "cannot start {n} compute threads: {e}"
+                        )))
+                    }),
+            };
+            let result = pool.and_then(|pool| {
+                let m = Loaded::install(&pool, || SmolVlmModel::load(&path, &options))?;
+                Ok((m, pool))
+            });
+            match result {
+                Ok((m, pool)) => {
                     let info = model_info(&path, &m);
-                    *model = Some(m);
+                    *lock(&shared.geometry) = Some(ImageGeometry {
+                        processor: m.processor().clone(),
+                        has_vision: m.has_vision(),
+                        context_length: m.context_length(),
+                    });
+                    loaded.model = Some(m);
+                    loaded.pool = pool;
                     shared.update(|s| {
                         s.state = ModelState::Ready;
                         s.model = Some(info.clone());
@@ -323,7 +392,6 @@ fn handle(model: &mut Option<SmolVlmModel>, req: Request, shared: &Shared) {
                     let _ = reply.send(Ok(info));
                 }
                 Err(e) => {
-                    let e = AppError::from(e);
                     shared.update(|s| {
                         s.state = ModelState::Empty;
                         s.loading = None;
@@ -334,7 +402,9 @@ fn handle(model: &mut Option<SmolVlmModel>, req: Request, shared: &Shared) {
             }
         }
         Request::Unload { reply } => {
-            *model = None;
+            *lock(&shared.geometry) = None;
+            loaded.model = None;
+            loaded.pool = None;
             shared.update(|s| {
                 s.state = ModelState::Empty;
                 s.model = None;
@@ -345,7 +415,8 @@ fn handle(model: &mut Option<SmolVlmModel>, req: Request, shared: &Shared) {
         Request::Panic { .. } => panic!("panic requested by a test"),
         Request::Generate(job) => {
             let id = job.id;
-            run_generation(model, job, shared);
+            let Loaded { model, pool } = loaded;
+            Loaded::install(pool, || run_generation(model, job, shared));
             shared.finish_generation(id);
         }
     }

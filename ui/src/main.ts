@@ -1,141 +1,195 @@
-// The minimal window: model status, load a model, ask one question and stream its answer.
-// Model output is untrusted: it is only ever placed with textContent, never as HTML.
+// SmolVLM Desktop's window: wires the store, the controllers and the views, then reads the
+// backend's state and listens to its events. Every view builds DOM with textContent or sanitized
+// markdown only (model output is untrusted).
 
-import { api, toApiError, type ModelStatus, type StreamEvent } from "./api";
+import { api, type ModelStatus } from "./api";
+import { createChat } from "./chat";
+import { createChatView } from "./chat-view";
+import { Composer } from "./composer";
+import { createComposerView } from "./composer-view";
+import { h, setChildren } from "./dom";
+import { createDropOverlay, setupDragDrop, setupPaste } from "./dragdrop";
+import { createFirstRun } from "./first-run";
+import { icon } from "./icons";
+import { createModelManager } from "./model-manager";
+import { createModels } from "./models";
+import { presetFromTiles } from "./resolution";
+import { createSettingsDialog } from "./settings";
+import { createSidebar, displayTitle } from "./sidebar";
+import { createStatusBar } from "./statusbar";
+import { createStore, hasAnyModel, initialState, isGenerating, watch, type AppState } from "./state";
+import { applyTheme } from "./theme";
+import { toast } from "./toast";
 
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`missing #${id}`);
-  return e as T;
-}
+const store = createStore<AppState>(initialState());
+const chat = createChat(store);
+const models = createModels(store);
+const composer = new Composer();
 
-const statusEl = el<HTMLParagraphElement>("status");
-const modelPath = el<HTMLInputElement>("model-path");
-const loadForm = el<HTMLFormElement>("load-form");
-const loadButton = el<HTMLButtonElement>("load");
-const askForm = el<HTMLFormElement>("ask-form");
-const imagesInput = el<HTMLTextAreaElement>("images");
-const questionInput = el<HTMLTextAreaElement>("question-input");
-const sendButton = el<HTMLButtonElement>("send");
-const stopButton = el<HTMLButtonElement>("stop");
-const questionEl = el<HTMLDivElement>("question");
-const answerEl = el<HTMLDivElement>("answer");
-const statsEl = el<HTMLParagraphElement>("stats");
-const errorEl = el<HTMLParagraphElement>("error");
+const manager = createModelManager(store, models);
+const settingsDialog = createSettingsDialog(store, (s) => void composer.setPreset(presetFromTiles(s.longestEdgeTiles)));
+const openModels = () => manager.open();
+const openSettings = () => settingsDialog.open();
 
-let conversationId: string | null = null;
-let generationId: number | null = null;
+const composerView = createComposerView({ store, composer, chat });
 
-function showError(e: unknown): void {
-  const err = toApiError(e);
-  errorEl.textContent = `${err.message} (${err.code})`;
-}
+const SUGGESTIONS = [
+  "Describe this image in detail.",
+  "What text is in this screenshot?",
+  "Summarize this document page.",
+  "What is unusual about this picture?",
+];
 
-function renderStatus(s: ModelStatus): void {
-  let text: string;
-  switch (s.state) {
-    case "empty":
-      text = "No model loaded.";
-      break;
-    case "loading":
-      text = `Loading ${s.loading ?? ""}…`;
-      break;
-    case "ready":
-      text = `Ready: ${s.model?.name ?? ""} on ${s.model?.device ?? "?"}.`;
-      break;
-    case "generating":
-      text = `Answering with ${s.model?.name ?? ""} on ${s.model?.device ?? "?"}…`;
-      break;
+function emptyState(): HTMLElement {
+  const s = store.get();
+  const state = s.status?.state;
+  const wrap = h("div", { class: "empty-state" }, h("div", { class: "hero-mark", "aria-hidden": "true" }, icon("sparkle")));
+  if (state === "loading") {
+    wrap.append(h("h2", { text: "Loading the model…" }), h("p", { class: "muted", text: s.status?.loading ?? "" }));
+    return wrap;
   }
-  if (s.lastError) text += ` Last error: ${s.lastError.message}`;
-  statusEl.textContent = text;
-  loadButton.disabled = s.state === "loading" || s.state === "generating";
-  sendButton.disabled = s.state !== "ready";
-}
-
-function onEvent(e: StreamEvent): void {
-  switch (e.type) {
-    case "started":
-      generationId = e.generationId;
-      statsEl.textContent = `${e.promptTokens} prompt tokens (${e.imageTokens} for images, ${e.reusedTokens} reused)`;
-      break;
-    case "image-progress":
-      statsEl.textContent = `Encoding images: ${e.framesDone}/${e.framesTotal}`;
-      break;
-    case "token":
-      answerEl.append(document.createTextNode(e.text));
-      break;
-    case "done": {
-      const t = e.timings;
-      const ttft = t.firstTokenS === null ? "" : `, first token ${t.firstTokenS.toFixed(2)} s`;
-      statsEl.textContent = `${e.generatedTokens} tokens, ${t.decodeTokensPerS.toFixed(1)} tok/s${ttft} (${e.stopReason})`;
-      finish();
-      break;
-    }
-    case "error":
-      showError(e);
-      finish();
-      break;
+  if (!s.status?.model) {
+    const loadable: { name: string; path: string }[] = [
+      ...s.catalog.flatMap((m) => (m.installed && m.installedPath ? [{ name: m.title, path: m.installedPath }] : [])),
+      ...s.localModels.map((l) => ({ name: l.name, path: l.path })),
+    ];
+    const last = s.settings?.lastModel;
+    loadable.sort((a, b) => Number(b.path === last) - Number(a.path === last));
+    wrap.append(h("h2", { text: "No model loaded" }),
+      h("p", { class: "muted", text: loadable.length > 0 ? "Load one of your models to start." : "Download or add a model to start." }));
+    const buttons = h("div", { class: "suggestions" }, ...loadable.slice(0, 4).map((m) => {
+      const b = h("button", { type: "button", class: "button", testid: "quick-load" }, icon("play"), h("span", { text: m.name }));
+      b.addEventListener("click", () => void models.load(m.path));
+      return b;
+    }));
+    const more = h("button", { type: "button", class: "button ghost" }, icon("cube"), h("span", { text: "Open models" }));
+    more.addEventListener("click", openModels);
+    buttons.append(more);
+    wrap.append(buttons);
+    return wrap;
   }
+  wrap.append(
+    h("h2", { text: "What would you like to know?" }),
+    h("p", { class: "muted", text: "Drop, paste or attach images, then ask about them. Everything runs on this computer." }),
+    h("div", { class: "suggestions" }, ...SUGGESTIONS.map((text) => {
+      const b = h("button", { type: "button", class: "chip", text });
+      b.addEventListener("click", () => composerView.setText(text));
+      return b;
+    })));
+  return wrap;
 }
 
-function finish(): void {
-  generationId = null;
-  stopButton.disabled = true;
-}
+const chatView = createChatView({ store, chat, longestEdge: () => composer.longestEdge(), emptyState });
+const firstRun = createFirstRun(store, models, openModels);
+const sidebar = createSidebar({ store, chat, openModels, openSettings });
+const statusBar = createStatusBar(store, openModels);
+const overlay = createDropOverlay();
 
-loadForm.addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  errorEl.textContent = "";
-  api.loadModel(modelPath.value.trim()).catch(showError);
+const title = h("h1", { class: "topbar-title", text: "New chat" });
+const modelChip = h("button", { type: "button", class: "model-chip", title: "Models", "aria-label": "Choose a model" });
+modelChip.addEventListener("click", openModels);
+const sidebarToggle = h("button", { type: "button", class: "icon-button", testid: "toggle-sidebar", "aria-label": "Show or hide the conversation list (Ctrl+B)", title: "Conversations (Ctrl+B)", "aria-expanded": "true" }, icon("sidebar"));
+const topbar = h("header", { class: "topbar" }, sidebarToggle, title, modelChip);
+// The first-run screen takes the place of the messages; the composer stays (it says what to do).
+const chatArea = h("div", { class: "chat-area" }, chatView, firstRun, composerView.el);
+
+const app = h("div", { class: "app", testid: "app" },
+  sidebar,
+  h("main", { class: "main" }, topbar, chatArea, statusBar),
+  overlay.el,
+  manager.el,
+  settingsDialog.el);
+
+function toggleSidebar(show?: boolean): void {
+  const hidden = show === undefined ? !app.classList.contains("sidebar-hidden") : !show;
+  app.classList.toggle("sidebar-hidden", hidden);
+  sidebarToggle.setAttribute("aria-expanded", String(!hidden));
+}
+sidebarToggle.addEventListener("click", () => toggleSidebar());
+// Narrow windows start with the list folded away.
+if (window.matchMedia?.("(max-width: 620px)").matches) toggleSidebar(false);
+
+const mount = document.getElementById("app");
+if (mount) mount.replaceWith(app);
+else document.body.append(app);
+
+watch(store, (s) => [s.conversation, s.currentId, s.conversations] as const, (s) => {
+  const summary = s.conversations.find((c) => c.id === s.currentId);
+  const t = s.conversation?.title || summary?.title || "";
+  title.textContent = s.currentId ? displayTitle({ title: t }) : "New chat";
+  document.title = s.currentId && t ? `${t} · SmolVLM Desktop` : "SmolVLM Desktop";
 });
 
-askForm.addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  void ask();
+watch(store, (s) => [s.status, s.modelsLoaded, s.catalog, s.localModels] as const, (s) => {
+  const m = s.status?.model;
+  setChildren(modelChip,
+    h("span", { class: `status-dot state-${s.status?.state ?? "starting"}`, "aria-hidden": "true" }),
+    h("span", { class: "chip-name", text: m ? m.name : s.status?.state === "loading" ? "Loading…" : "No model" }),
+    m ? h("span", { class: "chip-device", text: m.device }) : null);
+  const first = s.modelsLoaded && !hasAnyModel(s);
+  firstRun.hidden = !first;
+  chatView.hidden = first;
 });
+store.set({});
 
-questionInput.addEventListener("keydown", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey) {
-    ev.preventDefault();
-    void ask();
+function onStatus(st: ModelStatus): void {
+  const prev = store.get().status;
+  store.set({ status: st });
+  if (prev?.model?.path !== st.model?.path) {
+    void composer.modelChanged();
+    if (st.model) void models.refresh();
   }
-});
+}
 
 document.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape") stop();
-});
-stopButton.addEventListener("click", stop);
-
-function stop(): void {
-  if (generationId !== null) api.cancelGeneration(generationId).catch(showError);
-}
-
-async function ask(): Promise<void> {
-  const text = questionInput.value.trim();
-  const images = imagesInput.value
-    .split("\n")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (!text && images.length === 0) return;
-  errorEl.textContent = "";
-  try {
-    conversationId ??= (await api.createConversation()).id;
-    questionEl.textContent = text;
-    answerEl.textContent = "";
-    statsEl.textContent = "";
-    const ticket = await api.sendMessage(conversationId, text, images, null, onEvent);
-    generationId = ticket.generationId;
-    stopButton.disabled = false;
-    questionInput.value = "";
-  } catch (e) {
-    showError(e);
+  const mod = ev.ctrlKey || ev.metaKey;
+  if (ev.key === "Escape" && !ev.defaultPrevented) {
+    if (document.querySelector("dialog[open]")) return; // the dialog closes itself
+    if (isGenerating(store.get())) {
+      ev.preventDefault();
+      void chat.stop();
+    }
+  } else if (mod && !ev.shiftKey && !ev.altKey && ev.key.toLowerCase() === "n") {
+    ev.preventDefault();
+    void chat.newConversation().then(() => composerView.focus());
+  } else if (mod && !ev.shiftKey && ev.key.toLowerCase() === "b") {
+    ev.preventDefault();
+    toggleSidebar();
+  } else if (mod && ev.key === ",") {
+    ev.preventDefault();
+    openSettings();
   }
+});
+
+async function boot(): Promise<void> {
+  applyTheme("system");
+  const settled = <T>(p: Promise<T>) => p.then((v) => v, () => null);
+  const [info, status, settings] = await Promise.all([
+    settled(api.appInfo()),
+    settled(api.modelStatus()),
+    settled(api.getSettings()),
+  ]);
+  store.set({ info, settings });
+  if (status) onStatus(status);
+  if (info) composer.maxImages = info.maxImagesPerMessage;
+  if (settings) {
+    applyTheme(settings.theme);
+    composer.preset = presetFromTiles(settings.longestEdgeTiles);
+  }
+  await Promise.all([
+    api.onModelStatus(onStatus).catch(() => undefined),
+    models.listen().catch(() => undefined),
+    setupDragDrop({ composer, addModel: (p) => models.addLocal(p) }, overlay).catch(() => undefined),
+  ]);
+  setupPaste(composer);
+  await Promise.all([
+    models.refresh().catch(() => undefined),
+    chat.refreshList().then(async () => {
+      const latest = store.get().conversations[0];
+      if (latest && !store.get().currentId) await chat.open(latest.id);
+    }).catch((e: unknown) => toast(`Could not read conversations: ${String((e as { message?: string }).message ?? e)}`, "error")),
+  ]);
+  composerView.focus();
 }
 
-async function start(): Promise<void> {
-  await api.onModelStatus(renderStatus);
-  renderStatus(await api.modelStatus());
-}
-
-start().catch(showError);
+void boot();

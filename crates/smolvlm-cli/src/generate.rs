@@ -50,6 +50,13 @@ pub struct GenerateArgs {
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: DevicePreference,
+    /// Quantize a safetensors model's weights as it loads: none, q8_0, q4_0, q4_1, q5_0, q5_1,
+    /// q4_k, q5_k, q6_k (GGUF files keep their own types).
+    #[arg(long, default_value = "none")]
+    quant: smolvlm::Quantization,
+    /// Threads for the CPU kernels (default: the physical cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Print one JSON object with the answer, token ids, counts and timings.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +83,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
             device: args.device,
             dtype: None,
             mmproj: args.mmproj.clone().or(catalog_mmproj),
+            quant: args.quant,
         },
     )?;
     if !model.has_vision() && !args.json {

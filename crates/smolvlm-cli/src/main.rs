@@ -1,5 +1,6 @@
 //! `smolvlm`: the engine from the command line, for scripts, checks and benchmarks.
 
+mod bench;
 mod generate;
 mod models;
 
@@ -24,6 +25,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// List, download, remove and locate models (catalog ids or org/repo[@revision]).
     Models(models::ModelsArgs),
+    /// Measure load time, vision encode per tile, prefill and decode speed and peak memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Everything the CLI can fail with; the engine's errors keep their codes.
@@ -49,6 +52,18 @@ impl CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let threads = match &cli.command {
+        Command::Generate(a) => a.threads,
+        Command::Bench(a) => a.threads,
+        Command::Models(_) => None,
+    };
+    if let Some(n) = threads {
+        smolvlm::threads::set(n);
+        // candle's own CPU ops (attention, norms, the dense GEMM) read this once, on first use,
+        // which is after this point.
+        // Safety: no other thread exists yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
     let (result, json) = match cli.command {
         Command::Generate(args) => {
             let json = args.json;
@@ -57,6 +72,10 @@ fn main() -> ExitCode {
         Command::Models(args) => {
             let json = args.json();
             (models::run(args), json)
+        }
+        Command::Bench(args) => {
+            let json = args.json;
+            (bench::run(args), json)
         }
     };
     match result {

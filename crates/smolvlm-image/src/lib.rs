@@ -17,7 +17,7 @@ pub use config::ProcessorConfig;
 pub use error::{ImageError, Result};
 pub use load::{
     ImageLimits, MAX_DECODE_ALLOC, MAX_FILE_BYTES, MAX_IMAGE_SIDE, decode_image_bytes,
-    load_image_file,
+    image_dimensions, load_image_file,
 };
 pub use processor::{ImagePlan, ImageProcessor, MAX_IMAGE_SIZE, ProcessedImage};
 pub use resample::Filter;

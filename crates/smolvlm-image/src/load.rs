@@ -105,6 +105,86 @@ pub fn load_image_file(path: &Path, limits: &ImageLimits) -> Result<RgbImage> {
     decode_image_bytes(&bytes, &path.display().to_string(), limits)
 }
 
+/// The size an image file has once opened as [`load_image_file`] opens it (EXIF orientation
+/// applied, so a photo rotated by 90° reports its upright size), read from the file's headers
+/// alone: no pixel is decoded. For counting tiles and tokens before an image is sent.
+pub fn image_dimensions(path: &Path, limits: &ImageLimits) -> Result<(u32, u32)> {
+    let name = path.display().to_string();
+    let unreadable = |e: std::io::Error| ImageError::Unreadable {
+        path: name.clone(),
+        reason: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(ImageError::Unreadable {
+            path: name,
+            reason: "not a regular file".into(),
+        });
+    }
+    if meta.len() > limits.max_file_bytes {
+        return Err(ImageError::FileTooLarge {
+            path: name,
+            size: meta.len(),
+            max: limits.max_file_bytes,
+        });
+    }
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(unreadable)?);
+    let mut magic = [0u8; 16];
+    let n = {
+        use std::io::{Read, Seek};
+        let n = reader.read(&mut magic).map_err(unreadable)?;
+        reader.rewind().map_err(unreadable)?;
+        n
+    };
+    let format = image::guess_format(&magic[..n])
+        .map_err(|_| ImageError::UnknownFormat { name: name.clone() })?;
+    let (width, height, orientation) = match format {
+        ImageFormat::Png => {
+            let mut decoder = png::Decoder::new(reader);
+            decoder.set_limits(png::Limits {
+                bytes: usize::try_from(limits.max_alloc).unwrap_or(usize::MAX),
+            });
+            // Reads the chunks before the first IDAT: the size and any eXIf orientation.
+            let png_reader = decoder
+                .read_info()
+                .map_err(|e| png_error(e, &name, limits))?;
+            let info = png_reader.info();
+            let orientation = info
+                .exif_metadata
+                .as_deref()
+                .and_then(Orientation::from_exif_chunk);
+            (info.width, info.height, orientation)
+        }
+        ImageFormat::Gif => {
+            let decoder = gif::DecodeOptions::new()
+                .read_info(reader)
+                .map_err(|e| gif_error(e, &name))?;
+            (
+                u32::from(decoder.width()),
+                u32::from(decoder.height()),
+                None,
+            )
+        }
+        _ => {
+            let mut decoder = ImageReader::with_format(reader, format)
+                .into_decoder()
+                .map_err(|e| image_error(e, &name, limits, None))?;
+            let (w, h) = decoder.dimensions();
+            (w, h, decoder.orientation().ok())
+        }
+    };
+    limits.check(&name, width, height, 1)?;
+    Ok(match orientation {
+        Some(
+            Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH,
+        ) => (height, width),
+        _ => (width, height),
+    })
+}
+
 /// Decodes an in-memory image (a clipboard paste); `name` is only used in error messages.
 pub fn decode_image_bytes(bytes: &[u8], name: &str, limits: &ImageLimits) -> Result<RgbImage> {
     if bytes.len() as u64 > limits.max_file_bytes {

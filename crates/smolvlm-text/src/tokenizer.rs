@@ -20,6 +20,7 @@ pub struct Tokenizer {
     global_image_token: String,
     clean_up_tokenization_spaces: bool,
     byte_level_decoder: bool,
+    base_vocab: usize,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -78,6 +79,7 @@ impl Tokenizer {
             wanted.push(t.to_string());
         }
         let vocab = inner.get_vocab(true);
+        let base_vocab = vocab.values().map(|&id| id as usize + 1).max().unwrap_or(0);
         let mut to_add: Vec<AddedToken> = Vec::new();
         for t in wanted {
             let known_special = inner.get_added_vocabulary().is_special_token(&t);
@@ -150,6 +152,7 @@ impl Tokenizer {
         let byte_level_decoder = matches!(inner.get_decoder(), Some(DecoderWrapper::ByteLevel(_)));
 
         Ok(Tokenizer {
+            base_vocab,
             inner,
             config,
             image_token,
@@ -242,6 +245,11 @@ impl Tokenizer {
             .max()
             .unwrap_or(0);
         with_added.max(max_added)
+    }
+
+    /// The vocabulary the tokenizer file itself defines, without the tokens the processor adds.
+    pub fn base_vocab_size(&self) -> usize {
+        self.base_vocab
     }
 
     /// The string written for each image embedding (`<image>`).

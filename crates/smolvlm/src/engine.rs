@@ -23,6 +23,9 @@ pub struct LoadOptions {
     /// The llama.cpp vision projector (mmproj GGUF) paired with a GGUF text model. Without it a
     /// GGUF text model answers text-only prompts.
     pub mmproj: Option<PathBuf>,
+    /// Quantize a safetensors model's linear layers and token embedding as it loads (GGUF files
+    /// keep their own types).
+    pub quant: crate::quant::Quantization,
 }
 
 /// A conversation made ready for the decoder: the expanded prompt ids and the normalized pixels
@@ -88,7 +91,7 @@ impl SmolVlmModel {
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
         let device: Device = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
-        let net = SmolVlm::load(&dir, &config, &device, dtype)?;
+        let net = SmolVlm::load(&dir, &config, &device, dtype, options.quant)?;
         Ok(Self {
             dir,
             config,
@@ -149,10 +152,16 @@ impl SmolVlmModel {
             let template = gguf::chat_template(&text_file, &tokenizer)?;
             (tokenizer, template)
         };
-        if tokenizer.vocab_size() > text_config.vocab_size {
+        // A text-only SmolLM2 file has no rows for the image tokens the processor adds after its
+        // vocabulary; they only matter (and must fit) when images can be placed in prompts.
+        let needed = if mm.is_some() {
+            tokenizer.vocab_size()
+        } else {
+            tokenizer.base_vocab_size()
+        };
+        if needed > text_config.vocab_size {
             return Err(Error::UnsupportedModel(format!(
-                "the tokenizer has {} tokens but {} has only {} embeddings",
-                tokenizer.vocab_size(),
+                "the tokenizer has {needed} tokens but {} has only {} embeddings",
                 text.display(),
                 text_config.vocab_size
             )));

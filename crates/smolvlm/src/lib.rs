@@ -21,4 +21,8 @@ pub use generate::{
     CancelToken, Generation, GenerationEvent, GenerationSummary, SamplingParams, StopReason,
     Timings,
 };
+pub use quant::Quantization;
+pub mod bench;
 pub mod gguf;
+pub mod quant;
+pub use smolvlm_kernels::threads;

@@ -33,6 +33,13 @@ pub struct GgufFile {
     tensors: HashMap<String, TensorEntry>,
 }
 
+/// The whole mapped file, so quantized weights can be used where they lie.
+impl AsRef<[u8]> for GgufFile {
+    fn as_ref(&self) -> &[u8] {
+        &self.mmap
+    }
+}
+
 impl std::fmt::Debug for GgufFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GgufFile")

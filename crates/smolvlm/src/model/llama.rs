@@ -3,9 +3,9 @@
 //! a KV cache that can be cut back to a shared prefix for follow-up questions.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, RmsNorm};
+use candle_nn::RmsNorm;
 
-use super::linear::Linear;
+use super::linear::{Linear, TokenEmbedding};
 use super::weights::Weights;
 use crate::config::{RopeScaling, TextConfig};
 
@@ -232,7 +232,8 @@ impl DecoderLayer {
 /// `LlamaModel` + `lm_head`, driven by embeddings.
 #[derive(Debug, Clone)]
 pub struct TextModel {
-    embed_tokens: Embedding,
+    embed_tokens: TokenEmbedding,
+    device: Device,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Linear,
@@ -254,16 +255,14 @@ impl TextModel {
         let lm_head = if root.contains("lm_head.weight") {
             root.linear(cfg.hidden_size, cfg.vocab_size, false, "lm_head")?
         } else {
-            Linear::new(
-                candle_core::quantized::QMatMul::Tensor(embed_tokens.embeddings().clone()),
-                None,
-            )
+            embed_tokens.as_linear()
         };
         let scaling = cfg
             .rope_scaling()
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         Ok(Self {
             embed_tokens,
+            device: w.device().clone(),
             layers,
             norm,
             lm_head,
@@ -323,6 +322,10 @@ impl TextModel {
 
     pub fn max_positions(&self) -> usize {
         self.max_positions
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 }
 

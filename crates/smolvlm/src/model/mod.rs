@@ -35,17 +35,27 @@ pub struct SmolVlm {
 impl SmolVlm {
     /// Loads the safetensors weights of a Hugging Face model folder (one file or an index of
     /// shards), converting whatever they are stored in (f32, bf16, f16) to `dtype`.
-    pub fn load(dir: &Path, cfg: &ModelConfig, device: &Device, dtype: DType) -> Result<Self> {
+    pub fn load(
+        dir: &Path,
+        cfg: &ModelConfig,
+        device: &Device,
+        dtype: DType,
+        quant: crate::quant::Quantization,
+    ) -> Result<Self> {
         let files = safetensors_files(dir)?;
         // Safety: the files are memory-mapped read-only; like every mmap user we rely on nobody
         // truncating them while the model is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
             .map_err(|e| Error::malformed(&files[0], e))?;
-        Self::from_var_builder(cfg, vb).map_err(|e| Error::malformed(dir, e))
+        Self::from_var_builder(cfg, vb, quant).map_err(|e| Error::malformed(dir, e))
     }
 
-    fn from_var_builder(cfg: &ModelConfig, vb: VarBuilder<'static>) -> candle_core::Result<Self> {
-        let root = Weights::safetensors(vb);
+    fn from_var_builder(
+        cfg: &ModelConfig,
+        vb: VarBuilder<'static>,
+        quant: crate::quant::Quantization,
+    ) -> candle_core::Result<Self> {
+        let root = Weights::safetensors(vb, quant);
         Self::from_weights(cfg, &root.pp("model.text_model"), &root, Some(&root))
     }
 

@@ -29,7 +29,7 @@ impl Embeddings {
             .pp("position_embedding")
             .tensor((cfg.num_patches(), h), "weight")?;
         Ok(Self {
-            patch: Linear::new(candle_core::quantized::QMatMul::Tensor(weight), Some(bias)),
+            patch: Linear::new(super::linear::LinearWeight::Dense(weight), Some(bias)),
             position_embedding,
             patch_size: p,
             channels: c,

@@ -3,10 +3,11 @@
 //! (`model.text_model.layers.3.self_attn.q_proj.weight`); for GGUF the name is translated to
 //! llama.cpp's (`blk.3.attn_q.weight`), so every module has one constructor for both.
 //!
-//! Quantized GGUF weights stay quantized in the linear layers (`QMatMul::QTensor`, candle's
-//! quantized kernels); F32/F16/BF16 linear weights become dense tensors of the compute dtype (what
-//! candle's `QMatMul::from_arc` does: its dense GEMM is faster and exact). Embeddings, norms,
-//! biases, the patch embedding and the position embedding are always dequantized.
+//! Quantized GGUF weights stay quantized in the linear layers and the token embedding (on the CPU
+//! read in place from the memory-mapped file by this project's kernels; on a GPU as candle's
+//! `QMatMul`); F32/F16/BF16 linear weights become dense tensors of the compute dtype (candle's
+//! dense GEMM is faster and exact). A safetensors model can be quantized as it loads
+//! ([`Quantization`]). Norms, biases, the patch and position embeddings are always dense.
 //!
 //! RoPE: llama.cpp's converter permutes the rows of `attn_q`/`attn_k` within each head so that the
 //! pairs rotated together are adjacent (interleaved RoPE, ggml's "normal" mode), where transformers
@@ -18,16 +19,21 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::QMatMul;
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Result, Shape, Tensor};
-use candle_nn::{Embedding, LayerNorm, RmsNorm, VarBuilder};
+use candle_nn::{LayerNorm, RmsNorm, VarBuilder};
+use smolvlm_kernels::QWeight;
 
-use super::linear::Linear;
+use super::linear::{Linear, LinearWeight, TokenEmbedding, weight_type};
 use crate::gguf::GgufFile;
+use crate::quant::Quantization;
 
 #[derive(Clone)]
 enum Source {
-    SafeTensors(VarBuilder<'static>),
+    SafeTensors {
+        vb: VarBuilder<'static>,
+        quant: Quantization,
+    },
     Gguf {
         file: Arc<GgufFile>,
         device: Device,
@@ -45,9 +51,11 @@ pub struct Weights {
 }
 
 impl Weights {
-    pub fn safetensors(vb: VarBuilder<'static>) -> Self {
+    /// Weights of a safetensors checkpoint; linear layers and the token embedding are quantized
+    /// to `quant` as they load (where their width allows it).
+    pub fn safetensors(vb: VarBuilder<'static>, quant: Quantization) -> Self {
         Self {
-            source: Source::SafeTensors(vb),
+            source: Source::SafeTensors { vb, quant },
             prefix: String::new(),
         }
     }
@@ -87,14 +95,14 @@ impl Weights {
 
     pub fn device(&self) -> &Device {
         match &self.source {
-            Source::SafeTensors(vb) => vb.device(),
+            Source::SafeTensors { vb, .. } => vb.device(),
             Source::Gguf { device, .. } => device,
         }
     }
 
     pub fn dtype(&self) -> DType {
         match &self.source {
-            Source::SafeTensors(vb) => vb.dtype(),
+            Source::SafeTensors { vb, .. } => vb.dtype(),
             Source::Gguf { dtype, .. } => *dtype,
         }
     }
@@ -102,7 +110,7 @@ impl Weights {
     pub fn contains(&self, name: &str) -> bool {
         let full = self.full(name);
         match &self.source {
-            Source::SafeTensors(vb) => vb.contains_tensor(&full),
+            Source::SafeTensors { vb, .. } => vb.contains_tensor(&full),
             Source::Gguf { file, .. } => gguf_name(&full).is_some_and(|n| file.has_tensor(&n)),
         }
     }
@@ -112,7 +120,7 @@ impl Weights {
         let shape = shape.into();
         let full = self.full(name);
         match &self.source {
-            Source::SafeTensors(vb) => vb.get(shape, &full),
+            Source::SafeTensors { vb, .. } => vb.get(shape, &full),
             Source::Gguf { device, dtype, .. } => {
                 let (q, gname) = self.gguf_qtensor(&full, &shape)?;
                 q.dequantize(device)?
@@ -125,24 +133,34 @@ impl Weights {
     /// `{name}.weight` of shape (out, in) and, when `bias`, `{name}.bias`.
     pub fn linear(&self, in_dim: usize, out_dim: usize, bias: bool, name: &str) -> Result<Linear> {
         let w = self.pp(name);
-        let weight = match &self.source {
-            Source::SafeTensors(vb) => {
-                QMatMul::Tensor(vb.get((out_dim, in_dim), &w.full("weight"))?)
-            }
-            Source::Gguf { dtype, .. } => {
-                let (q, _) = self.gguf_qtensor(&w.full("weight"), &(out_dim, in_dim).into())?;
-                match QMatMul::from_qtensor(q)? {
-                    QMatMul::Tensor(t) => QMatMul::Tensor(t.to_dtype(*dtype)?),
-                    other => other,
-                }
-            }
-        };
+        let weight = self.matrix(in_dim, out_dim, &w.full("weight"))?;
         let bias = if bias {
             Some(w.tensor(out_dim, "bias")?)
         } else {
             None
         };
         Ok(Linear::new(weight, bias))
+    }
+
+    /// A weight matrix (out, in) in the representation its layer computes with.
+    fn matrix(&self, in_dim: usize, out_dim: usize, full: &str) -> Result<LinearWeight> {
+        match &self.source {
+            Source::SafeTensors { vb, quant } => {
+                let dense = vb.get((out_dim, in_dim), full)?;
+                quantize_dense(dense, *quant)
+            }
+            Source::Gguf { dtype, .. } => {
+                let q = match self.gguf_weight(full, &(out_dim, in_dim).into())? {
+                    GgufMatrix::Kernel(w) => return Ok(LinearWeight::Cpu(w)),
+                    GgufMatrix::Candle(q) => q,
+                };
+                Ok(match QMatMul::from_qtensor(q)? {
+                    QMatMul::Tensor(t) => LinearWeight::Dense(t.to_dtype(*dtype)?),
+                    QMatMul::TensorF16(t) => LinearWeight::Dense(t.to_dtype(*dtype)?),
+                    q @ QMatMul::QTensor(_) => LinearWeight::Device(q),
+                })
+            }
+        }
     }
 
     pub fn rms_norm(&self, size: usize, eps: f64, name: &str) -> Result<RmsNorm> {
@@ -158,27 +176,74 @@ impl Weights {
         ))
     }
 
-    pub fn embedding(&self, vocab: usize, hidden: usize, name: &str) -> Result<Embedding> {
-        Ok(Embedding::new(
-            self.pp(name).tensor((vocab, hidden), "weight")?,
-            hidden,
-        ))
+    /// The token embedding `{name}.weight` (vocab, hidden), kept quantized where the linear
+    /// layers are (it is also the tied output projection).
+    pub fn embedding(&self, vocab: usize, hidden: usize, name: &str) -> Result<TokenEmbedding> {
+        let full = self.pp(name).full("weight");
+        let dtype = self.dtype();
+        Ok(match self.matrix(hidden, vocab, &full)? {
+            LinearWeight::Cpu(weight) => TokenEmbedding::Quantized { weight, dtype },
+            LinearWeight::Dense(t) => TokenEmbedding::Dense(t),
+            // Row lookups of a device-quantized matrix: dequantize it once.
+            LinearWeight::Device(_) => {
+                TokenEmbedding::Dense(self.pp(name).tensor((vocab, hidden), "weight")?)
+            }
+        })
     }
 
-    /// Reads the GGUF tensor for the Hugging Face name `full`, checks its shape, and undoes the
-    /// q/k RoPE permutation of decoder attention weights.
-    fn gguf_qtensor(
+    /// Reads the GGUF tensor for the Hugging Face name `full` as a candle `QTensor`.
+    fn gguf_qtensor(&self, full: &str, shape: &Shape) -> Result<(QTensor, String)> {
+        let (file, device) = self.gguf_source();
+        let (gname, entry, bytes, permuted) = self.gguf_raw(full, shape)?;
+        let bytes = permuted.as_deref().unwrap_or(bytes);
+        let q = file
+            .qtensor_from_bytes(&gname, entry, bytes, device)
+            .map_err(crate::error::into_candle)?;
+        Ok((q, gname))
+    }
+
+    /// A GGUF matrix: quantized ones on the CPU for the kernels (read in place from the mapped
+    /// file unless the q/k permutation had to move rows), the rest as a candle `QTensor`.
+    fn gguf_weight(&self, full: &str, shape: &Shape) -> Result<GgufMatrix> {
+        let (file, device) = self.gguf_source();
+        let (gname, entry, bytes, permuted) = self.gguf_raw(full, shape)?;
+        let kernel_type = weight_type(entry.dtype).filter(|t| t.is_quantized());
+        if let (true, Some(ty), [rows, cols]) = (device.is_cpu(), kernel_type, shape.dims()) {
+            let q = match permuted {
+                Some(v) => QWeight::from_vec(ty, *rows, *cols, v),
+                None => {
+                    let shared: smolvlm_kernels::SharedBytes = file.clone();
+                    QWeight::new(ty, *rows, *cols, shared, entry.start)
+                }
+            }
+            .map_err(|e| {
+                crate::error::into_candle(file.malformed(format!("tensor {gname}: {e}")))
+            })?;
+            return Ok(GgufMatrix::Kernel(q));
+        }
+        let bytes = permuted.as_deref().unwrap_or(bytes);
+        let q = file
+            .qtensor_from_bytes(&gname, entry, bytes, device)
+            .map_err(crate::error::into_candle)?;
+        Ok(GgufMatrix::Candle(q))
+    }
+
+    fn gguf_source(&self) -> (&Arc<GgufFile>, &Device) {
+        let Source::Gguf { file, device, .. } = &self.source else {
+            unreachable!("only called for GGUF sources");
+        };
+        (file, device)
+    }
+
+    /// The GGUF name, entry and bytes for the Hugging Face name `full` after checking its shape,
+    /// with the rows of decoder q/k weights un-permuted (a copy) when needed.
+    #[allow(clippy::type_complexity)]
+    fn gguf_raw(
         &self,
         full: &str,
         shape: &Shape,
-    ) -> Result<(candle_core::quantized::QTensor, String)> {
-        let Source::Gguf {
-            file,
-            device,
-            heads,
-            ..
-        } = &self.source
-        else {
+    ) -> Result<(String, &crate::gguf::TensorEntry, &[u8], Option<Vec<u8>>)> {
+        let Source::Gguf { file, heads, .. } = &self.source else {
             unreachable!("only called for GGUF sources");
         };
         let gname = gguf_name(full).ok_or_else(|| {
@@ -205,11 +270,36 @@ impl Weights {
             }
             _ => None,
         };
-        let bytes = permuted.as_deref().unwrap_or(bytes);
-        let q = file
-            .qtensor_from_bytes(&gname, entry, bytes, device)
-            .map_err(wrap)?;
-        Ok((q, gname))
+        Ok((gname, entry, bytes, permuted))
+    }
+}
+
+enum GgufMatrix {
+    Kernel(QWeight),
+    Candle(QTensor),
+}
+
+/// A dense weight (out, in) as its layer will use it: unchanged for `Quantization::None`, else
+/// quantized (on the CPU for this project's kernels, on a GPU as candle's `QMatMul`). A width
+/// that is no whole number of the type's blocks falls back as llama.cpp's quantizer does (k-quants
+/// to a 32-block type of about the same size, and dense when even that does not divide).
+fn quantize_dense(dense: Tensor, quant: Quantization) -> Result<LinearWeight> {
+    let Some(ty) = quant.for_width(dense.dim(1)?) else {
+        return Ok(LinearWeight::Dense(dense));
+    };
+    let device = dense.device().clone();
+    let f32s = dense.to_dtype(DType::F32)?;
+    if device.is_cpu() {
+        let q = QTensor::quantize(&f32s, ty)?;
+        let (rows, cols) = dense.dims2()?;
+        let kty = weight_type(ty).expect("quantization types have kernels");
+        let bytes = q.data()?.into_owned();
+        let w = QWeight::from_vec(kty, rows, cols, bytes)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok(LinearWeight::Cpu(w))
+    } else {
+        let q = QTensor::quantize(&f32s, ty)?;
+        Ok(LinearWeight::Device(QMatMul::from_qtensor(q)?))
     }
 }
 

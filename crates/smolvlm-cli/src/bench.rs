@@ -1,0 +1,99 @@
+//! `smolvlm bench`: load time, vision encode per tile, prefill and decode speed, peak memory —
+//! measured like llama.cpp's `llama-bench` (pp N, tg M) so the two can be put side by side
+//! (scripts/bench/).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use smolvlm::bench::{BenchOptions, BenchReport};
+use smolvlm::{DevicePreference, LoadOptions, SmolVlmModel};
+
+use crate::CliError;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A Hugging Face model folder, a GGUF file, a catalog id or org/repo[@revision].
+    #[arg(long)]
+    model: PathBuf,
+    /// The vision projector (mmproj GGUF) of a GGUF text model.
+    #[arg(long)]
+    mmproj: Option<PathBuf>,
+    /// An image to time the vision tower on (every frame it is split into).
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Quantize a safetensors model's weights at load: none, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
+    /// q5_k, q6_k.
+    #[arg(long, default_value = "none")]
+    quant: smolvlm::Quantization,
+    /// Threads for the CPU kernels (default: the physical cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Prompt tokens prefilled in one batch.
+    #[arg(long, default_value_t = 512)]
+    prompt_tokens: usize,
+    /// Tokens decoded one at a time from an empty context.
+    #[arg(long, default_value_t = 128)]
+    decode_tokens: usize,
+    /// Measured runs of each part after a warm-up (the mean is reported).
+    #[arg(long, default_value_t = 3)]
+    repetitions: usize,
+    #[arg(long, default_value = "auto")]
+    device: DevicePreference,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: BenchArgs) -> Result<(), CliError> {
+    let (model_path, catalog_mmproj) = crate::models::resolve_model_arg(&args.model)?;
+    let mut model = SmolVlmModel::load(
+        &model_path,
+        &LoadOptions {
+            device: args.device,
+            dtype: None,
+            mmproj: args.mmproj.clone().or(catalog_mmproj),
+            quant: args.quant,
+        },
+    )?;
+    let report = smolvlm::bench::run(
+        &mut model,
+        &BenchOptions {
+            prompt_tokens: args.prompt_tokens,
+            decode_tokens: args.decode_tokens,
+            image: args.image.clone(),
+            repetitions: args.repetitions,
+        },
+    )?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(std::io::Error::from)?
+        );
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn print_table(r: &BenchReport) {
+    println!("device           {} ({} threads)", r.device, r.threads);
+    println!("load             {:.3} s", r.load_s);
+    match r.vision_s_per_tile {
+        Some(s) => println!(
+            "vision           {:.3} s per tile ({} tiles)",
+            s, r.vision_frames
+        ),
+        None => println!("vision           not measured (no --image, or a text-only model)"),
+    }
+    println!(
+        "prefill          {:.1} tok/s (pp{})",
+        r.prefill_tokens_per_s, r.prefill_tokens
+    );
+    println!(
+        "decode           {:.1} tok/s (tg{})",
+        r.decode_tokens_per_s, r.decode_tokens
+    );
+    if let Some(b) = r.peak_rss_bytes {
+        println!("peak RSS         {:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    }
+}

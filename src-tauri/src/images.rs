@@ -1,0 +1,236 @@
+//! Images the user adds (drops, the file picker, clipboard pastes) and what one costs with the
+//! loaded model: its tile grid and image tokens, from the file's header and the model's processor
+//! settings (no pixel is decoded to count tiles).
+
+use serde::Serialize;
+use smolvlm_image::MAX_IMAGE_SIZE;
+use tauri::State;
+use tauri::ipc::{InvokeBody, Request};
+
+use crate::commands::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::StoredImage;
+use crate::validate;
+use crate::worker::ImageGeometry;
+
+/// Header naming a pasted image (percent-encoded UTF-8, as `encodeURIComponent` writes it).
+pub const NAME_HEADER: &str = "x-name";
+const MAX_NAME_CHARS: usize = 255;
+
+/// What one image costs with the loaded model's processor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageCost {
+    pub width: u32,
+    pub height: u32,
+    pub resized_width: u32,
+    pub resized_height: u32,
+    /// Tile grid; 0 × 0 when the image is one frame.
+    pub rows: usize,
+    pub cols: usize,
+    /// Frames through the vision encoder: the tiles and the global view, or 1.
+    pub frames: usize,
+    /// Image tokens in the prompt.
+    pub tokens: usize,
+    pub tile_size: u32,
+    pub default_longest_edge: u32,
+    pub max_longest_edge: u32,
+}
+
+/// The longest edges (pixels) the loaded model allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeLimits {
+    /// The model's own `size.longest_edge`.
+    pub default: u32,
+    /// One tile.
+    pub min: u32,
+    /// The largest multiple of the tile size whose square image's tokens fit in half the
+    /// context (and no larger than the processor's own bound), never below the default.
+    pub max: u32,
+}
+
+pub fn edge_limits(g: &ImageGeometry) -> EdgeLimits {
+    let cfg = g.processor.config();
+    let tile = cfg.tile_size.max(1);
+    let per_frame = cfg.image_seq_len.max(1);
+    let budget = g.context_length / 2;
+    let mut n = (MAX_IMAGE_SIZE / tile).max(1);
+    while n > 1 && ((n * n) as usize + 1) * per_frame > budget {
+        n -= 1;
+    }
+    let default = cfg.longest_edge;
+    EdgeLimits {
+        default,
+        min: tile.min(default),
+        max: (n * tile).max(default),
+    }
+}
+
+/// The longest edge to use: the one asked for, clamped to the model's limits, else
+/// `default_tiles` tiles (the settings' resolution), else the model's default. A value outside
+/// what any model could take (0 or over 8192) is `invalid_input`.
+pub fn longest_edge(
+    g: &ImageGeometry,
+    asked: Option<u32>,
+    default_tiles: Option<u32>,
+) -> AppResult<u32> {
+    let limits = edge_limits(g);
+    let tile = g.processor.config().tile_size.max(1);
+    let px = match (asked, default_tiles) {
+        (Some(px), _) => {
+            if !(1..=8192).contains(&px) {
+                return Err(AppError::invalid(format!(
+                    "longestEdge must be between 1 and 8192 pixels; got {px}"
+                )));
+            }
+            px
+        }
+        (None, Some(n)) => n.saturating_mul(tile),
+        (None, None) => limits.default,
+    };
+    Ok(px.clamp(limits.min, limits.max))
+}
+
+pub fn cost(g: &ImageGeometry, width: u32, height: u32, edge: u32) -> AppResult<ImageCost> {
+    let limits = edge_limits(g);
+    let processor = g
+        .processor
+        .with_longest_edge(edge)
+        .map_err(|e| AppError::invalid(e.to_string()))?;
+    let cfg = processor.config();
+    let plan = processor.plan(width, height);
+    Ok(ImageCost {
+        width,
+        height,
+        resized_width: plan.resized.0,
+        resized_height: plan.resized.1,
+        rows: plan.rows,
+        cols: plan.cols,
+        frames: plan.frames,
+        tokens: plan.frames * cfg.image_seq_len,
+        tile_size: cfg.tile_size,
+        default_longest_edge: limits.default,
+        max_longest_edge: limits.max,
+    })
+}
+
+/// Validates an image file (exists, within the size limits, decodes) and copies it into the
+/// image store. The answer's `file` is the stored copy's absolute path.
+#[tauri::command(async)]
+pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<StoredImage> {
+    let path = validate::absolute(&path, "image path")?;
+    let image = state.store.import_image_verified(&path)?;
+    Ok(absolute_file(&state, image))
+}
+
+/// Stores pasted image data: the request body is the raw bytes, the `x-name` header its name.
+#[tauri::command(async)]
+pub fn import_image_bytes(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> AppResult<StoredImage> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::invalid(
+            "send the image as the raw request body (a Uint8Array)",
+        ));
+    };
+    let name = request
+        .headers()
+        .get(NAME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(percent_decode)
+        .map(|n| sanitize_name(&n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "pasted image".to_string());
+    let image = state.store.import_image_bytes(bytes, &name)?;
+    Ok(absolute_file(&state, image))
+}
+
+/// Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
+/// model's limits; default: the settings' resolution, else the model's).
+#[tauri::command(async)]
+pub fn image_cost(
+    state: State<'_, AppState>,
+    path: String,
+    longest_edge: Option<u32>,
+) -> AppResult<ImageCost> {
+    let path = validate::absolute(&path, "image path")?;
+    let geometry = state.worker.image_geometry().ok_or(AppError::NoModel)?;
+    if !geometry.has_vision {
+        return Err(AppError::Engine(smolvlm::Error::NoVision));
+    }
+    let edge = self::longest_edge(
+        &geometry,
+        longest_edge,
+        state.settings.get().longest_edge_tiles,
+    )?;
+    validate::image_file(&path)?;
+    let (width, height) =
+        smolvlm_image::image_dimensions(&path, &Default::default()).map_err(|e| {
+            AppError::NotAnImage {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+    cost(&geometry, width, height, edge)
+}
+
+/// The image with `file` as its absolute path in the store (what the UI shows and sends back);
+/// on disk conversations keep it relative so the data folder can move.
+pub(crate) fn absolute_file(state: &AppState, mut image: StoredImage) -> StoredImage {
+    image.file = state
+        .store
+        .images_dir()
+        .join(&image.file)
+        .display()
+        .to_string();
+    image
+}
+
+/// `%XX` sequences decoded; anything malformed is kept as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A display name: its last path component, no control characters, bounded.
+fn sanitize_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    last.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_decoded_and_sanitized() {
+        assert_eq!(percent_decode("caf%C3%A9%20cat.png"), "café cat.png");
+        assert_eq!(percent_decode("50%-off%zz%4"), "50%-off%zz%4");
+        assert_eq!(sanitize_name("../../etc/pass\u{0}wd"), "passwd");
+        assert_eq!(sanitize_name("C:\\Users\\me\\shot.png"), "shot.png");
+        assert_eq!(sanitize_name(&"x".repeat(1000)).len(), MAX_NAME_CHARS);
+    }
+}

@@ -1,0 +1,236 @@
+//! The user's settings, one JSON file in the app data dir (`<data>/settings.json`, written
+//! atomically). Missing or unreadable settings are the defaults; missing keys take their default,
+//! so a file from an older version still loads.
+//!
+//! What they drive: the generation settings are the defaults of `send_message` for every field
+//! the UI leaves out; `systemPrompt` (when not blank) opens every conversation sent to the model;
+//! `threads` and `device` apply on the next model load; `longestEdgeTiles` is the default image
+//! resolution; `theme` is the UI's alone; `lastModel` is set by every successful load.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use smolvlm::DevicePreference;
+use tauri::State;
+
+use crate::commands::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::write_atomic;
+use crate::validate::{self, GenerationSettings};
+use crate::worker::lock;
+
+/// Most compute threads one may ask for.
+pub const MAX_THREADS: usize = 256;
+/// Most tiles along an image's longest edge one may ask for (the model's own limit may be lower;
+/// see `images::edge_limits`).
+pub const MAX_LONGEST_EDGE_TILES: u32 = 16;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Settings {
+    /// 0 is greedy decoding.
+    pub temperature: f64,
+    /// 1 keeps every token (no nucleus filtering).
+    pub top_p: f64,
+    /// 0 keeps every token (no top-k filtering).
+    pub top_k: usize,
+    pub max_new_tokens: usize,
+    pub repetition_penalty: f32,
+    pub system_prompt: String,
+    /// Compute threads for the CPU; 0 lets the engine decide. Applied on the next load.
+    pub threads: usize,
+    /// Applied on the next load.
+    pub device: DevicePreference,
+    /// The default resolution: images are resized so their longest edge is this many tiles of
+    /// the loaded model; `None` keeps the model's own default.
+    pub longest_edge_tiles: Option<u32>,
+    pub theme: Theme,
+    /// The model loaded last (a folder or `.gguf` path), for the next start.
+    pub last_model: Option<String>,
+}
+
+impl Default for Settings {
+    /// The engine's own defaults (`smolvlm::SamplingParams::default()`).
+    fn default() -> Self {
+        let p = smolvlm::SamplingParams::default();
+        Self {
+            temperature: p.temperature,
+            top_p: p.top_p.unwrap_or(1.0),
+            top_k: p.top_k.unwrap_or(0),
+            max_new_tokens: p.max_new_tokens,
+            repetition_penalty: p.repetition_penalty,
+            system_prompt: String::new(),
+            threads: 0,
+            device: DevicePreference::Auto,
+            longest_edge_tiles: None,
+            theme: Theme::System,
+            last_model: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Refuses out-of-range values with `invalid_input` (the same bounds `send_message` uses).
+    pub fn validate(&self) -> AppResult<()> {
+        self.as_generation(&GenerationSettings::default())
+            .to_params()?;
+        // 1 and 0 mean "off" and are left out above; the rest must be in range.
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(AppError::invalid(format!(
+                "topP must be in (0, 1]; got {}",
+                self.top_p
+            )));
+        }
+        if self.top_k > 1000 {
+            return Err(AppError::invalid(format!(
+                "topK must be between 0 (off) and 1000; got {}",
+                self.top_k
+            )));
+        }
+        validate::text(
+            &self.system_prompt,
+            "the system prompt",
+            validate::MAX_TEXT_CHARS,
+        )?;
+        if self.threads > MAX_THREADS {
+            return Err(AppError::invalid(format!(
+                "threads must be between 0 (automatic) and {MAX_THREADS}; got {}",
+                self.threads
+            )));
+        }
+        if let Some(n) = self.longest_edge_tiles
+            && !(1..=MAX_LONGEST_EDGE_TILES).contains(&n)
+        {
+            return Err(AppError::invalid(format!(
+                "longestEdgeTiles must be between 1 and {MAX_LONGEST_EDGE_TILES}, or null; got {n}"
+            )));
+        }
+        if let Some(m) = &self.last_model
+            && (m.len() > 4096 || m.contains('\0'))
+        {
+            return Err(AppError::invalid("lastModel is not a usable path"));
+        }
+        Ok(())
+    }
+
+    /// `ui` with every field it leaves out taken from these settings. (`longestEdge` is left
+    /// to the caller: it depends on the loaded model's tile size.)
+    pub fn as_generation(&self, ui: &GenerationSettings) -> GenerationSettings {
+        GenerationSettings {
+            max_new_tokens: ui.max_new_tokens.or(Some(self.max_new_tokens)),
+            temperature: ui.temperature.or(Some(self.temperature)),
+            top_k: ui.top_k.or((self.top_k > 0).then_some(self.top_k)),
+            top_p: ui.top_p.or((self.top_p < 1.0).then_some(self.top_p)),
+            repetition_penalty: ui.repetition_penalty.or(Some(self.repetition_penalty)),
+            seed: ui.seed,
+            ignore_eos: ui.ignore_eos,
+            longest_edge: ui.longest_edge,
+        }
+    }
+}
+
+/// The settings file and its current contents.
+pub struct SettingsStore {
+    path: PathBuf,
+    current: Mutex<Settings>,
+}
+
+impl SettingsStore {
+    /// Reads `<dir>/settings.json`; a missing, unreadable or invalid file gives the defaults
+    /// (reported on stderr, and replaced at the next save).
+    pub fn open(dir: &Path) -> Self {
+        let path = dir.join("settings.json");
+        let current = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<Settings>(&bytes) {
+                Ok(s) if s.validate().is_ok() => s,
+                Ok(_) | Err(_) => {
+                    eprintln!(
+                        "smolvlm-desktop: {} is not valid settings; using the defaults",
+                        path.display()
+                    );
+                    Settings::default()
+                }
+            },
+            Err(_) => Settings::default(),
+        };
+        Self {
+            path,
+            current: Mutex::new(current),
+        }
+    }
+
+    pub fn get(&self) -> Settings {
+        lock(&self.current).clone()
+    }
+
+    /// Validates and saves `settings`; the file is replaced atomically.
+    pub fn save(&self, settings: Settings) -> AppResult<Settings> {
+        settings.validate()?;
+        let mut current = lock(&self.current);
+        self.write(&settings)?;
+        *current = settings.clone();
+        Ok(settings)
+    }
+
+    /// Applies `f` to the current settings and saves them.
+    pub fn update(&self, f: impl FnOnce(&mut Settings)) -> AppResult<Settings> {
+        let mut current = lock(&self.current);
+        let mut next = current.clone();
+        f(&mut next);
+        next.validate()?;
+        if next != *current {
+            self.write(&next)?;
+            *current = next.clone();
+        }
+        Ok(next)
+    }
+
+    /// Overlays the keys of a JSON object on the current settings: `{"theme": "dark"}` changes
+    /// only the theme. Unknown keys and wrong types are `invalid_input`.
+    pub fn merge(&self, patch: serde_json::Value) -> AppResult<Settings> {
+        let serde_json::Value::Object(patch) = patch else {
+            return Err(AppError::invalid("the settings must be an object"));
+        };
+        let current = self.get();
+        let mut merged = match serde_json::to_value(&current) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        merged.extend(patch);
+        let settings: Settings = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| AppError::invalid(format!("invalid settings: {e}")))?;
+        self.save(settings)
+    }
+
+    fn write(&self, settings: &Settings) -> AppResult<()> {
+        let bytes = serde_json::to_vec_pretty(settings).map_err(|e| AppError::Corrupt {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&self.path, &bytes)
+    }
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Settings {
+    state.settings.get()
+}
+
+/// Saves the settings (all of them, or only the keys given) and answers them as saved.
+#[tauri::command(async)]
+pub fn save_settings(
+    state: State<'_, AppState>,
+    settings: serde_json::Value,
+) -> AppResult<Settings> {
+    state.settings.merge(settings)
+}

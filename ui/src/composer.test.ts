@@ -1,0 +1,169 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { ImageCost, StoredImage } from "./api";
+
+vi.mock("./api", async (importOriginal) => {
+  const real = await importOriginal<typeof import("./api")>();
+  return {
+    ...real,
+    api: {
+      importImage: vi.fn(),
+      importImageBytes: vi.fn(),
+      imageCost: vi.fn(),
+      addLocalModel: vi.fn(),
+    },
+  };
+});
+
+const { api } = await import("./api");
+const { Composer, describeCost, describeTotals } = await import("./composer");
+const { handleDrop, clipboardImages } = await import("./dragdrop");
+
+const mocked = api as unknown as {
+  importImage: ReturnType<typeof vi.fn>;
+  importImageBytes: ReturnType<typeof vi.fn>;
+  imageCost: ReturnType<typeof vi.fn>;
+  addLocalModel: ReturnType<typeof vi.fn>;
+};
+
+function stored(name: string): StoredImage {
+  return { sha256: name, file: `/store/${name}`, originalName: name, width: 1600, height: 1200 };
+}
+
+function cost(longestEdge: number | undefined): ImageCost {
+  const edge = longestEdge ?? 2048;
+  const cols = Math.ceil(edge / 512);
+  const rows = Math.ceil((edge * 0.75) / 512);
+  return {
+    width: 1600, height: 1200, resizedWidth: edge, resizedHeight: edge * 0.75,
+    rows, cols, frames: rows * cols + 1, tokens: (rows * cols + 1) * 64,
+    tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048,
+  };
+}
+
+beforeEach(() => {
+  vi.clearAllMocks();
+  mocked.importImage.mockImplementation(async (path: string) => stored(path.split("/").pop() ?? path));
+  mocked.importImageBytes.mockImplementation(async (_b: Uint8Array, name: string) => stored(name));
+  mocked.imageCost.mockImplementation(async (_p: string, edge?: number) => cost(edge));
+});
+
+describe("Composer", () => {
+  it("imports dropped images and prices them", async () => {
+    const c = new Composer();
+    await c.addPaths(["/in/a.png", "/in/b.jpg"]);
+    expect(mocked.importImage).toHaveBeenCalledWith("/in/a.png");
+    expect(c.attachments.map((a) => a.status)).toEqual(["ready", "ready"]);
+    expect(c.readyImages().map((i) => i.file)).toEqual(["/store/a.png", "/store/b.jpg"]);
+    expect(mocked.imageCost).toHaveBeenCalledWith("/store/a.png", undefined);
+    const t = c.totals();
+    expect(t).toMatchObject({ images: 2, tiles: 24, frames: 26, tokens: 26 * 64, unknown: 0 });
+    expect(describeTotals(t, null)).toBe("2 images · 24 tiles · 1,664 tokens");
+  });
+
+  it("reprices with the chosen resolution, within the model's maximum", async () => {
+    const c = new Composer();
+    await c.addPaths(["/in/a.png"]);
+    expect(c.proc).toEqual({ tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048 });
+    await c.setPreset("low");
+    expect(c.longestEdge()).toBe(512);
+    expect(mocked.imageCost).toHaveBeenLastCalledWith("/store/a.png", 512);
+    expect(c.attachments[0]?.cost?.tokens).toBe(2 * 64);
+    await c.setPreset("document");
+    expect(c.longestEdge()).toBe(2048);
+  });
+
+  it("asks twice the first time when a preset is already chosen", async () => {
+    const c = new Composer();
+    c.preset = "low";
+    await c.addPaths(["/in/a.png"]);
+    expect(mocked.imageCost.mock.calls).toEqual([["/store/a.png", undefined], ["/store/a.png", 512]]);
+    expect(c.attachments[0]?.cost?.resizedWidth).toBe(512);
+  });
+
+  it("turns failed imports into drop errors", async () => {
+    mocked.importImage.mockRejectedValueOnce({ code: "invalid_image", message: "not a picture" });
+    const c = new Composer();
+    await c.addPaths(["/in/fake.png"]);
+    expect(c.attachments).toEqual([]);
+    expect(c.dropErrors.map((e) => e.message)).toEqual(["fake.png: not a picture"]);
+  });
+
+  it("shows no_model plainly", async () => {
+    mocked.imageCost.mockRejectedValue({ code: "no_model", message: "no model is loaded" });
+    const c = new Composer();
+    await c.addPaths(["/in/a.png"]);
+    expect(c.attachments[0]?.costError?.code).toBe("no_model");
+    expect(describeTotals(c.totals(), c.attachments[0]?.costError ?? null)).toContain("load a model");
+  });
+
+  it("limits images per message", async () => {
+    const c = new Composer();
+    c.maxImages = 2;
+    await c.addPaths(["/a.png", "/b.png", "/c.png"]);
+    expect(c.attachments.length).toBe(2);
+    expect(c.dropErrors[0]?.message).toContain("c.png");
+  });
+
+  it("removes, clears and restores", async () => {
+    const c = new Composer();
+    const changes = vi.fn();
+    c.onChange(changes);
+    await c.addPaths(["/a.png", "/b.png"]);
+    const key = c.attachments[0]?.key ?? "";
+    c.remove(key);
+    expect(c.attachments.map((a) => a.name)).toEqual(["b.png"]);
+    const taken = c.attachments;
+    c.clear();
+    expect(c.attachments).toEqual([]);
+    c.restore(taken);
+    expect(c.attachments.map((a) => a.name)).toEqual(["b.png"]);
+    expect(changes).toHaveBeenCalled();
+  });
+
+  it("imports pasted bytes", async () => {
+    const c = new Composer();
+    const bytes = new Uint8Array([137, 80, 78, 71]);
+    await c.addBytes(bytes, "pasted.png");
+    expect(mocked.importImageBytes).toHaveBeenCalledWith(bytes, "pasted.png");
+    expect(c.readyImages()[0]?.originalName).toBe("pasted.png");
+  });
+
+  it("describes one image's cost", () => {
+    expect(describeCost(cost(2048))).toBe("4×3 tiles + global · 832 tokens");
+    expect(describeCost({ ...cost(512), rows: 0, cols: 0, frames: 1, tokens: 64 })).toBe("1 frame · 64 tokens");
+  });
+});
+
+describe("drops", () => {
+  it("attaches images, adds models, and reports other files inline", async () => {
+    const c = new Composer();
+    const addModel = vi.fn(async (path: string) => ({ id: "l1", name: "tiny", path }));
+    await handleDrop(["/in/a.png", "/in/notes.txt", "/models/tiny.gguf"], { composer: c, addModel });
+    expect(c.attachments.map((a) => a.name)).toEqual(["a.png"]);
+    expect(addModel).toHaveBeenCalledWith("/models/tiny.gguf");
+    expect(c.dropErrors.length).toBe(1);
+    expect(c.dropErrors[0]?.message).toContain("notes.txt");
+  });
+
+  it("reports a folder that is not a model", async () => {
+    const c = new Composer();
+    const addModel = vi.fn(async () => {
+      throw { code: "invalid_model", message: "no config.json or .gguf in it" };
+    });
+    await handleDrop(["/home/me/Photos"], { composer: c, addModel });
+    expect(c.dropErrors[0]?.message).toBe("Photos: no config.json or .gguf in it");
+  });
+
+  it("finds images in a paste", () => {
+    const png = new File([new Uint8Array([1, 2])], "image.png", { type: "image/png" });
+    const data = {
+      items: [
+        { kind: "string", type: "text/plain", getAsFile: () => null },
+        { kind: "file", type: "image/png", getAsFile: () => png },
+      ],
+      files: [],
+    } as unknown as DataTransfer;
+    expect(clipboardImages(data)).toEqual([png]);
+    expect(clipboardImages(null)).toEqual([]);
+  });
+});

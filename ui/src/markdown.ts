@@ -1,0 +1,132 @@
+// Markdown for model answers. Model output is untrusted: raw HTML in it is shown as text, images
+// are never loaded, and the HTML marked produces goes through DOMPurify with a short allow-list
+// (no scripts, no event handlers, no styles, links only to http(s) and mailto).
+
+import DOMPurify, { type Config } from "dompurify";
+import { Marked, type Tokens } from "marked";
+
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+const marked = new Marked({
+  gfm: true,
+  breaks: true,
+  async: false,
+  renderer: {
+    // Raw HTML in the answer is text, not markup.
+    html(token: Tokens.HTML | Tokens.Tag): string {
+      return escapeHtml(token.text);
+    },
+    // Images in answers are never fetched: show their alt text instead.
+    image(token: Tokens.Image): string {
+      const alt = token.text.trim() || "image";
+      return `<span class="md-image" title="Image not loaded">${escapeHtml(alt)}</span>`;
+    },
+  },
+});
+
+const ALLOWED_TAGS = [
+  "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+  "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody",
+  "td", "tfoot", "th", "thead", "tr", "ul",
+];
+
+const SAFE_URL = /^(?:https?:|mailto:)/i;
+
+const CONFIG: Config = {
+  ALLOWED_TAGS,
+  ALLOWED_ATTR: ["href", "title", "class", "start", "align"],
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  ALLOWED_URI_REGEXP: SAFE_URL,
+  FORBID_TAGS: ["img", "image", "svg", "math", "style", "script", "iframe", "object", "embed",
+    "form", "input", "button", "textarea", "select", "video", "audio", "source", "link", "meta",
+    "base"],
+  FORBID_ATTR: ["style", "src", "srcset", "action", "formaction", "xlink:href", "background"],
+  KEEP_CONTENT: true,
+};
+
+let purifier: ReturnType<typeof DOMPurify> | null = null;
+
+function getPurifier(): ReturnType<typeof DOMPurify> {
+  if (purifier) return purifier;
+  const p = DOMPurify(window);
+  p.addHook("uponSanitizeAttribute", (node, data) => {
+    if (data.attrName === "class") {
+      // Only marked's own classes: code languages and the blocked-image marker.
+      const ok = data.attrValue
+        .split(/\s+/)
+        .filter((c) => /^language-[\w+#.-]{1,32}$/.test(c) || c === "md-image");
+      if (ok.length === 0) data.keepAttr = false;
+      else data.attrValue = ok.join(" ");
+    }
+    if (data.attrName === "href" && !SAFE_URL.test(data.attrValue.trim())) {
+      data.keepAttr = false;
+    }
+    void node;
+  });
+  p.addHook("afterSanitizeAttributes", (node) => {
+    if (node.nodeName === "A") {
+      const a = node as Element;
+      if (a.hasAttribute("href")) {
+        a.setAttribute("rel", "noopener noreferrer nofollow");
+        a.setAttribute("target", "_blank");
+      }
+    }
+  });
+  purifier = p;
+  return p;
+}
+
+/** Markdown to sanitized HTML (a string safe to assign to innerHTML). */
+export function renderMarkdown(src: string): string {
+  const html = marked.parse(src, { async: false }).trim();
+  return getPurifier().sanitize(html, CONFIG) as unknown as string;
+}
+
+/** Is this href one the app may hand to the system (never javascript:, data:, vbscript:…)? */
+export function isSafeUrl(href: string | null | undefined): href is string {
+  return typeof href === "string" && SAFE_URL.test(href.trim());
+}
+
+export interface CodeCopyHandler {
+  (code: string, button: HTMLButtonElement): void;
+}
+
+/** Renders markdown into `el`, then gives each code block a header with its language and a
+ * `code-copy` button. */
+export function renderMarkdownInto(el: HTMLElement, src: string, onCopy: CodeCopyHandler): void {
+  el.innerHTML = renderMarkdown(src);
+  decorateCodeBlocks(el, onCopy);
+}
+
+export function decorateCodeBlocks(root: HTMLElement, onCopy: CodeCopyHandler): void {
+  const doc = root.ownerDocument;
+  for (const pre of Array.from(root.querySelectorAll("pre"))) {
+    const code = pre.querySelector("code");
+    const lang = /language-([\w+#.-]+)/.exec(code?.className ?? "")?.[1] ?? "";
+    const wrap = doc.createElement("div");
+    wrap.className = "code-block";
+    const head = doc.createElement("div");
+    head.className = "code-head";
+    const label = doc.createElement("span");
+    label.className = "code-lang";
+    label.textContent = lang || "code";
+    const button = doc.createElement("button");
+    button.type = "button";
+    button.className = "code-copy";
+    button.dataset.testid = "code-copy";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", `Copy ${lang || "code"} to the clipboard`);
+    button.addEventListener("click", () => onCopy(code?.textContent ?? pre.textContent ?? "", button));
+    head.append(label, button);
+    pre.replaceWith(wrap);
+    wrap.append(head, pre);
+  }
+}

@@ -1,0 +1,47 @@
+// The status bar: the model's state and device (from `model-status` events), and the last error.
+
+import type { ModelStatus } from "./api";
+import { h, setChildren } from "./dom";
+import { formatSeconds } from "./format";
+import { watch, type AppState, type Store } from "./state";
+
+/** The status line's parts; the state word itself is always in the text. */
+export function describeStatus(s: ModelStatus | null): { state: string; detail: string } {
+  if (!s) return { state: "starting", detail: "connecting to the backend…" };
+  const m = s.model;
+  switch (s.state) {
+    case "empty":
+      return { state: "empty", detail: "no model loaded" };
+    case "loading":
+      return { state: "loading", detail: `${s.loading ?? "model"}…` };
+    case "ready":
+      return { state: "ready", detail: m ? `${m.name} · ${m.device}${m.hasVision ? "" : " · text only"}` : "" };
+    case "generating":
+      return { state: "generating", detail: m ? `${m.name} · ${m.device}` : "" };
+  }
+}
+
+export function createStatusBar(store: Store<AppState>, openModels: () => void): HTMLElement {
+  const status = h("button", { type: "button", class: "model-status", testid: "model-status", "aria-live": "polite", title: "Models" });
+  status.addEventListener("click", openModels);
+  const right = h("div", { class: "status-right" });
+  const root = h("footer", { class: "statusbar", "aria-label": "Status" }, status, right);
+
+  function render(s: AppState): void {
+    const d = describeStatus(s.status);
+    status.dataset.state = d.state;
+    setChildren(status,
+      h("span", { class: "status-dot", "aria-hidden": "true" }),
+      h("span", { class: "status-state", text: d.state }),
+      d.detail ? h("span", { class: "status-detail", text: d.detail }) : null);
+    const m = s.status?.model;
+    setChildren(right,
+      s.status?.lastError ? h("span", { class: "status-error", title: s.status.lastError.code, text: s.status.lastError.message }) : null,
+      m && s.status?.state !== "loading" ? h("span", { class: "status-meta", text: `loaded in ${formatSeconds(m.loadS)}` }) : null,
+      s.info ? h("span", { class: "status-meta", text: `v${s.info.version}` }) : null);
+  }
+
+  watch(store, (s) => [s.status, s.info] as const, render);
+  render(store.get());
+  return root;
+}
