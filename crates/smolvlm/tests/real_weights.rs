@@ -15,16 +15,30 @@
 //!   the tokenizer built from the GGUF, equals transformers' ids exactly;
 //! * greedy decoding through `SmolVlmModel::generate` agrees with transformers for at least
 //!   `MIN_GREEDY_PREFIX` tokens;
-//! * teacher-forced on transformers' tokens, at every step: the logits of transformers' top ids
-//!   are within `STEP_MAX_ABS`, step 0 (top 32 ids) within `STEP0_MAX_ABS`, and our argmax is
-//!   transformers' token wherever transformers' top1 - top2 margin exceeds `SURE_MARGIN`.
+//! * teacher-forced on transformers' tokens, at every step: the logits of transformers' top 5 ids
+//!   (top 32 at step 0) are within `LOGIT_MAX_ABS` of transformers', and our argmax is
+//!   transformers' token wherever transformers' top1 − top2 margin exceeds `SURE_MARGIN`.
 //!
 //! Why not exact: transformers dequantizes the Q4_1 weights to float32 and multiplies in float32.
-//! We (like llama.cpp) quantize each activation row to Q8 (per block of 32: an f16 scale, 8-bit
-//! values) and take integer dot products against the 4-bit weights; that rounding moves logits by
-//! a few tenths here (numbers below). Greedy decoding then follows transformers until the first
-//! step where its top two candidates are closer than that, and from there on continues another
-//! (usually as plausible) answer. llama.cpp 0c1e570 does the same (see golden.json "llama_cpp").
+//! As the kernels stand, a decode step (fewer than 16 activation rows) quantizes every activation row to 8 bits per
+//! block of 32 and takes integer dot products with the 4-bit weights, as llama.cpp does; a prompt
+//! (16 rows or more) runs the f32 GEMM on dequantized weights, so step 0 is close (only the
+//! one-row lm_head is quantized) and decode steps carry the 8-bit rounding. Rounding is
+//! discontinuous: 1e-7 differences in float summation order (AVX2 vs scalar kernels, which agree
+//! to ~1e-7 per product) flip some roundings, so two correct kernels are two different samples of
+//! the same noise and their logits differ by as much as each differs from float32. Greedy decoding
+//! follows transformers until the first step where its top two candidates are closer than that
+//! noise, then continues another (usually as plausible) answer. Measured on x86-64 AVX-512
+//! (max |Δ| over the compared logits, 4 cases; see tests/fixtures/real-weights/ORIGIN.md):
+//!
+//! | run                          | step 0 (top 32) | teacher-forced (top 5) | greedy prefix       |
+//! |------------------------------|-----------------|------------------------|---------------------|
+//! | ours, AVX2 kernels (default) | 0.08–0.12       | 0.34–0.47              | 8/8 32/32 32/32 0/8 |
+//! | ours, `SMOLVLM_SIMD=scalar`  | 0.08–0.12       | 0.29–0.67              | 8/8 22/32 32/32 0/8 |
+//! | llama.cpp 0c1e570, 2 threads | 0.32–0.86       | 0.67–0.84              | 8/8 12/32 32/32 0/8 |
+//!
+//! (llama.cpp also quantizes the prompt's activations and keeps an f16 KV cache.) Case 4 is a near
+//! tie at step 0 (transformers: "The" 25.33, "L" 25.24): every 4-bit run here answers "L'Étoile…".
 
 use std::path::{Path, PathBuf};
 
@@ -37,17 +51,19 @@ use smolvlm::{
 
 const ENV: &str = "SMOLVLM_REAL_GGUF";
 
-/// Measured (x86-64 AVX-512, see tests/fixtures/real-weights/ORIGIN.md): max |ours − transformers|
-/// over the top-32 step-0 logits MEASURED_STEP0; over the top-5 logits of every teacher-forced step
-/// MEASURED_STEP. Asserted with headroom.
-const STEP0_MAX_ABS: f32 = 0.75;
-const STEP_MAX_ABS: f32 = 1.0;
-/// Steps where transformers' own top-2 margin is above this must give the same argmax.
-const SURE_MARGIN: f32 = 2.0 * STEP_MAX_ABS;
-/// Leading greedy tokens equal to transformers', per case (in golden order), measured then
-/// lowered to the last step before the first one whose transformers margin is within the
-/// quantization noise.
-const MIN_GREEDY_PREFIX: [usize; 4] = [0, 0, 0, 0];
+/// Bound on |ours − transformers| for the step-0 logits of transformers' top 32 ids and for the
+/// logits of its top 5 ids at every teacher-forced step: the largest deviation measured above
+/// (0.84, llama.cpp; ours at most 0.67) with headroom, so that a different but correct rounding
+/// scheme (say, quantized prompts like llama.cpp's) still passes while a broken layer, RoPE or
+/// norm (errors of several units) does not.
+const LOGIT_MAX_ABS: f32 = 1.25;
+/// Teacher-forced steps whose transformers top1 − top2 margin exceeds this must have the same
+/// argmax: twice the bound, since both of the two logits may move by it.
+const SURE_MARGIN: f32 = 2.0 * LOGIT_MAX_ABS;
+/// Leading greedy tokens equal to transformers' (cases in golden order): the steps before the
+/// first one whose transformers margin is below 1.0, i.e. within the measured noise (margins in
+/// golden.json); measured 8, 32, 32, 0 (AVX2) and 8, 22, 32, 0 (scalar).
+const MIN_GREEDY_PREFIX: [usize; 4] = [6, 5, 6, 0];
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/real-weights")
@@ -181,7 +197,6 @@ fn teacher_forced(
     let generated = ids(&case["generated_ids"]);
     let margins = floats(&case["margins"]);
     let mut logits = step(model, prompt);
-    let mut dump = vec![logits.clone()];
     let step0 = max_abs_at(
         &logits,
         &ids(&case["step0_top"]["ids"]),
@@ -201,15 +216,7 @@ fn teacher_forced(
         }
         if i + 1 < generated.len() {
             logits = step(model, &generated[i..i + 1]);
-            dump.push(logits.clone());
         }
-    }
-    if let Ok(d) = std::env::var("DUMP") {
-        std::fs::write(
-            format!("{d}-{}.json", case["id"].as_str().unwrap()),
-            serde_json::to_string(&dump).unwrap(),
-        )
-        .unwrap();
     }
     model.clear_cache();
     (step0, worst, wrong)
@@ -223,17 +230,19 @@ fn q4_1_smollm2_follows_transformers() {
     };
     let started = std::time::Instant::now();
     let mut model = load(&path);
-    eprintln!("loaded after {:.1} s", started.elapsed().as_secs_f64());
     let max_new = golden["max_new_tokens"].as_u64().unwrap() as usize;
-    let mut report = Vec::new();
-    for (n, case) in golden["cases"].as_array().unwrap().iter().enumerate() {
+    let cases = golden["cases"].as_array().unwrap();
+    assert_eq!(
+        cases.len(),
+        MIN_GREEDY_PREFIX.len(),
+        "one MIN_GREEDY_PREFIX per case"
+    );
+    for (n, case) in cases.iter().enumerate() {
         let id = &case["id"];
         let prompt = prompt_ids(&path, &model, case);
         assert_eq!(prompt, ids(&case["input_ids"]), "case {id}: prompt ids");
 
-        let t = std::time::Instant::now();
         let (step0, worst, wrong) = teacher_forced(&mut model, &prompt, case);
-        eprintln!("teacher forced {:.1} s", t.elapsed().as_secs_f64());
 
         let params = SamplingParams {
             max_new_tokens: max_new,
@@ -250,19 +259,20 @@ fn q4_1_smollm2_follows_transformers() {
             .zip(&want)
             .take_while(|(a, b)| a == b)
             .count();
-        report.push(
+        // The measured values, for `--nocapture` (ORIGIN.md has them per run).
+        eprintln!(
+            "{}",
             json!({"case": id, "step0_max_abs": step0, "step_max_abs": worst,
-            "greedy_prefix": prefix, "of": want.len(), "text": summary.text}),
+                "greedy_prefix": prefix, "of": want.len(), "text": summary.text})
         );
-        eprintln!("{}", report.last().unwrap());
 
         assert!(
-            step0 <= STEP0_MAX_ABS,
-            "case {id}: step-0 logits differ by {step0} (> {STEP0_MAX_ABS})"
+            step0 <= LOGIT_MAX_ABS,
+            "case {id}: step-0 logits differ by {step0} (> {LOGIT_MAX_ABS})"
         );
         assert!(
-            worst <= STEP_MAX_ABS,
-            "case {id}: teacher-forced logits differ by {worst} (> {STEP_MAX_ABS})"
+            worst <= LOGIT_MAX_ABS,
+            "case {id}: teacher-forced logits differ by {worst} (> {LOGIT_MAX_ABS})"
         );
         assert!(
             wrong.is_empty(),
@@ -285,9 +295,6 @@ fn q4_1_smollm2_follows_transformers() {
 /// `prepare` on a text-only conversation must give the same ids as the template with string
 /// content (what transformers and llama.cpp do for a text model).
 #[test]
-#[ignore = "engine: prepare() passes content as a list of parts, and SmolLM2's chat template \
-            (`'\\n' + message['content']`) fails on it: TemplateRender(\"tried to use + operator \
-            on unsupported types string and sequence\")"]
 fn prepare_renders_a_text_models_template() {
     let golden = golden();
     let Some(path) = real_gguf(&golden) else {
