@@ -49,6 +49,8 @@ use smolvlm::{
     CancelToken, LoadOptions, Message, PreparedPrompt, Role, SamplingParams, SmolVlmModel,
 };
 
+use crate::support::{self, floats, ids};
+
 const ENV: &str = "SMOLVLM_REAL_GGUF";
 
 /// Bound on |ours − transformers| for the step-0 logits of transformers' top 32 ids and for the
@@ -66,27 +68,11 @@ const SURE_MARGIN: f32 = 2.0 * LOGIT_MAX_ABS;
 const MIN_GREEDY_PREFIX: [usize; 4] = [6, 5, 6, 0];
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/real-weights")
+    support::fixture("real-weights")
 }
 
 fn golden() -> Value {
-    serde_json::from_slice(&std::fs::read(fixture().join("golden.json")).unwrap()).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
+    support::golden(&fixture())
 }
 
 /// The GGUF named by `SMOLVLM_REAL_GGUF`, checked against the golden's sha256; `None` (the test

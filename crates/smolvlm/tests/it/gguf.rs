@@ -12,10 +12,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
-use smolvlm::{
-    CancelToken, ContentPart, Error, ImageSource, LoadOptions, Message, Role, SamplingParams,
-    SmolVlmModel,
-};
+use smolvlm::{CancelToken, Error, LoadOptions, Message, SamplingParams, SmolVlmModel};
+
+use crate::support::{self, case_messages, ids};
 
 /// f16 weights hold transformers' f32 ones rounded to f16: step-0 logits (std ~4.8) move by
 /// this much at most (measured 0.0216 on case 1, x86-64 AVX-512).
@@ -31,45 +30,16 @@ const Q8_STEP0_MAX_ABS: f32 = 0.75;
 const Q8_MIN_EQUAL_STEPS: [usize; 3] = [3, 3, 3];
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm")
+    support::fixture("tiny-smolvlm")
 }
 
 fn golden() -> Value {
-    serde_json::from_slice(&std::fs::read(fixture().join("golden.json")).unwrap()).unwrap()
+    support::golden(&fixture())
 }
 
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-/// The user turn of a golden case: its images first, then the text.
+/// The user turn of a golden case (each has one).
 fn message(case: &Value) -> Message {
-    let dir = fixture();
-    let mut images = case["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| dir.join(f.as_str().unwrap()));
-    let user = &case["messages"][0];
-    assert_eq!(user["role"], "user");
-    let content = user["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|part| match part["type"].as_str().unwrap() {
-            "image" => ContentPart::Image(ImageSource::Path(images.next().unwrap())),
-            "text" => ContentPart::Text(part["text"].as_str().unwrap().to_string()),
-            other => panic!("part {other}"),
-        })
-        .collect();
-    Message {
-        role: Role::User,
-        content,
-    }
+    case_messages(&fixture(), case).remove(0)
 }
 
 /// A folder with only the GGUF pair in it, so the tokenizer and template come from the GGUF.

@@ -9,44 +9,16 @@
 //! multiple of 256, so the k-quants fall back to 32-blocks as llama.cpp's quantizer does. Errors
 //! look large because this random model's lm_head is scaled ×4 to spread its logits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
-use smolvlm::{ContentPart, ImageSource, LoadOptions, Message, Quantization, Role, SmolVlmModel};
+use smolvlm::{LoadOptions, Quantization, SmolVlmModel};
+
+use crate::support::{self, case_messages};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm")
-}
-
-fn case_messages(dir: &Path, case: &Value) -> Vec<Message> {
-    let mut images = case["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| dir.join(f.as_str().unwrap()));
-    case["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let role = match m["role"].as_str().unwrap() {
-                "system" => Role::System,
-                "assistant" => Role::Assistant,
-                _ => Role::User,
-            };
-            let content = m["content"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| match p["type"].as_str().unwrap() {
-                    "image" => ContentPart::Image(ImageSource::Path(images.next().unwrap())),
-                    _ => ContentPart::Text(p["text"].as_str().unwrap().to_string()),
-                })
-                .collect();
-            Message { role, content }
-        })
-        .collect()
+    support::fixture("tiny-smolvlm")
 }
 
 /// Max |logits − golden| at step 0 of the first case with images.

@@ -8,70 +8,18 @@
 //! flip a greedy token).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
-use smolvlm::{
-    CancelToken, ContentPart, ImageSource, LoadOptions, Message, Role, SamplingParams,
-    SmolVlmModel, StopReason,
-};
+use smolvlm::{CancelToken, LoadOptions, SamplingParams, SmolVlmModel, StopReason};
+
+use crate::support::{case_messages, fixture, golden, ids};
 
 const FIXTURES: [&str; 3] = ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"];
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-fn golden(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("golden.json")).unwrap()).unwrap()
-}
-
 fn golden_tensors(dir: &Path) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap()
-}
-
-/// The case's HF-style messages with its image files, in order of appearance.
-fn messages(dir: &Path, case: &Value) -> Vec<Message> {
-    let mut images = case["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| dir.join(f.as_str().unwrap()));
-    case["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let role = match m["role"].as_str().unwrap() {
-                "system" => Role::System,
-                "user" => Role::User,
-                "assistant" => Role::Assistant,
-                other => panic!("role {other}"),
-            };
-            let content = m["content"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|part| match part["type"].as_str().unwrap() {
-                    "image" => ContentPart::Image(ImageSource::Path(images.next().unwrap())),
-                    "text" => ContentPart::Text(part["text"].as_str().unwrap().to_string()),
-                    other => panic!("part {other}"),
-                })
-                .collect();
-            Message { role, content }
-        })
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -106,7 +54,9 @@ fn prompts_and_tile_grids_match_transformers() {
                 .get("longest_edge")
                 .and_then(Value::as_u64)
                 .map(|v| v as u32);
-            let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
+            let prompt = model
+                .prepare(&case_messages(&dir, case), longest_edge)
+                .unwrap();
             assert_eq!(
                 prompt.ids,
                 ids(&case["input_ids"]),
@@ -156,7 +106,9 @@ fn vision_connector_and_logits_match_transformers() {
                 .get("longest_edge")
                 .and_then(Value::as_u64)
                 .map(|v| v as u32);
-            let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
+            let prompt = model
+                .prepare(&case_messages(&dir, case), longest_edge)
+                .unwrap();
             let net = model.network();
             let features = if prompt.frames > 0 {
                 let t = prompt.tile;
@@ -217,7 +169,9 @@ fn greedy_generation_reproduces_transformers_tokens() {
                 .get("longest_edge")
                 .and_then(Value::as_u64)
                 .map(|v| v as u32);
-            let prompt = model.prepare(&messages(&dir, case), longest_edge).unwrap();
+            let prompt = model
+                .prepare(&case_messages(&dir, case), longest_edge)
+                .unwrap();
             let expected = ids(&case["generated_ids"]);
             let params = SamplingParams {
                 max_new_tokens: 24,

@@ -1,7 +1,7 @@
 //! The generation stream as the app consumes it: event order, cancellation between tokens,
 //! pasted image bytes, and refusals of malformed requests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use smolvlm::{
@@ -9,8 +9,10 @@ use smolvlm::{
     SamplingParams, SmolVlmModel, StopReason,
 };
 
+use crate::support;
+
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-smolvlm")
+    support::fixture("tiny-smolvlm")
 }
 
 fn model() -> SmolVlmModel {
