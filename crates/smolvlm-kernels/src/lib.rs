@@ -1,13 +1,17 @@
 //! CPU kernels for SmolVLM's quantized weights: llama.cpp's block formats ([`formats`]), integer
 //! dot products against 8-bit activations with the SIMD level picked at run time ([`dot`]), and
-//! threaded matrix products over a persistent pool ([`QWeight::matmul`]).
+//! threaded matrix products over a persistent pool ([`QWeight::matmul`]), and f32 GEMM for
+//! batches ([`gemm`]).
 
 pub mod act;
+pub mod attention;
 pub mod dot;
 pub mod formats;
+pub mod gemm;
 mod matmul;
 pub mod pool;
 pub mod threads;
+pub mod vmath;
 
 pub use dot::SimdLevel;
 pub use formats::{WeightType, dequantize_row};

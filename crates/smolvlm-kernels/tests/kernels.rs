@@ -10,6 +10,7 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 use smolvlm_kernels::act::{quantize_q8, quantize_q8k};
 use smolvlm_kernels::dot::{ActKind, act_kind};
 use smolvlm_kernels::formats::ALL_TYPES;
+use smolvlm_kernels::gemm::{BMatrix, gemm_at};
 use smolvlm_kernels::{QWeight, SimdLevel, WeightType, dequantize_row};
 
 /// Byte offsets of the f16 scales in a block (random bytes there could be NaN or huge).
@@ -152,4 +153,35 @@ fn bad_shapes_are_errors() {
     assert!(e.to_string().contains("needs 68 bytes"), "{e}");
     let e = QWeight::from_vec(WeightType::F16, 2, 32, vec![0; 128]).unwrap_err();
     assert!(e.to_string().contains("no quantized kernel"), "{e}");
+}
+
+#[test]
+fn gemm_with_quantized_b_equals_gemm_with_its_dequantized_matrix() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let (m, n, k) = (37, 45, 512);
+    let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+    for ty in ALL_TYPES.into_iter().filter(|t| t.is_quantized()) {
+        let w = QWeight::from_vec(ty, n, k, random_weights(ty, n, k, &mut rng)).unwrap();
+        let dense = w.dequantize();
+        for level in SimdLevel::available() {
+            let mut got = vec![0f32; m * n];
+            gemm_at(level, m, n, k, &a, k, BMatrix::Quantized(&w), &mut got, n);
+            let mut want = vec![0f32; m * n];
+            gemm_at(
+                level,
+                m,
+                n,
+                k,
+                &a,
+                k,
+                BMatrix::Nk {
+                    data: &dense,
+                    ld: k,
+                },
+                &mut want,
+                n,
+            );
+            assert_eq!(got, want, "{} {}", ty.name(), level.name());
+        }
+    }
 }

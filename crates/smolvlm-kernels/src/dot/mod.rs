@@ -10,11 +10,13 @@ mod avx2;
 pub mod scalar;
 
 /// The instruction sets the kernels use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SimdLevel {
     Scalar,
     /// AVX2 + FMA + F16C.
     Avx2,
+    /// The above and AVX-512F: 16-wide f32 vectors, 32 registers (the GEMM's widest kernel).
+    Avx512,
 }
 
 impl SimdLevel {
@@ -22,19 +24,33 @@ impl SimdLevel {
         match self {
             SimdLevel::Scalar => "scalar",
             SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
         }
     }
 
-    /// What this CPU supports (`SMOLVLM_SIMD=scalar` forces the portable kernels).
+    /// The best this CPU supports; `SMOLVLM_SIMD=scalar|avx2` caps it (the portable kernels, or
+    /// an AVX2 machine's path on an AVX-512 one). Read once: kernels ask per call.
     pub fn detect() -> Self {
-        if std::env::var("SMOLVLM_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
-            return SimdLevel::Scalar;
-        }
+        static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            let best = Self::hardware();
+            match std::env::var("SMOLVLM_SIMD").map(|v| v.to_ascii_lowercase()) {
+                Ok(v) if v == "scalar" => SimdLevel::Scalar,
+                Ok(v) if v == "avx2" => best.min(SimdLevel::Avx2),
+                _ => best,
+            }
+        })
+    }
+
+    fn hardware() -> Self {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c")
         {
+            if is_x86_feature_detected!("avx512f") {
+                return SimdLevel::Avx512;
+            }
             return SimdLevel::Avx2;
         }
         SimdLevel::Scalar
@@ -42,11 +58,10 @@ impl SimdLevel {
 
     /// Every level this CPU can run, for tests.
     pub fn available() -> Vec<Self> {
-        let mut v = vec![SimdLevel::Scalar];
-        if Self::detect() != SimdLevel::Scalar {
-            v.push(Self::detect());
-        }
-        v
+        [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512]
+            .into_iter()
+            .filter(|&l| l <= Self::hardware())
+            .collect()
     }
 }
 
@@ -89,7 +104,8 @@ macro_rules! safe_avx2 {
 pub fn dot_for(ty: WeightType, level: SimdLevel) -> Option<Dot> {
     use WeightType::*;
     #[cfg(target_arch = "x86_64")]
-    if level == SimdLevel::Avx2 {
+    // The integer dot products have no AVX-512 form yet: AVX-512 machines run the AVX2 ones.
+    if level >= SimdLevel::Avx2 {
         return Some(match ty {
             Q4_0 => Dot::Q8(safe_avx2!(q4_0, Q8Block)),
             Q4_1 => Dot::Q8(safe_avx2!(q4_1, Q8Block)),

@@ -1,20 +1,44 @@
 //! Linear layers and token embeddings over one weight representation, so the same modules serve
 //! dense safetensors weights, GGUF files and weights quantized at load without a second copy of
 //! each model:
-//! - dense f32/f16/bf16 weights use candle's GEMM (exact, and fast for dense types);
+//! - dense f32 weights on the CPU are packed once for this project's GEMM; other dense weights
+//!   (GPU, f16/bf16 compute) use candle's;
 //! - quantized weights on the CPU use this project's kernels (`smolvlm-kernels`: SIMD picked at
 //!   run time, a persistent thread pool, weights read straight from the memory-mapped file);
 //! - quantized weights on CUDA/Metal use candle's device kernels (`QMatMul`).
 
 use candle_core::quantized::{GgmlDType, QMatMul};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
+use candle_core::{DType, Module, Result, Tensor};
 use smolvlm_kernels::{QWeight, WeightType};
+
+use std::sync::Arc;
+
+use smolvlm_kernels::gemm::{BMatrix, PackedB};
+
+use super::cpu_ops::{PackedMatMul, QuantizedMatMul, on_cpu_f32};
 
 #[derive(Debug, Clone)]
 pub enum LinearWeight {
     Dense(Tensor),
+    /// A dense f32 weight on the CPU, packed for this project's GEMM (the only copy kept).
+    Packed(Arc<PackedB>),
     Cpu(QWeight),
     Device(QMatMul),
+}
+
+impl LinearWeight {
+    /// The form a layer computes with: dense f32 weights on the CPU are packed for the GEMM.
+    pub fn for_compute(self) -> Result<Self> {
+        match self {
+            LinearWeight::Dense(t) if on_cpu_f32(&t) => {
+                let (n, k) = t.dims2()?;
+                let data = t.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+                let packed = PackedB::new(n, k, BMatrix::Nk { data: &data, ld: k });
+                Ok(LinearWeight::Packed(Arc::new(packed)))
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,19 +57,17 @@ impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let ys = match &self.weight {
             LinearWeight::Dense(w) => QMatMul::Tensor(w.clone()).forward(xs)?,
+            LinearWeight::Packed(w) => xs
+                .to_dtype(DType::F32)?
+                .contiguous()?
+                .apply_op1_no_bwd(&PackedMatMul(w))?
+                .to_dtype(xs.dtype())?,
             // The quantized kernels take f32 activations; other compute dtypes go through f32.
-            LinearWeight::Cpu(w) => {
-                let x = xs.to_dtype(DType::F32)?.contiguous()?;
-                let m = x.elem_count() / w.cols();
-                if m >= DENSE_FROM_ROWS {
-                    // A batch (a prompt, image features): dequantizing the matrix once and running
-                    // the f32 GEMM costs a fraction of m integer dot products per weight.
-                    let dense = Tensor::from_vec(w.dequantize(), (w.rows(), w.cols()), x.device())?;
-                    x.broadcast_matmul(&dense.t()?)?.to_dtype(xs.dtype())?
-                } else {
-                    x.apply_op1_no_bwd(&CpuMatMul(w))?.to_dtype(xs.dtype())?
-                }
-            }
+            LinearWeight::Cpu(w) => xs
+                .to_dtype(DType::F32)?
+                .contiguous()?
+                .apply_op1_no_bwd(&QuantizedMatMul(w))?
+                .to_dtype(xs.dtype())?,
             LinearWeight::Device(q) => {
                 if xs.dtype() != DType::F32 {
                     q.forward(&xs.to_dtype(DType::F32)?)?.to_dtype(xs.dtype())?
@@ -58,44 +80,6 @@ impl Module for Linear {
             Some(b) => ys.broadcast_add(b),
             None => Ok(ys),
         }
-    }
-}
-
-/// Rows of activations from which a quantized product runs as dequantize + f32 GEMM. Below it the
-/// integer kernels win: they read the matrix once in its compact form, which is what bounds a
-/// decode step.
-const DENSE_FROM_ROWS: usize = 16;
-
-struct CpuMatMul<'a>(&'a QWeight);
-
-impl CustomOp1 for CpuMatMul<'_> {
-    fn name(&self) -> &'static str {
-        "smolvlm-qmatmul"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let w = self.0;
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("{}: f32 input expected", self.name());
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("{}: contiguous input expected", self.name());
-        };
-        let dims = layout.shape().dims();
-        if dims.last() != Some(&w.cols()) {
-            candle_core::bail!(
-                "{}: input {:?} does not end in the weight's {} columns",
-                self.name(),
-                dims,
-                w.cols()
-            );
-        }
-        let x = &data[start..end];
-        let mut y = vec![0f32; x.len() / w.cols() * w.rows()];
-        w.matmul(x, &mut y);
-        let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().expect("checked above") = w.rows();
-        Ok((CpuStorage::F32(y), Shape::from(out_dims)))
     }
 }
 
@@ -137,6 +121,8 @@ impl TokenEmbedding {
             TokenEmbedding::Dense(t) => LinearWeight::Dense(t.clone()),
             TokenEmbedding::Quantized { weight, .. } => LinearWeight::Cpu(weight.clone()),
         };
+        // A dense table stays row-major for lookups (packing would keep a second copy), so its
+        // product is candle's.
         Linear::new(weight, None)
     }
 }

@@ -2,6 +2,7 @@
 //! replacing the `<image>` token embeddings in order.
 
 mod connector;
+mod cpu_ops;
 mod linear;
 mod llama;
 mod vision;

@@ -5,7 +5,8 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::LayerNorm;
 
-use super::linear::Linear;
+use super::cpu_ops::{self, GeluTanh, on_cpu_f32};
+use super::linear::{Linear, LinearWeight};
 use super::weights::Weights;
 use crate::config::{Activation, VisionConfig};
 
@@ -29,7 +30,7 @@ impl Embeddings {
             .pp("position_embedding")
             .tensor((cfg.num_patches(), h), "weight")?;
         Ok(Self {
-            patch: Linear::new(super::linear::LinearWeight::Dense(weight), Some(bias)),
+            patch: Linear::new(LinearWeight::Dense(weight).for_compute()?, Some(bias)),
             position_embedding,
             patch_size: p,
             channels: c,
@@ -85,6 +86,16 @@ impl Attention {
 impl Module for Attention {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let (n, seq, hidden) = xs.dims3()?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        if on_cpu_f32(xs) {
+            let split = |t: Tensor| t.reshape((n, seq, self.num_heads, self.head_dim));
+            let q = split(self.q_proj.forward(xs)?)?;
+            let k = split(self.k_proj.forward(xs)?)?;
+            let v = split(self.v_proj.forward(xs)?)?;
+            return self
+                .out_proj
+                .forward(&cpu_ops::attention(&q, &k, &v, None, scale)?);
+        }
         let heads = |t: Tensor| {
             t.reshape((n, seq, self.num_heads, self.head_dim))?
                 .transpose(1, 2)?
@@ -93,7 +104,6 @@ impl Module for Attention {
         let q = heads(self.q_proj.forward(xs)?)?;
         let k = heads(self.k_proj.forward(xs)?)?;
         let v = heads(self.v_proj.forward(xs)?)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let out = probs
@@ -115,6 +125,11 @@ impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let xs = self.fc1.forward(xs)?;
         let xs = match self.act {
+            Activation::GeluPytorchTanh if on_cpu_f32(&xs) => {
+                let xs = xs.contiguous()?;
+                xs.inplace_op1(&GeluTanh)?;
+                xs
+            }
             Activation::GeluPytorchTanh => xs.gelu()?,
             Activation::Gelu => xs.gelu_erf()?,
             Activation::QuickGelu => (&xs * candle_nn::ops::sigmoid(&(&xs * 1.702)?)?)?,

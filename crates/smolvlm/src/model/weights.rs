@@ -133,7 +133,9 @@ impl Weights {
     /// `{name}.weight` of shape (out, in) and, when `bias`, `{name}.bias`.
     pub fn linear(&self, in_dim: usize, out_dim: usize, bias: bool, name: &str) -> Result<Linear> {
         let w = self.pp(name);
-        let weight = self.matrix(in_dim, out_dim, &w.full("weight"))?;
+        let weight = self
+            .matrix(in_dim, out_dim, &w.full("weight"))?
+            .for_compute()?;
         let bias = if bias {
             Some(w.tensor(out_dim, "bias")?)
         } else {
@@ -184,8 +186,9 @@ impl Weights {
         Ok(match self.matrix(hidden, vocab, &full)? {
             LinearWeight::Cpu(weight) => TokenEmbedding::Quantized { weight, dtype },
             LinearWeight::Dense(t) => TokenEmbedding::Dense(t),
-            // Row lookups of a device-quantized matrix: dequantize it once.
-            LinearWeight::Device(_) => {
+            // Row lookups of a device-quantized matrix: dequantize it once. (`matrix` does not
+            // pack, so `Packed` does not come here.)
+            LinearWeight::Device(_) | LinearWeight::Packed(_) => {
                 TokenEmbedding::Dense(self.pp(name).tensor((vocab, hidden), "weight")?)
             }
         })

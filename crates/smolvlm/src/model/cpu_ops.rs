@@ -1,0 +1,201 @@
+//! candle ops backed by this project's CPU kernels (`smolvlm-kernels`): the GEMM of batches, the
+//! integer products of single tokens, fused attention and GELU. Each takes f32 CPU tensors; the
+//! modules fall back to candle's own ops on other devices and dtypes (see [`on_cpu_f32`]).
+
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
+};
+use smolvlm_kernels::QWeight;
+use smolvlm_kernels::attention::{AttentionShape, Strides};
+use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_packed};
+
+/// Whether the kernels here apply: f32 tensors on the CPU.
+pub fn on_cpu_f32(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
+fn f32_data<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: f32 input expected");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op}: contiguous input expected");
+    };
+    Ok(&data[start..end])
+}
+
+/// `(…, k) → (…, n)`: the rows of `x`, and the output dims with the last one replaced.
+fn rows_of(op: &str, layout: &Layout, k: usize, n: usize) -> Result<(usize, Vec<usize>)> {
+    let dims = layout.shape().dims();
+    if dims.last() != Some(&k) {
+        candle_core::bail!("{op}: input {dims:?} does not end in the weight's {k} columns");
+    }
+    let mut out = dims.to_vec();
+    *out.last_mut().expect("dims end in k") = n;
+    Ok((layout.shape().elem_count() / k.max(1), out))
+}
+
+/// `x · Wᵀ` for a dense weight packed at load.
+pub struct PackedMatMul<'a>(pub &'a PackedB);
+
+impl CustomOp1 for PackedMatMul<'_> {
+    fn name(&self) -> &'static str {
+        "smolvlm-gemm"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let w = self.0;
+        let x = f32_data(self.name(), storage, layout)?;
+        let (m, dims) = rows_of(self.name(), layout, w.k(), w.n())?;
+        let mut y = vec![0f32; m * w.n()];
+        gemm_packed(m, x, w.k(), w, &mut y, w.n());
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+}
+
+/// `x · Wᵀ` for a quantized W: integer dot products for a few rows (a decode step reads W once,
+/// in its compact form), the GEMM with W dequantized panel by panel for batches.
+pub struct QuantizedMatMul<'a>(pub &'a QWeight);
+
+/// Rows from which the GEMM beats the integer products: dequantizing a panel costs about as much
+/// as a dozen integer dot products against it.
+const GEMM_FROM_ROWS: usize = 16;
+
+impl CustomOp1 for QuantizedMatMul<'_> {
+    fn name(&self) -> &'static str {
+        "smolvlm-qmatmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let w = self.0;
+        let x = f32_data(self.name(), storage, layout)?;
+        let (m, dims) = rows_of(self.name(), layout, w.cols(), w.rows())?;
+        let mut y = vec![0f32; m * w.rows()];
+        if m >= GEMM_FROM_ROWS {
+            let (n, k) = (w.rows(), w.cols());
+            gemm(m, n, k, x, k, BMatrix::Quantized(w), &mut y, n);
+        } else {
+            w.matmul(x, &mut y);
+        }
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+}
+
+/// GELU, tanh approximation, in place.
+pub struct GeluTanh;
+
+impl InplaceOp1 for GeluTanh {
+    fn name(&self) -> &'static str {
+        "smolvlm-gelu-tanh"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> Result<()> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("{}: f32 input expected", self.name());
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("{}: contiguous input expected", self.name());
+        };
+        smolvlm_kernels::vmath::gelu_tanh(&mut data[start..end]);
+        Ok(())
+    }
+}
+
+/// Scaled dot-product attention over `q` (batch, q_len, heads, head_dim) and `k`, `v` (batch,
+/// kv_len, kv_heads, head_dim), any strides with head_dim contiguous: (batch, q_len, heads ·
+/// head_dim). `causal_offset`: the cached tokens before the queries, for a causal mask.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    causal_offset: Option<usize>,
+    scale: f64,
+) -> Result<Tensor> {
+    q.apply_op3_no_bwd(
+        k,
+        v,
+        &FusedAttention {
+            causal_offset,
+            scale: scale as f32,
+        },
+    )
+}
+
+struct FusedAttention {
+    causal_offset: Option<usize>,
+    scale: f32,
+}
+
+/// A (batch, tokens, heads, head_dim) view: its data from the start offset, and strides.
+fn heads_view<'a>(
+    op: &str,
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> Result<(&'a [f32], [usize; 4], Strides)> {
+    let CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: f32 input expected");
+    };
+    let dims: [usize; 4] = layout
+        .shape()
+        .dims()
+        .try_into()
+        .map_err(|_| candle_core::Error::Msg(format!("{op}: 4-D input expected")))?;
+    let st = layout.stride();
+    if st[3] != 1 && dims[3] > 1 {
+        candle_core::bail!("{op}: head_dim must be contiguous, strides {st:?}");
+    }
+    let strides = Strides {
+        batch: st[0],
+        token: st[1],
+        head: st[2],
+    };
+    Ok((&data[layout.start_offset()..], dims, strides))
+}
+
+impl CustomOp3 for FusedAttention {
+    fn name(&self) -> &'static str {
+        "smolvlm-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        qs: &CpuStorage,
+        ql: &Layout,
+        ks: &CpuStorage,
+        kl: &Layout,
+        vs: &CpuStorage,
+        vl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (q, [b, q_len, heads, hd], q_st) = heads_view(self.name(), qs, ql)?;
+        let (k, [kb, kv_len, kv_heads, khd], k_st) = heads_view(self.name(), ks, kl)?;
+        let (v, vdims, v_st) = heads_view(self.name(), vs, vl)?;
+        if kb != b || khd != hd || vdims != [kb, kv_len, kv_heads, khd] {
+            candle_core::bail!(
+                "{}: q {:?}, k {:?}, v {:?} do not match",
+                self.name(),
+                ql.dims(),
+                kl.dims(),
+                vl.dims()
+            );
+        }
+        let shape = AttentionShape {
+            batch: b,
+            heads,
+            kv_heads,
+            head_dim: hd,
+            q_len,
+            kv_len,
+            causal_offset: self.causal_offset,
+            scale: self.scale,
+        };
+        let mut out = vec![0f32; b * q_len * heads * hd];
+        let out_st = Strides {
+            batch: q_len * heads * hd,
+            token: heads * hd,
+            head: hd,
+        };
+        smolvlm_kernels::attention::attention(&shape, q, q_st, k, k_st, v, v_st, &mut out, out_st)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok((CpuStorage::F32(out), Shape::from((b, q_len, heads * hd))))
+    }
+}
