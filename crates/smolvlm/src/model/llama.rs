@@ -5,6 +5,7 @@
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::RmsNorm;
 
+use super::cpu_ops::{self, on_cpu_f32};
 use super::linear::{Linear, TokenEmbedding};
 use super::weights::Weights;
 use crate::config::{RopeScaling, TextConfig};
@@ -81,6 +82,10 @@ impl CacheBuffer {
     }
 }
 
+/// Prompt tokens from which attention runs fused on the CPU. A decode step (one token) reads
+/// each cached key and value once either way, and the fused kernel would first pack them.
+const FUSED_FROM_TOKENS: usize = 16;
+
 #[derive(Debug, Clone)]
 struct Attention {
     q_proj: Linear,
@@ -132,13 +137,24 @@ impl Attention {
         let k = rotary.apply(&k, start)?;
         let k = self.k_cache.append(&k)?;
         let v = self.v_cache.append(&v)?;
+        let kv_len = k.dim(2)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        if seq >= FUSED_FROM_TOKENS && on_cpu_f32(&q) {
+            // (b, heads, tokens, hd) views as (b, tokens, heads, hd): the kernel reads strides.
+            let out = cpu_ops::attention(
+                &q.transpose(1, 2)?,
+                &k.transpose(1, 2)?,
+                &v.transpose(1, 2)?,
+                Some(kv_len - seq),
+                scale,
+            )?;
+            return self.o_proj.forward(&out);
+        }
 
         // Grouped-query attention: each key/value head serves `groups` query heads. Folding the
         // groups into the query's sequence axis avoids materialising repeated keys and values.
         let groups = self.num_heads / self.num_kv_heads;
-        let kv_len = k.dim(2)?;
         let q = q.reshape((b, self.num_kv_heads, groups * seq, self.head_dim))?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?;
         let scores = match mask {
             Some(mask) => scores
