@@ -1,6 +1,7 @@
 //! How many threads the CPU kernels use. The default is the number of physical cores: a second
 //! hyper-thread on a core shares its vector units and only adds contention to these kernels.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -11,13 +12,17 @@ pub fn set(n: usize) {
 }
 
 /// The thread count in effect: the last [`set`], else `SMOLVLM_THREADS`, else the physical cores.
+/// Every product asks, so the default is worked out once (it reads /proc/cpuinfo).
 pub fn current() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::env::var("SMOLVLM_THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(physical_cores),
+        0 => *DEFAULT.get_or_init(|| {
+            std::env::var("SMOLVLM_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(physical_cores)
+        }),
         n => n,
     }
 }
