@@ -44,6 +44,10 @@ pub struct AttentionError(String);
 /// Queries per task: a multiple of the AVX-512 kernel's 14 rows.
 const Q_BLOCK: usize = 112;
 
+/// Queries from which K and V are packed for the GEMM; fewer (a decode step) read the cache in
+/// place, since packing would copy all of it for a few rows of work.
+const PACKED_FROM_QUERIES: usize = 16;
+
 thread_local! {
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
@@ -111,6 +115,10 @@ pub fn attention(
         return Err(AttentionError("no keys".into()));
     }
     if s.batch == 0 || s.q_len == 0 {
+        return Ok(());
+    }
+    if s.q_len < PACKED_FROM_QUERIES {
+        direct(&s, q, qs, k, ks, v, vs, OutPtr(out.as_mut_ptr()), os);
         return Ok(());
     }
     // K as the n × k operand of Q·Kᵀ, V as the k × n operand of P·V.
@@ -190,4 +198,70 @@ pub fn attention(
         });
     });
     Ok(())
+}
+
+/// Attention for a few queries straight from the strided tensors: per (batch, head), the scores
+/// of each query against every visible key, softmax, and the weighted sum of values.
+#[allow(clippy::too_many_arguments)]
+fn direct(
+    s: &AttentionShape,
+    q: &[f32],
+    qs: Strides,
+    k: &[f32],
+    ks: Strides,
+    v: &[f32],
+    vs: Strides,
+    o: OutPtr,
+    os: Strides,
+) {
+    let group = s.heads / s.kv_heads;
+    let hd = s.head_dim;
+    parallel(s.batch * s.heads, &|t| {
+        let (b, h) = (t / s.heads, t % s.heads);
+        let kvh = h / group;
+        SCORES.with_borrow_mut(|scores| {
+            for i in 0..s.q_len {
+                let live = s.causal_offset.map_or(s.kv_len, |off| off + i + 1);
+                let qi = &q[b * qs.batch + i * qs.token + h * qs.head..][..hd];
+                scores.clear();
+                scores.extend((0..live).map(|j| {
+                    let kj = &k[b * ks.batch + j * ks.token + kvh * ks.head..][..hd];
+                    dot(qi, kj)
+                }));
+                softmax_scaled(scores, live, s.scale);
+                // Safety: row i of head h in batch b is this task's alone, inside `out`
+                // (checked by the caller).
+                let out = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        o.at(b * os.batch + i * os.token + h * os.head),
+                        hd,
+                    )
+                };
+                out.fill(0.0);
+                for (j, &p) in scores.iter().enumerate() {
+                    let vj = &v[b * vs.batch + j * vs.token + kvh * vs.head..][..hd];
+                    out.iter_mut().zip(vj).for_each(|(o, x)| *o += p * x);
+                }
+            }
+        });
+    });
+}
+
+/// A dot product in 16 independent lanes, which the compiler vectorizes (a plain float sum must
+/// keep its order, so it would not be).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }

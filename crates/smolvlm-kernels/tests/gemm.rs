@@ -173,7 +173,9 @@ fn attention_matches_f64_for_vision_and_causal_layouts() {
         (2, 3, 3, 16, 130, None),
         // A prompt after cached tokens, grouped queries, a KV cache laid out head-major.
         (1, 6, 2, 24, 117, Some(9)),
+        // Decode-sized: a few queries read the cache in place.
         (1, 2, 1, 8, 1, Some(40)),
+        (2, 6, 2, 24, 5, Some(3)),
     ] {
         let kv_len = offset.map_or(q_len, |o| o + q_len);
         let s = AttentionShape {

@@ -82,10 +82,6 @@ impl CacheBuffer {
     }
 }
 
-/// Prompt tokens from which attention runs fused on the CPU. A decode step (one token) reads
-/// each cached key and value once either way, and the fused kernel would first pack them.
-const FUSED_FROM_TOKENS: usize = 16;
-
 #[derive(Debug, Clone)]
 struct Attention {
     q_proj: Linear,
@@ -139,7 +135,7 @@ impl Attention {
         let v = self.v_cache.append(&v)?;
         let kv_len = k.dim(2)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        if seq >= FUSED_FROM_TOKENS && on_cpu_f32(&q) {
+        if on_cpu_f32(&q) {
             // (b, heads, tokens, hd) views as (b, tokens, heads, hd): the kernel reads strides.
             let out = cpu_ops::attention(
                 &q.transpose(1, 2)?,
