@@ -3,11 +3,11 @@
 //! registers for the whole k loop. Edge blocks compute the full width (panels are zero-padded)
 //! and store only the live columns.
 
-use super::PANEL;
+use super::{A_STRIDE, PANEL};
 use crate::dot::SimdLevel;
 
 /// `(kc, a_panel, b_panel, c, ldc, live_cols, accumulate)`; the variant's row count is fixed.
-pub type KernelFn = unsafe fn(usize, *const f32, usize, *const f32, *mut f32, usize, usize, bool);
+pub type KernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, bool);
 
 #[derive(Clone, Copy)]
 pub struct Kernel {
@@ -84,16 +84,14 @@ unsafe fn store<const R: usize, const NR: usize>(
 }
 
 mod portable {
-    use super::PANEL;
+    use super::{A_STRIDE, PANEL};
 
     const NR: usize = 16;
 
     /// Safety: see [`super::KernelFn`]: A holds kc × R floats, B kc rows at PANEL.
-    #[allow(clippy::too_many_arguments)]
     pub unsafe fn kernel<const R: usize>(
         kc: usize,
         a: *const f32,
-        lda: usize,
         b: *const f32,
         c: *mut f32,
         ldc: usize,
@@ -105,7 +103,7 @@ mod portable {
             // Safety: in bounds by the caller's contract.
             let bp = unsafe { std::slice::from_raw_parts(b.add(p * PANEL), NR) };
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = unsafe { *a.add(i * lda + p) };
+                let ai = unsafe { *a.add(i * A_STRIDE + p) };
                 for (o, &bv) in row.iter_mut().zip(bp) {
                     *o += ai * bv;
                 }
@@ -117,18 +115,16 @@ mod portable {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::PANEL;
+    use super::{A_STRIDE, PANEL};
     use std::arch::x86_64::*;
 
     const NR: usize = 16;
 
     /// Safety: the CPU has AVX2 and FMA; see [`super::KernelFn`].
     #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
     pub unsafe fn kernel<const R: usize>(
         kc: usize,
         a: *const f32,
-        lda: usize,
         b: *const f32,
         c: *mut f32,
         ldc: usize,
@@ -142,7 +138,7 @@ mod avx2 {
                 let b0 = _mm256_loadu_ps(b.add(p * PANEL));
                 let b1 = _mm256_loadu_ps(b.add(p * PANEL + 8));
                 for i in 0..R {
-                    let ai = _mm256_broadcast_ss(&*a.add(i * lda + p));
+                    let ai = _mm256_broadcast_ss(&*a.add(i * A_STRIDE + p));
                     c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
                     c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
                 }
@@ -176,18 +172,16 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::PANEL;
+    use super::{A_STRIDE, PANEL};
     use std::arch::x86_64::*;
 
     /// With R = 14: 28 accumulators, 2 B vectors and 1 broadcast, 31 of the 32 zmm registers.
     ///
     /// Safety: the CPU has AVX-512F; see [`super::KernelFn`].
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
     pub unsafe fn kernel<const R: usize>(
         kc: usize,
         a: *const f32,
-        lda: usize,
         b: *const f32,
         c: *mut f32,
         ldc: usize,
@@ -201,7 +195,7 @@ mod avx512 {
                 let b0 = _mm512_loadu_ps(b.add(p * PANEL));
                 let b1 = _mm512_loadu_ps(b.add(p * PANEL + 16));
                 for i in 0..R {
-                    let ai = _mm512_set1_ps(*a.add(i * lda + p));
+                    let ai = _mm512_set1_ps(*a.add(i * A_STRIDE + p));
                     c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
                     c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
                 }

@@ -34,7 +34,9 @@ pub enum BMatrix<'a> {
 
 /// K is taken in blocks of this many: a panel block (KC × 32 f32, 32 KiB) then stays in L1.
 const KC: usize = 256;
-const LDS: usize = KC + 16;
+/// The stride of a task's copy of A's rows: KC + 16, so rows do not share L1 sets (see
+/// `run_task`).
+const A_STRIDE: usize = KC + 16;
 /// Rows of A per task.
 const MC: usize = 112;
 /// Tasks per thread a product is cut into, at least: enough for the shared chunk counter to even
@@ -369,8 +371,11 @@ unsafe fn run_task(
     }
     let packed = b.data.as_slice();
     let m = rows.len();
-    // Each K block of the task's rows of A is packed into panels of the kernel's height, rows
-    // interleaved (k × R), so the kernel walks one pointer; the last panel is zero-padded.
+    // Each K block of the task's rows of A is copied at a stride of A_STRIDE, zero-padded to the
+    // kernels' heights. The fixed stride makes each row's address one pointer plus a constant in
+    // the kernel, and rows of A whose own stride is a multiple of 4 KiB (3072 or 1024 floats:
+    // the MLP's down projection, attention scores) would all fall in one L1 set, which 14 of them
+    // overflow.
     let panels: Vec<(usize, usize, usize, KernelFn)> = (0..m)
         .step_by(mr)
         .map(|i| {
@@ -381,22 +386,22 @@ unsafe fn run_task(
         .collect();
     let panel_rows: usize = panels.iter().map(|p| p.2).sum();
     SCRATCH.with_borrow_mut(|(block, edge)| {
-        block.resize(panel_rows * LDS, 0.0);
+        block.resize(panel_rows * A_STRIDE, 0.0);
         let mut p0 = 0;
         while p0 < k {
             let kc = KC.min(k - p0);
             let mut at = 0;
             for &(i, live, kr, _) in &panels {
-                let dst = &mut block[at..at + kr * LDS];
+                let dst = &mut block[at..at + kr * A_STRIDE];
                 for ii in 0..kr {
-                    let d = &mut dst[ii * LDS..ii * LDS + kc];
+                    let d = &mut dst[ii * A_STRIDE..ii * A_STRIDE + kc];
                     if ii < live {
                         d.copy_from_slice(&a[(rows.start + i + ii) * lda + p0..][..kc]);
                     } else {
                         d.fill(0.0);
                     }
                 }
-                at += kr * LDS;
+                at += kr * A_STRIDE;
             }
             let accumulate = p0 > 0;
             let mut j0 = cols.start;
@@ -408,19 +413,19 @@ unsafe fn run_task(
                 let mut at = 0;
                 for &(i, live, kr, run) in &panels {
                     let ap = block[at..].as_ptr();
-                    at += kr * LDS;
+                    at += kr * A_STRIDE;
                     let c_at = (rows.start + i) * ldc + j0;
                     if kr == live {
                         // Safety: the panel holds kc × kr of A, the B panel kc rows, and the
                         // block of C is the task's.
-                        unsafe { run(kc, ap, LDS, bp, c.at(c_at), ldc, live_cols, accumulate) };
+                        unsafe { run(kc, ap, bp, c.at(c_at), ldc, live_cols, accumulate) };
                         continue;
                     }
                     // The kernel writes kr rows: into a scratch block, then the live ones.
                     edge.clear();
                     edge.resize(kr * nr, 0.0);
                     // Safety: the panel holds kr (zero-padded) rows, `edge` kr rows of C.
-                    unsafe { run(kc, ap, LDS, bp, edge.as_mut_ptr(), nr, live_cols, false) };
+                    unsafe { run(kc, ap, bp, edge.as_mut_ptr(), nr, live_cols, false) };
                     for ii in 0..live {
                         // Safety: row ii of the block of C is the task's.
                         let out = unsafe {
