@@ -198,9 +198,12 @@ impl SettingsStore {
     /// Overlays the keys of a JSON object on the current settings: `{"theme": "dark"}` changes
     /// only the theme. Unknown keys and wrong types are `invalid_input`.
     pub fn merge(&self, patch: serde_json::Value) -> AppResult<Settings> {
-        let serde_json::Value::Object(patch) = patch else {
+        let serde_json::Value::Object(mut patch) = patch else {
             return Err(AppError::invalid("the settings must be an object"));
         };
+        // Loads record `lastModel`; the UI's copy may predate the last load (the settings dialog
+        // sends its whole object), so what it says of it is not taken.
+        patch.remove("lastModel");
         let current = self.get();
         let mut merged = match serde_json::to_value(&current) {
             Ok(serde_json::Value::Object(m)) => m,

@@ -400,16 +400,29 @@ test("Stop cancels a long answer mid-stream", async () => {
   if (how) await setSetting("maxNewTokens", 512, /max.*tok|new.*tok/).catch(() => {});
 });
 
-test("after a restart the conversation is in the sidebar with its thumbnails", async () => {
+test("after a restart the last model loads by itself and the conversation is in the sidebar with its thumbnails", async () => {
   assert.ok(s, "app not running");
   const id = await conversationWithImages();
+  const last = (await invoke(s, "get_settings")).lastModel;
+  assert.ok(last, "no lastModel recorded before the restart");
   await s.quit();
   s = null;
   await sleep(500);
   s = await launch();
   const stored = await invoke(s, "list_conversations");
   assert.ok(stored.some((c) => c.id === id), `the backend lost conversation ${id} across the restart`);
-  ctx.modelReady = false;
+  // The last session's model loads by itself at startup.
+  const auto = await s.waitFor(
+    "the last model loads at startup",
+    async () => {
+      const st = await invoke(s, "model_status");
+      return st.state === "ready" || (st.state === "empty" && st.lastError) ? st : null;
+    },
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(auto.state, "ready", `auto-load ended in ${JSON.stringify(auto)}`);
+  assert.equal(auto.model.path, last, "a different model loaded at startup");
+  ctx.modelReady = true;
   await s.waitForSelector(tid("sidebar"), { timeoutMs: 10_000 });
   await s.waitForSelector(`${tid("conversation-item")}[data-id="${id}"]`, { timeoutMs: 10_000 });
   await shot(s, "restarted");
@@ -485,11 +498,12 @@ test("the downloaded model loads from the model manager", async () => {
   );
   assert.ok(sel, `no Load button in catalog item ${ctx.downloaded}`);
   await s.click(`${item} ${sel}`);
+  // Another model is ready already (the last one, loaded at startup): wait for this one.
   const status = await s.waitFor(
     "model-status: ready with the downloaded model",
     async () => {
       const st = await invoke(s, "model_status");
-      return st.state === "ready" ? st : null;
+      return st.state === "ready" && /huggingface|models--/.test(st.model?.path ?? "") ? st : null;
     },
     { timeoutMs: 60_000 },
   );

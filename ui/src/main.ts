@@ -40,6 +40,14 @@ const SUGGESTIONS = [
   "What is unusual about this picture?",
 ];
 
+/** The models on this computer: installed from the catalog, and added local files. */
+function loadableModels(s: AppState): { name: string; path: string }[] {
+  return [
+    ...s.catalog.flatMap((m) => (m.installed && m.installedPath ? [{ name: m.title, path: m.installedPath }] : [])),
+    ...s.localModels.map((l) => ({ name: l.name, path: l.path })),
+  ];
+}
+
 function emptyState(): HTMLElement {
   const s = store.get();
   const state = s.status?.state;
@@ -49,10 +57,7 @@ function emptyState(): HTMLElement {
     return wrap;
   }
   if (!s.status?.model) {
-    const loadable: { name: string; path: string }[] = [
-      ...s.catalog.flatMap((m) => (m.installed && m.installedPath ? [{ name: m.title, path: m.installedPath }] : [])),
-      ...s.localModels.map((l) => ({ name: l.name, path: l.path })),
-    ];
+    const loadable = loadableModels(s);
     const last = s.settings?.lastModel;
     loadable.sort((a, b) => Number(b.path === last) - Number(a.path === last));
     wrap.append(h("h2", { text: "No model loaded" }),
@@ -189,6 +194,13 @@ async function boot(): Promise<void> {
       if (latest && !store.get().currentId) await chat.open(latest.id);
     }).catch((e: unknown) => toast(`Could not read conversations: ${String((e as { message?: string }).message ?? e)}`, "error")),
   ]);
+  // Start with the last session's model, if it is still on this computer and nothing is loaded or
+  // loading (the empty state shows the load as it happens; a failure is reported like any other).
+  const s = store.get();
+  const last = s.settings?.lastModel;
+  if (last && !s.status?.model && s.status?.state !== "loading" && loadableModels(s).some((m) => m.path === last)) {
+    void models.load(last);
+  }
   composerView.focus();
 }
 

@@ -476,6 +476,14 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
             h.invoke("get_settings", json!({})).unwrap()["lastModel"],
             tiny_model()
         );
+        // The settings dialog sends the whole object it read before the load: the load's record
+        // stays.
+        let mut stale = h.invoke("get_settings", json!({})).unwrap();
+        stale["lastModel"] = json!(null);
+        let kept = h
+            .invoke("save_settings", json!({ "settings": stale }))
+            .unwrap();
+        assert_eq!(kept["lastModel"], tiny_model());
         // The saved settings are the defaults of what the UI leaves out: 3 tokens, and the
         // system prompt opens the conversation.
         let conv = h.new_conversation();
