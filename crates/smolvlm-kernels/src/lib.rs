@@ -8,6 +8,7 @@ pub mod attention;
 pub mod dot;
 pub mod formats;
 pub mod gemm;
+mod interleaved;
 mod matmul;
 pub mod pool;
 pub mod threads;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::act::{Q8Block, Q8KBlock, quantize_q8, quantize_q8k};
 use crate::dot::{Dot, SimdLevel, dot_for};
 use crate::formats::WeightType;
+use crate::interleaved::Interleaved;
 use crate::pool::parallel;
 
 /// Bytes a weight can live in: an owned buffer, or a memory-mapped file the weight is a range of.
@@ -26,16 +27,27 @@ pub enum KernelError {
     NotQuantized(&'static str),
 }
 
-/// A quantized weight matrix with its dot-product kernel chosen for this CPU.
+/// A quantized weight matrix with its kernel chosen for this CPU.
 #[derive(Clone)]
 pub struct QWeight {
     ty: WeightType,
     rows: usize,
     cols: usize,
-    row_bytes: usize,
-    bytes: SharedBytes,
-    offset: usize,
-    dot: Dot,
+    layout: Layout,
+}
+
+#[derive(Clone)]
+enum Layout {
+    /// The file's layout, read in place: rows of blocks, one dot product per row.
+    Blocks {
+        row_bytes: usize,
+        bytes: SharedBytes,
+        offset: usize,
+        dot: Dot,
+    },
+    /// Re-laid out at load for AVX-512 VNNI, 16 rows at a time (`crate::interleaved`); the
+    /// file's bytes are then no longer referenced.
+    Interleaved(Arc<Interleaved>),
 }
 
 impl std::fmt::Debug for QWeight {
@@ -103,14 +115,28 @@ impl QWeight {
         if need > have {
             return Err(bad(format!("needs {need} bytes, has {have}")));
         }
+        if level >= SimdLevel::Avx512 && crate::interleaved::supported() {
+            let data = &(*bytes).as_ref()[offset..need];
+            let row = |r: usize| &data[r * row_bytes..(r + 1) * row_bytes];
+            if let Some(w) = Interleaved::new(ty, rows, cols, row) {
+                return Ok(Self {
+                    ty,
+                    rows,
+                    cols,
+                    layout: Layout::Interleaved(Arc::new(w)),
+                });
+            }
+        }
         Ok(Self {
             ty,
             rows,
             cols,
-            row_bytes,
-            bytes,
-            offset,
-            dot,
+            layout: Layout::Blocks {
+                row_bytes,
+                bytes,
+                offset,
+                dot,
+            },
         })
     }
 
@@ -135,18 +161,35 @@ impl QWeight {
         self.cols
     }
 
-    /// Bytes of the whole matrix.
-    pub fn data(&self) -> &[u8] {
-        &(*self.bytes).as_ref()[self.offset..self.offset + self.rows * self.row_bytes]
+    /// Whether the weights were re-laid out (and copied) at load, so that the bytes they were
+    /// built from are no longer needed.
+    pub fn is_relaid(&self) -> bool {
+        matches!(self.layout, Layout::Interleaved(_))
     }
 
-    pub fn row(&self, r: usize) -> &[u8] {
-        &self.data()[r * self.row_bytes..(r + 1) * self.row_bytes]
+    /// Bytes the weights occupy.
+    pub fn bytes(&self) -> usize {
+        match &self.layout {
+            Layout::Blocks { row_bytes, .. } => self.rows * row_bytes,
+            Layout::Interleaved(w) => w.bytes(),
+        }
     }
 
-    /// Row `r` as f32 (an embedding lookup).
+    /// Row `r` as f32 (an embedding lookup, a GEMM panel).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-        crate::formats::dequantize_row(self.ty, self.row(r), out)
+        match &self.layout {
+            Layout::Blocks {
+                row_bytes,
+                bytes,
+                offset,
+                ..
+            } => {
+                let at = offset + r * row_bytes;
+                let row = &(**bytes).as_ref()[at..at + row_bytes];
+                crate::formats::dequantize_row(self.ty, row, out)
+            }
+            Layout::Interleaved(w) => w.dequantize_row(r, out),
+        }
     }
 
     /// The whole matrix as f32 (rows × cols), dequantized on every thread of the pool.
@@ -175,19 +218,35 @@ impl QWeight {
             y.len()
         );
         let m = x.len() / self.cols;
-        match self.dot {
+        let (row_bytes, data, dot) = match &self.layout {
+            Layout::Interleaved(w) => {
+                let acts = quantize_rows(x, self.cols, quantize_q8);
+                return w.products(&acts, y);
+            }
+            Layout::Blocks {
+                row_bytes,
+                bytes,
+                offset,
+                dot,
+            } => {
+                let data = &(**bytes).as_ref()[*offset..offset + self.rows * row_bytes];
+                (*row_bytes, data, *dot)
+            }
+        };
+        let row = |r: usize| &data[r * row_bytes..(r + 1) * row_bytes];
+        match dot {
             Dot::Q8(dot) => {
                 let acts = quantize_rows(x, self.cols, quantize_q8);
-                self.products(m, y, |w, j| dot(w, &acts[j]))
+                self.products(m, y, |r, j| dot(row(r), &acts[j]))
             }
             Dot::Q8K(dot) => {
                 let acts = quantize_rows(x, self.cols, quantize_q8k);
-                self.products(m, y, |w, j| dot(w, &acts[j]))
+                self.products(m, y, |r, j| dot(row(r), &acts[j]))
             }
         }
     }
 
-    fn products(&self, m: usize, y: &mut [f32], dot: impl Fn(&[u8], usize) -> f32 + Sync) {
+    fn products(&self, m: usize, y: &mut [f32], dot: impl Fn(usize, usize) -> f32 + Sync) {
         let out = SendPtr(y.as_mut_ptr());
         let rows = self.rows;
         // Weight rows per tile: a tile (a few KiB) stays in L1 while every activation row passes.
@@ -196,7 +255,7 @@ impl QWeight {
             let (r0, r1) = (c * TILE, ((c + 1) * TILE).min(rows));
             for j in 0..m {
                 for r in r0..r1 {
-                    let v = dot(self.row(r), j);
+                    let v = dot(r, j);
                     // Safety: (j, r) is written by this chunk only; y holds m × rows.
                     unsafe { out.write(j * rows + r, v) };
                 }

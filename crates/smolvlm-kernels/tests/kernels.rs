@@ -185,3 +185,41 @@ fn gemm_with_quantized_b_equals_gemm_with_its_dequantized_matrix() {
         }
     }
 }
+
+/// Embedding lookups and GEMM panels read rows back from whatever layout the weights were given
+/// at load (re-laid out 16 rows at a time on AVX-512 VNNI machines): every row must equal the
+/// file's dequantization exactly, including rows of a last, partial group.
+#[test]
+fn rows_read_back_equal_the_files_dequantization_at_every_level() {
+    let mut rng = StdRng::seed_from_u64(13);
+    for ty in ALL_TYPES.into_iter().filter(|t| t.is_quantized()) {
+        for &(rows, blocks) in &[(1, 1), (16, 2), (35, 3)] {
+            let cols = blocks * ty.block_len();
+            let data = random_weights(ty, rows, cols, &mut rng);
+            let rb = ty.row_bytes(cols).unwrap();
+            for level in SimdLevel::available() {
+                let shared = std::sync::Arc::new(data.clone());
+                let q = QWeight::with_level(ty, rows, cols, shared, 0, level).unwrap();
+                // No layout costs more memory than the file's blocks (plus padding rows).
+                let bytes = q.bytes();
+                assert!(bytes >= rows * rb && bytes <= rows.div_ceil(16) * 16 * rb);
+                let mut got = vec![0f32; cols];
+                let mut want = vec![0f32; cols];
+                for r in 0..rows {
+                    q.dequantize_row(r, &mut got);
+                    dequantize_row(ty, &data[r * rb..(r + 1) * rb], &mut want);
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "{} {rows}×{cols} row {r} at {}",
+                        ty.name(),
+                        level.name()
+                    );
+                }
+            }
+        }
+    }
+}

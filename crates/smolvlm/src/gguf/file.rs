@@ -152,6 +152,30 @@ impl GgufFile {
         Error::malformed(&self.path, reason)
     }
 
+    /// Drops the mapped pages that lie wholly inside `start..start + len` from this process's
+    /// memory, once the tensor there has been copied (re-laid out, un-permuted, or moved into
+    /// candle's storage): without this a loaded model would count twice in its peak RSS. Nothing
+    /// is lost — the mapping is private and read-only, so a later read of the range (an
+    /// embedding row, say) maps the file's pages again.
+    pub fn release(&self, start: usize, len: usize) {
+        // 4 KiB alignment suits every page size that is a multiple of it; where the kernel
+        // refuses (larger pages), the pages simply stay.
+        const PAGE: usize = 4096;
+        let first = start.next_multiple_of(PAGE);
+        let end = (start + len).min(self.mmap.len()) / PAGE * PAGE;
+        if end > first {
+            // Safety: MADV_DONTNEED on a private read-only file mapping only discards pages
+            // that are re-read from the file on the next access; nothing here writes them.
+            let _ = unsafe {
+                self.mmap.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    first,
+                    end - first,
+                )
+            };
+        }
+    }
+
     /// The raw bytes of a tensor (validated at open).
     pub fn tensor_bytes(&self, name: &str) -> Result<(&TensorEntry, &[u8])> {
         let entry = self

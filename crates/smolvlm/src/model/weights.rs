@@ -211,7 +211,9 @@ impl Weights {
         let (file, device) = self.gguf_source();
         let (gname, entry, bytes, permuted) = self.gguf_raw(full, shape)?;
         let kernel_type = weight_type(entry.dtype).filter(|t| t.is_quantized());
+        let len = bytes.len();
         if let (true, Some(ty), [rows, cols]) = (device.is_cpu(), kernel_type, shape.dims()) {
+            let copied = permuted.is_some();
             let q = match permuted {
                 Some(v) => QWeight::from_vec(ty, *rows, *cols, v),
                 None => {
@@ -222,12 +224,16 @@ impl Weights {
             .map_err(|e| {
                 crate::error::into_candle(file.malformed(format!("tensor {gname}: {e}")))
             })?;
+            // A weight that was copied no longer needs the file's pages in memory.
+            if copied || q.is_relaid() {
+                file.release(entry.start, len);
+            }
             return Ok(GgufMatrix::Kernel(q));
         }
-        let bytes = permuted.as_deref().unwrap_or(bytes);
         let q = file
-            .qtensor_from_bytes(&gname, entry, bytes, device)
+            .qtensor_from_bytes(&gname, entry, permuted.as_deref().unwrap_or(bytes), device)
             .map_err(crate::error::into_candle)?;
+        file.release(entry.start, len);
         Ok(GgufMatrix::Candle(q))
     }
 
