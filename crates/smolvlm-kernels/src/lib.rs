@@ -16,4 +16,4 @@ pub mod vmath;
 
 pub use dot::SimdLevel;
 pub use formats::{WeightType, dequantize_row};
-pub use matmul::{KernelError, QWeight, SharedBytes};
+pub use matmul::{KernelError, QWeight, SharedBytes, matmul_many};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::act::{Q8Block, Q8KBlock, quantize_q8, quantize_q8k};
-use crate::dot::{Dot, SimdLevel, dot_for};
+use crate::dot::{ActKind, Dot, SimdLevel, dot_for};
 use crate::formats::WeightType;
 use crate::interleaved::Interleaved;
 use crate::pool::parallel;
@@ -70,6 +70,10 @@ impl SendPtr {
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+
+    fn get(&self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -210,58 +214,114 @@ impl QWeight {
 
     /// `y (m × rows) = x (m × cols) · Wᵀ`.
     pub fn matmul(&self, x: &[f32], y: &mut [f32]) {
-        assert!(
-            x.len().is_multiple_of(self.cols) && y.len() == x.len() / self.cols * self.rows,
-            "matmul of {:?} with {} inputs into {} outputs",
-            self,
-            x.len(),
-            y.len()
-        );
-        let m = x.len() / self.cols;
-        let (row_bytes, data, dot) = match &self.layout {
+        matmul_many(&[self], x, y)
+    }
+
+    /// Units of work a product is cut into, each a few KiB of weights.
+    fn chunks(&self) -> usize {
+        match &self.layout {
+            Layout::Blocks { .. } => self.rows.div_ceil(TILE),
+            Layout::Interleaved(w) => w.chunks(),
+        }
+    }
+
+    /// Writes chunk `c` of the product: `out[j·ldy + r]` for this chunk's rows r.
+    ///
+    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ self.rows` and nobody else writes this
+    /// chunk's elements.
+    unsafe fn run_chunk(&self, c: usize, acts: &Acts, out: &SendPtr, ldy: usize) {
+        let (row_bytes, bytes, offset, dot) = match &self.layout {
             Layout::Interleaved(w) => {
-                let acts = quantize_rows(x, self.cols, quantize_q8);
-                return w.products(&acts, y);
+                let q8 = acts
+                    .q8
+                    .as_deref()
+                    .expect("quantized for every weight's kind");
+                return unsafe { w.run_chunk(c, q8, out.0, ldy) };
             }
             Layout::Blocks {
                 row_bytes,
                 bytes,
                 offset,
                 dot,
-            } => {
-                let data = &(**bytes).as_ref()[*offset..offset + self.rows * row_bytes];
-                (*row_bytes, data, *dot)
-            }
+            } => (*row_bytes, bytes, *offset, *dot),
         };
-        let row = |r: usize| &data[r * row_bytes..(r + 1) * row_bytes];
-        match dot {
-            Dot::Q8(dot) => {
-                let acts = quantize_rows(x, self.cols, quantize_q8);
-                self.products(m, y, |r, j| dot(row(r), &acts[j]))
-            }
-            Dot::Q8K(dot) => {
-                let acts = quantize_rows(x, self.cols, quantize_q8k);
-                self.products(m, y, |r, j| dot(row(r), &acts[j]))
+        let data = (**bytes).as_ref();
+        let row = |r: usize| &data[offset + r * row_bytes..offset + (r + 1) * row_bytes];
+        let (r0, r1) = (c * TILE, ((c + 1) * TILE).min(self.rows));
+        let m = acts.rows;
+        for j in 0..m {
+            for r in r0..r1 {
+                let v = match dot {
+                    Dot::Q8(dot) => dot(row(r), &acts.q8.as_deref().expect("quantized")[j]),
+                    Dot::Q8K(dot) => dot(row(r), &acts.q8k.as_deref().expect("quantized")[j]),
+                };
+                // Safety: (j, r) is this chunk's, inside `out` (the caller's contract).
+                unsafe { out.write(j * ldy + r, v) };
             }
         }
     }
 
-    fn products(&self, m: usize, y: &mut [f32], dot: impl Fn(usize, usize) -> f32 + Sync) {
-        let out = SendPtr(y.as_mut_ptr());
-        let rows = self.rows;
-        // Weight rows per tile: a tile (a few KiB) stays in L1 while every activation row passes.
-        const TILE: usize = 16;
-        parallel(rows.div_ceil(TILE), &|c| {
-            let (r0, r1) = (c * TILE, ((c + 1) * TILE).min(rows));
-            for j in 0..m {
-                for r in r0..r1 {
-                    let v = dot(r, j);
-                    // Safety: (j, r) is written by this chunk only; y holds m × rows.
-                    unsafe { out.write(j * rows + r, v) };
-                }
-            }
-        });
+    fn act_kind(&self) -> ActKind {
+        match &self.layout {
+            Layout::Interleaved(_) => ActKind::Q8,
+            Layout::Blocks { dot, .. } => match dot {
+                Dot::Q8(_) => ActKind::Q8,
+                Dot::Q8K(_) => ActKind::Q8K,
+            },
+        }
     }
+}
+
+/// Weight rows per chunk in the file's layout: a tile (a few KiB) stays in L1 while every
+/// activation row passes.
+const TILE: usize = 16;
+
+/// Activation rows quantized once for every weight of a product that reads them.
+struct Acts {
+    rows: usize,
+    q8: Option<Vec<Vec<Q8Block>>>,
+    q8k: Option<Vec<Vec<Q8KBlock>>>,
+}
+
+/// `x (m × cols)` times several weights of `cols` columns at once — a layer's q, k and v, or its
+/// gate and up projections: the activations are quantized once and one parallel pass covers
+/// every weight, so threads meet once instead of once per weight. `y` is `m × Σ rows`, weight
+/// i's outputs in the columns after those of weights `..i`.
+pub fn matmul_many(weights: &[&QWeight], x: &[f32], y: &mut [f32]) {
+    let cols = weights.first().map_or(0, |w| w.cols);
+    let total: usize = weights.iter().map(|w| w.rows).sum();
+    assert!(
+        cols > 0
+            && weights.iter().all(|w| w.cols == cols)
+            && x.len().is_multiple_of(cols)
+            && y.len() == x.len() / cols * total,
+        "matmul of {weights:?} with {} inputs into {} outputs",
+        x.len(),
+        y.len()
+    );
+    let needs = |kind: ActKind| weights.iter().any(|w| w.act_kind() == kind);
+    let acts = Acts {
+        rows: x.len() / cols,
+        q8: needs(ActKind::Q8).then(|| quantize_rows(x, cols, quantize_q8)),
+        q8k: needs(ActKind::Q8K).then(|| quantize_rows(x, cols, quantize_q8k)),
+    };
+    // Chunk c of the pass belongs to the weight whose range holds it.
+    let mut starts = Vec::with_capacity(weights.len());
+    let (mut chunks, mut col) = (0, 0);
+    for w in weights {
+        starts.push((chunks, col));
+        chunks += w.chunks();
+        col += w.rows;
+    }
+    let out = SendPtr(y.as_mut_ptr());
+    parallel(chunks, &|c| {
+        let i = starts.partition_point(|&(first, _)| first <= c) - 1;
+        let (first, col) = starts[i];
+        let shifted = SendPtr(out.get().wrapping_add(col));
+        // Safety: y is m × total; weight i writes only its own columns col..col + rows, and
+        // chunk c only its rows of them.
+        unsafe { weights[i].run_chunk(c - first, &acts, &shifted, total) };
+    });
 }
 
 /// Quantizes each row of `x` (rows of `cols`), in parallel when there are many.

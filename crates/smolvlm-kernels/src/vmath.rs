@@ -63,6 +63,30 @@ pub fn gelu_tanh_at(level: SimdLevel, x: &mut [f32]) {
     }
 }
 
+/// `gate ← silu(gate) · up`, SwiGLU (SmolLM2's MLP), in place.
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    silu_mul_at(SimdLevel::detect(), gate, up)
+}
+
+pub fn silu_mul_at(level: SimdLevel, gate: &mut [f32], up: &[f32]) {
+    assert_eq!(gate.len(), up.len(), "silu_mul of unequal rows");
+    #[cfg(target_arch = "x86_64")]
+    match level {
+        // Safety: the level was detected on this CPU.
+        SimdLevel::Avx512 => return unsafe { avx512::silu_mul(gate, up) },
+        SimdLevel::Avx2 => return unsafe { avx2::silu_mul(gate, up) },
+        SimdLevel::Scalar => {}
+    }
+    let _ = level;
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = silu_scalar(*g) * u;
+    }
+}
+
+fn silu_scalar(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_C: f32 = 0.044_715;
 
@@ -107,6 +131,26 @@ mod avx512 {
         let r2 = _mm512_mul_ps(r, r);
         let p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0)));
         _mm512_scalef_ps(p, n)
+    }
+
+    /// Safety: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn silu_mul(gate: &mut [f32], up: &[f32]) {
+        let one = _mm512_set1_ps(1.0);
+        let mut i = 0;
+        while i + 16 <= gate.len() {
+            unsafe {
+                let g = _mm512_loadu_ps(gate.as_ptr().add(i));
+                let e = exp(_mm512_sub_ps(_mm512_setzero_ps(), g));
+                let s = _mm512_div_ps(g, _mm512_add_ps(one, e));
+                let r = _mm512_mul_ps(s, _mm512_loadu_ps(up.as_ptr().add(i)));
+                _mm512_storeu_ps(gate.as_mut_ptr().add(i), r);
+            }
+            i += 16;
+        }
+        for (g, &u) in gate[i..].iter_mut().zip(&up[i..]) {
+            *g = silu_scalar(*g) * u;
+        }
     }
 
     /// Safety: the CPU has AVX-512F.
@@ -200,6 +244,26 @@ mod avx2 {
             bias,
         )));
         _mm256_mul_ps(_mm256_mul_ps(p, s1), s2)
+    }
+
+    /// Safety: the CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn silu_mul(gate: &mut [f32], up: &[f32]) {
+        let one = _mm256_set1_ps(1.0);
+        let mut i = 0;
+        while i + 8 <= gate.len() {
+            unsafe {
+                let g = _mm256_loadu_ps(gate.as_ptr().add(i));
+                let e = exp(_mm256_sub_ps(_mm256_setzero_ps(), g));
+                let s = _mm256_div_ps(g, _mm256_add_ps(one, e));
+                let r = _mm256_mul_ps(s, _mm256_loadu_ps(up.as_ptr().add(i)));
+                _mm256_storeu_ps(gate.as_mut_ptr().add(i), r);
+            }
+            i += 8;
+        }
+        for (g, &u) in gate[i..].iter_mut().zip(&up[i..]) {
+            *g = silu_scalar(*g) * u;
+        }
     }
 
     /// Safety: the CPU has AVX2 and FMA.

@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use smolvlm_kernels::SimdLevel;
 use smolvlm_kernels::attention::{AttentionShape, Strides, attention};
 use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_at, gemm_packed, gemm_packed_serial};
-use smolvlm_kernels::vmath::{gelu_tanh_at, softmax_scaled_at};
+use smolvlm_kernels::vmath::{gelu_tanh_at, silu_mul_at, softmax_scaled_at};
 
 fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
     (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
@@ -310,6 +310,32 @@ fn softmax_and_gelu_match_f64() {
             assert!(
                 (g as f64 - w).abs() <= 2e-6 * xd.abs().max(1.0),
                 "{} gelu({xi}) = {g}, want {w}",
+                level.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn silu_mul_matches_f64() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut gate: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.05).collect();
+    gate.extend([
+        -200.0, -90.0, -88.5, -10.0, 0.0, 1e-8, 10.0, 88.5, 90.0, 200.0, 3.0,
+    ]);
+    let up: Vec<f32> = gate
+        .iter()
+        .map(|_| rng.random_range(-3.0f32..3.0))
+        .collect();
+    for level in SimdLevel::available() {
+        let mut got = gate.clone();
+        silu_mul_at(level, &mut got, &up);
+        for ((&g, &u), &r) in gate.iter().zip(&up).zip(&got) {
+            let (gd, ud) = (g as f64, u as f64);
+            let want = gd / (1.0 + (-gd).exp()) * ud;
+            assert!(
+                (r as f64 - want).abs() <= 2e-6 * (gd * ud).abs().max(1.0),
+                "{} silu({g})·{u} = {r}, want {want}",
                 level.name()
             );
         }

@@ -223,3 +223,41 @@ fn rows_read_back_equal_the_files_dequantization_at_every_level() {
         }
     }
 }
+
+/// A layer's q/k/v (or gate/up) in one pass equals the three products one by one, bit for bit,
+/// also when the weights mix formats that read differently quantized activations.
+#[test]
+fn several_weights_in_one_pass_equal_separate_products() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let cols = 512;
+    let types = [WeightType::Q5_0, WeightType::Q6K, WeightType::Q8_0];
+    let rows = [48, 21, 35];
+    let weights: Vec<QWeight> = types
+        .iter()
+        .zip(rows)
+        .map(|(&ty, r)| {
+            QWeight::from_vec(ty, r, cols, random_weights(ty, r, cols, &mut rng)).unwrap()
+        })
+        .collect();
+    let refs: Vec<&QWeight> = weights.iter().collect();
+    let total: usize = rows.iter().sum();
+    for m in [1usize, 3, 15] {
+        let x: Vec<f32> = (0..m * cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut fused = vec![f32::NAN; m * total];
+        smolvlm_kernels::matmul_many(&refs, &x, &mut fused);
+        let mut col = 0;
+        for w in &weights {
+            let mut y = vec![0f32; m * w.rows()];
+            w.matmul(&x, &mut y);
+            for j in 0..m {
+                let got = &fused[j * total + col..j * total + col + w.rows()];
+                assert_eq!(
+                    got,
+                    &y[j * w.rows()..(j + 1) * w.rows()],
+                    "{w:?} m={m} row {j}"
+                );
+            }
+            col += w.rows();
+        }
+    }
+}

@@ -212,26 +212,39 @@ impl Interleaved {
         }
     }
 
-    /// `y (m × rows) = acts · Wᵀ` for `m` quantized activation rows.
-    pub(crate) fn products(&self, acts: &[Vec<Q8Block>], y: &mut [f32]) {
-        let out = SendPtr(y.as_mut_ptr());
-        let groups = self.rows.div_ceil(GROUP);
-        // Groups per chunk: ~40 KiB of weights at SmolLM2's widths, few enough chunks that the
-        // shared counter costs nothing, enough that late threads still find work.
-        let per_chunk = (4096 / (self.blocks * self.record / 10 + 1)).clamp(1, 8);
-        parallel(groups.div_ceil(per_chunk), &|c| {
-            for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
-                let live = GROUP.min(self.rows - g * GROUP);
-                for (j, a) in acts.iter().enumerate() {
-                    let mut sums = [0f32; GROUP];
-                    self.group_dot(g, a, &mut sums);
-                    for (lane, &v) in sums[..live].iter().enumerate() {
-                        // Safety: (j, row) is written by this chunk only; y holds m × rows.
-                        unsafe { *out.at(j * self.rows + g * GROUP + lane) = v };
-                    }
-                }
+    /// Groups of rows per chunk: ~40 KiB of weights at SmolLM2's widths, few enough chunks that
+    /// the shared counter costs nothing, enough that late threads still find work.
+    fn per_chunk(&self) -> usize {
+        (4096 / (self.blocks * self.record / 10 + 1)).clamp(1, 8)
+    }
+
+    pub(crate) fn chunks(&self) -> usize {
+        self.rows.div_ceil(GROUP).div_ceil(self.per_chunk())
+    }
+
+    /// Writes chunk `c` of `acts · Wᵀ`: `out[j·ldy + r]` for the chunk's rows r.
+    ///
+    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ rows` floats, and nobody else writes
+    /// this chunk's elements.
+    pub(crate) unsafe fn run_chunk(
+        &self,
+        c: usize,
+        acts: &[Vec<Q8Block>],
+        out: *mut f32,
+        ldy: usize,
+    ) {
+        let (per_chunk, groups) = (self.per_chunk(), self.rows.div_ceil(GROUP));
+        for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
+            let live = GROUP.min(self.rows - g * GROUP);
+            for (j, a) in acts.iter().enumerate() {
+                let mut sums = [0f32; GROUP];
+                self.group_dot(g, a, &mut sums);
+                // Safety: in bounds and this chunk's (the caller's contract).
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut(out.add(j * ldy + g * GROUP), live) };
+                dst.copy_from_slice(&sums[..live]);
             }
-        });
+        }
     }
 
     fn group_dot(&self, g: usize, a: &[Q8Block], sums: &mut [f32; GROUP]) {

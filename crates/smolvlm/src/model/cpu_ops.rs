@@ -5,9 +5,9 @@
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
 };
-use smolvlm_kernels::QWeight;
 use smolvlm_kernels::attention::{AttentionShape, Strides};
 use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_packed};
+use smolvlm_kernels::{QWeight, matmul_many};
 
 /// Whether the kernels here apply: f32 tensors on the CPU.
 pub fn on_cpu_f32(t: &Tensor) -> bool {
@@ -53,9 +53,11 @@ impl CustomOp1 for PackedMatMul<'_> {
     }
 }
 
-/// `x · Wᵀ` for a quantized W: integer dot products for a few rows (a decode step reads W once,
-/// in its compact form), the GEMM with W dequantized panel by panel for batches.
-pub struct QuantizedMatMul<'a>(pub &'a QWeight);
+/// `x · Wᵢᵀ` for quantized weights sharing an input, their outputs side by side in one tensor
+/// (…, Σ nᵢ): integer dot products for a few rows (a decode step reads each W once, in its
+/// compact form, in one parallel pass for all of them), the GEMM with W dequantized panel by
+/// panel for batches.
+pub struct QuantizedMatMul<'a>(pub &'a [&'a QWeight]);
 
 /// Rows from which the GEMM beats the integer products: dequantizing a panel costs about as much
 /// as a dozen integer dot products against it.
@@ -67,18 +69,78 @@ impl CustomOp1 for QuantizedMatMul<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let w = self.0;
+        let ws = self.0;
+        let Some(k) = ws.first().map(|w| w.cols()) else {
+            candle_core::bail!("{}: no weights", self.name());
+        };
+        if ws.iter().any(|w| w.cols() != k) {
+            candle_core::bail!("{}: weights of different widths", self.name());
+        }
+        let total: usize = ws.iter().map(|w| w.rows()).sum();
         let x = f32_data(self.name(), storage, layout)?;
-        let (m, dims) = rows_of(self.name(), layout, w.cols(), w.rows())?;
-        let mut y = vec![0f32; m * w.rows()];
+        let (m, dims) = rows_of(self.name(), layout, k, total)?;
+        let mut y = vec![0f32; m * total];
         if m >= GEMM_FROM_ROWS {
-            let (n, k) = (w.rows(), w.cols());
-            gemm(m, n, k, x, k, BMatrix::Quantized(w), &mut y, n);
+            let mut col = 0;
+            for w in ws {
+                gemm(
+                    m,
+                    w.rows(),
+                    k,
+                    x,
+                    k,
+                    BMatrix::Quantized(w),
+                    &mut y[col..],
+                    total,
+                );
+                col += w.rows();
+            }
         } else {
-            w.matmul(x, &mut y);
+            matmul_many(ws, x, &mut y);
         }
         Ok((CpuStorage::F32(y), Shape::from(dims)))
     }
+}
+
+/// SwiGLU of a fused gate/up product: (…, 2n) → (…, n), `silu(gate) · up`.
+struct SwiGlu;
+
+impl CustomOp1 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "smolvlm-swiglu"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_data(self.name(), storage, layout)?;
+        let dims = layout.shape().dims();
+        let Some(&two_n) = dims.last().filter(|&&d| d % 2 == 0 && d > 0) else {
+            candle_core::bail!(
+                "{}: {dims:?} does not end in gate and up halves",
+                self.name()
+            );
+        };
+        let n = two_n / 2;
+        let mut out = vec![0f32; x.len() / 2];
+        for (row, o) in x.chunks_exact(two_n).zip(out.chunks_exact_mut(n)) {
+            o.copy_from_slice(&row[..n]);
+            smolvlm_kernels::vmath::silu_mul(o, &row[n..]);
+        }
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("dims checked above") = n;
+        Ok((CpuStorage::F32(out), Shape::from(out_dims)))
+    }
+}
+
+/// `silu(gate) · up` from `gate_up` (…, 2n), the gate in the first half: one pass on CPU f32,
+/// candle's ops elsewhere.
+pub fn swiglu(gate_up: &Tensor) -> Result<Tensor> {
+    if on_cpu_f32(gate_up) {
+        return gate_up.contiguous()?.apply_op1_no_bwd(&SwiGlu);
+    }
+    let n = gate_up.dim(candle_core::D::Minus1)? / 2;
+    let gate = gate_up.narrow(candle_core::D::Minus1, 0, n)?;
+    let up = gate_up.narrow(candle_core::D::Minus1, n, n)?;
+    candle_nn::ops::silu(&gate)? * up
 }
 
 /// GELU, tanh approximation, in place.

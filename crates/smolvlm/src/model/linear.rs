@@ -53,6 +53,33 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// The outputs of several layers that read the same input, side by side in one tensor
+    /// (…, Σ outᵢ), when they are all bias-free quantized CPU weights: one pass over the
+    /// weights, the input quantized once. `None` otherwise: the caller runs them one by one.
+    pub fn forward_fused(layers: &[&Linear], xs: &Tensor) -> Result<Option<Tensor>> {
+        let weights: Option<Vec<&QWeight>> = layers
+            .iter()
+            .map(|l| match (&l.weight, &l.bias) {
+                (LinearWeight::Cpu(w), None) => Some(w),
+                _ => None,
+            })
+            .collect();
+        match weights {
+            Some(ws) if !ws.is_empty() => quantized_products(&ws, xs).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The quantized kernels take f32 activations; other compute dtypes go through f32.
+fn quantized_products(ws: &[&QWeight], xs: &Tensor) -> Result<Tensor> {
+    xs.to_dtype(DType::F32)?
+        .contiguous()?
+        .apply_op1_no_bwd(&QuantizedMatMul(ws))?
+        .to_dtype(xs.dtype())
+}
+
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let ys = match &self.weight {
@@ -63,11 +90,7 @@ impl Module for Linear {
                 .apply_op1_no_bwd(&PackedMatMul(w))?
                 .to_dtype(xs.dtype())?,
             // The quantized kernels take f32 activations; other compute dtypes go through f32.
-            LinearWeight::Cpu(w) => xs
-                .to_dtype(DType::F32)?
-                .contiguous()?
-                .apply_op1_no_bwd(&QuantizedMatMul(w))?
-                .to_dtype(xs.dtype())?,
+            LinearWeight::Cpu(w) => quantized_products(&[w], xs)?,
             LinearWeight::Device(q) => {
                 if xs.dtype() != DType::F32 {
                     q.forward(&xs.to_dtype(DType::F32)?)?.to_dtype(xs.dtype())?

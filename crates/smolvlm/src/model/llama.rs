@@ -2,7 +2,7 @@
 //! ids, because image features replace the `<image>` embeddings before the first layer, and keeps
 //! a KV cache that can be cut back to a shared prefix for follow-up questions.
 
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::RmsNorm;
 
 use super::cpu_ops::{self, on_cpu_f32};
@@ -126,9 +126,26 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let q = heads(self.q_proj.forward(xs)?, self.num_heads)?;
-        let k = heads(self.k_proj.forward(xs)?, self.num_kv_heads)?;
-        let v = heads(self.v_proj.forward(xs)?, self.num_kv_heads)?;
+        let (nq, nkv) = (
+            self.num_heads * self.head_dim,
+            self.num_kv_heads * self.head_dim,
+        );
+        let fused = Linear::forward_fused(&[&self.q_proj, &self.k_proj, &self.v_proj], xs)?;
+        let (q, k, v) = match fused {
+            Some(qkv) => (
+                qkv.narrow(D::Minus1, 0, nq)?,
+                qkv.narrow(D::Minus1, nq, nkv)?,
+                qkv.narrow(D::Minus1, nq + nkv, nkv)?,
+            ),
+            None => (
+                self.q_proj.forward(xs)?,
+                self.k_proj.forward(xs)?,
+                self.v_proj.forward(xs)?,
+            ),
+        };
+        let q = heads(q, self.num_heads)?;
+        let k = heads(k, self.num_kv_heads)?;
+        let v = heads(v, self.num_kv_heads)?;
         let q = rotary.apply(&q, start)?;
         let k = rotary.apply(&k, start)?;
         let k = self.k_cache.append(&k)?;
@@ -199,6 +216,9 @@ impl Mlp {
 
 impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        if let Some(gate_up) = Linear::forward_fused(&[&self.gate_proj, &self.up_proj], xs)? {
+            return self.down_proj.forward(&cpu_ops::swiglu(&gate_up)?);
+        }
         let gate = candle_nn::ops::silu(&self.gate_proj.forward(xs)?)?;
         self.down_proj.forward(&(gate * self.up_proj.forward(xs)?)?)
     }
