@@ -6,7 +6,10 @@
 //! Tensors are read through strides, so projections laid out (tokens, heads × head_dim) and a KV
 //! cache laid out (heads, tokens, head_dim) are used where they are.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+
+use half::f16;
 
 use std::sync::Mutex;
 
@@ -68,13 +71,13 @@ impl OutPtr {
 /// Runs attention into `out`, on the kernel thread pool: each (batch, kv head)'s K and V are
 /// packed once, then every (batch, head, query block) is a task.
 #[allow(clippy::too_many_arguments)]
-pub fn attention(
+pub fn attention<T: KvElement>(
     shape: &AttentionShape,
     q: &[f32],
     qs: Strides,
-    k: &[f32],
+    k: &[T],
     ks: Strides,
-    v: &[f32],
+    v: &[T],
     vs: Strides,
     out: &mut [f32],
     os: Strides,
@@ -130,22 +133,10 @@ pub fn attention(
         let k_at = b * ks.batch + kvh * ks.head;
         let v_at = b * vs.batch + kvh * vs.head;
         let mut pair = packed[t].lock().unwrap_or_else(|e| e.into_inner());
-        pair.0 = PackedB::new_serial(
-            s.kv_len,
-            s.head_dim,
-            BMatrix::Nk {
-                data: &k[k_at..],
-                ld: ks.token,
-            },
-        );
-        pair.1 = PackedB::new_serial(
-            s.head_dim,
-            s.kv_len,
-            BMatrix::Kn {
-                data: &v[v_at..],
-                ld: vs.token,
-            },
-        );
+        let (k, k_ld) = T::rows_f32(&k[k_at..], s.kv_len, s.head_dim, ks.token);
+        pair.0 = PackedB::new_serial(s.kv_len, s.head_dim, BMatrix::Nk { data: &k, ld: k_ld });
+        let (v, v_ld) = T::rows_f32(&v[v_at..], s.kv_len, s.head_dim, vs.token);
+        pair.1 = PackedB::new_serial(s.head_dim, s.kv_len, BMatrix::Kn { data: &v, ld: v_ld });
     });
     let packed: Vec<(PackedB, PackedB)> = packed
         .into_iter()
@@ -203,13 +194,13 @@ pub fn attention(
 /// Attention for a few queries straight from the strided tensors: per (batch, head), the scores
 /// of each query against every visible key, softmax, and the weighted sum of values.
 #[allow(clippy::too_many_arguments)]
-fn direct(
+fn direct<T: KvElement>(
     s: &AttentionShape,
     q: &[f32],
     qs: Strides,
-    k: &[f32],
+    k: &[T],
     ks: Strides,
-    v: &[f32],
+    v: &[T],
     vs: Strides,
     o: OutPtr,
     os: Strides,
@@ -227,7 +218,7 @@ fn direct(
                 scores.clear();
                 scores.extend((0..live).map(|j| {
                     let kj = &k[b * ks.batch + j * ks.token + kvh * ks.head..][..hd];
-                    dot(simd, qi, kj)
+                    T::dot(simd, qi, kj)
                 }));
                 softmax_scaled(scores, live, s.scale);
                 // Safety: row i of head h in batch b is this task's alone, inside `out`
@@ -241,11 +232,65 @@ fn direct(
                 out.fill(0.0);
                 for (j, &p) in scores.iter().enumerate() {
                     let vj = &v[b * vs.batch + j * vs.token + kvh * vs.head..][..hd];
-                    axpy(simd, p, vj, out);
+                    T::axpy(simd, p, vj, out);
                 }
             }
         });
     });
+}
+
+/// What keys and values may be stored as: f32, or f16 (a KV cache at half the memory, as
+/// llama.cpp keeps it).
+pub trait KvElement: Copy + Send + Sync + 'static {
+    /// `a · b`; `simd`: the CPU has AVX2, FMA and F16C (detected by the caller).
+    fn dot(simd: bool, a: &[f32], b: &[Self]) -> f32;
+    /// `y += p · x`.
+    fn axpy(simd: bool, p: f32, x: &[Self], y: &mut [f32]);
+    /// `rows` rows of `width` at stride `ld` as f32 rows, and their stride: borrowed where
+    /// they already are f32, widened otherwise.
+    fn rows_f32(x: &[Self], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize);
+}
+
+impl KvElement for f32 {
+    fn dot(simd: bool, a: &[f32], b: &[f32]) -> f32 {
+        dot(simd, a, b)
+    }
+
+    fn axpy(simd: bool, p: f32, x: &[f32], y: &mut [f32]) {
+        axpy(simd, p, x, y)
+    }
+
+    fn rows_f32(x: &[f32], _: usize, _: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
+        (Cow::Borrowed(x), ld)
+    }
+}
+
+impl KvElement for f16 {
+    fn dot(simd: bool, a: &[f32], b: &[f16]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // Safety: AVX2, FMA and F16C are present.
+            return unsafe { x86::dot_f16(a, b) };
+        }
+        a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
+    }
+
+    fn axpy(simd: bool, p: f32, x: &[f16], y: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // Safety: AVX2, FMA and F16C are present.
+            return unsafe { x86::axpy_f16(p, x, y) };
+        }
+        y.iter_mut().zip(x).for_each(|(y, x)| *y += p * x.to_f32());
+    }
+
+    fn rows_f32(x: &[f16], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
+        let mut out = vec![0f32; rows * width];
+        for (r, o) in out.chunks_exact_mut(width).enumerate() {
+            half::slice::HalfFloatSliceExt::convert_to_f32_slice(&x[r * ld..r * ld + width], o);
+        }
+        (Cow::Owned(out), width)
+    }
 }
 
 /// `a · b`; `simd`: the CPU has AVX2 and FMA (detected by the caller).
@@ -289,6 +334,7 @@ fn axpy(simd: bool, p: f32, x: &[f32], y: &mut [f32]) {
 /// target feature they compile to SSE.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use half::f16;
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx2,fma")]
@@ -309,6 +355,47 @@ mod x86 {
             let s = _mm_add_ss(s, _mm_movehdup_ps(s));
             let tail: f32 = a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y).sum();
             _mm_cvtss_f32(s) + tail
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
+        let n = a.len().min(b.len());
+        let mut s0 = _mm256_setzero_ps();
+        let mut i = 0;
+        unsafe {
+            while i + 8 <= n {
+                let h = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_cvtph_ps(h), s0);
+                i += 8;
+            }
+            let s = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            let tail: f32 = a[i..n]
+                .iter()
+                .zip(&b[i..n])
+                .map(|(x, y)| x * y.to_f32())
+                .sum();
+            _mm_cvtss_f32(s) + tail
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn axpy_f16(p: f32, x: &[f16], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        let pv = _mm256_set1_ps(p);
+        let mut i = 0;
+        unsafe {
+            while i + 8 <= n {
+                let py = y.as_mut_ptr().add(i);
+                let h = _mm256_cvtph_ps(_mm_loadu_si128(x.as_ptr().add(i) as *const __m128i));
+                _mm256_storeu_ps(py, _mm256_fmadd_ps(pv, h, _mm256_loadu_ps(py)));
+                i += 8;
+            }
+        }
+        for j in i..n {
+            y[j] += p * x[j].to_f32();
         }
     }
 

@@ -221,6 +221,23 @@ fn attention_matches_f64_for_vision_and_causal_layouts() {
                 "{s:?}: out[{i}] = {g}, want {w}"
             );
         }
+        // A half-precision KV cache: the same within float rounding of its own values.
+        let half =
+            |x: &[f32]| -> Vec<half::f16> { x.iter().map(|&v| half::f16::from_f32(v)).collect() };
+        let (k16, v16) = (half(&k), half(&v));
+        let want = attention_reference(
+            &s,
+            |b, t, h, d| q[at(qs)(b, t, h, d)],
+            |b, t, h, d| k16[at(kvs)(b, t, h, d)].to_f32(),
+            |b, t, h, d| v16[at(kvs)(b, t, h, d)].to_f32(),
+        );
+        attention(&s, &q, qs, &k16, kvs, &v16, kvs, &mut out, qs).unwrap();
+        for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 1e-5,
+                "f16 KV {s:?}: out[{i}] = {g}, want {w}"
+            );
+        }
     }
 }
 

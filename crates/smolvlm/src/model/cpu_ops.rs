@@ -5,7 +5,7 @@
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
 };
-use smolvlm_kernels::attention::{AttentionShape, Strides};
+use smolvlm_kernels::attention::{AttentionShape, KvElement, Strides};
 use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_packed};
 use smolvlm_kernels::{QWeight, matmul_many};
 
@@ -189,14 +189,11 @@ struct FusedAttention {
 }
 
 /// A (batch, tokens, heads, head_dim) view: its data from the start offset, and strides.
-fn heads_view<'a>(
+fn heads_view<'a, T>(
     op: &str,
-    storage: &'a CpuStorage,
+    data: &'a [T],
     layout: &Layout,
-) -> Result<(&'a [f32], [usize; 4], Strides)> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("{op}: f32 input expected");
-    };
+) -> Result<(&'a [T], [usize; 4], Strides)> {
     let dims: [usize; 4] = layout
         .shape()
         .dims()
@@ -214,23 +211,21 @@ fn heads_view<'a>(
     Ok((&data[layout.start_offset()..], dims, strides))
 }
 
-impl CustomOp3 for FusedAttention {
-    fn name(&self) -> &'static str {
-        "smolvlm-attention"
-    }
-
-    fn cpu_fwd(
+impl FusedAttention {
+    /// Attention with K and V stored as `T` (f32, or an f16 KV cache).
+    #[allow(clippy::too_many_arguments)]
+    fn run<T: KvElement>(
         &self,
-        qs: &CpuStorage,
+        q: &[f32],
         ql: &Layout,
-        ks: &CpuStorage,
+        k: &[T],
         kl: &Layout,
-        vs: &CpuStorage,
+        v: &[T],
         vl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (q, [b, q_len, heads, hd], q_st) = heads_view(self.name(), qs, ql)?;
-        let (k, [kb, kv_len, kv_heads, khd], k_st) = heads_view(self.name(), ks, kl)?;
-        let (v, vdims, v_st) = heads_view(self.name(), vs, vl)?;
+        let (q, [b, q_len, heads, hd], q_st) = heads_view(self.name(), q, ql)?;
+        let (k, [kb, kv_len, kv_heads, khd], k_st) = heads_view(self.name(), k, kl)?;
+        let (v, vdims, v_st) = heads_view(self.name(), v, vl)?;
         if kb != b || khd != hd || vdims != [kb, kv_len, kv_heads, khd] {
             candle_core::bail!(
                 "{}: q {:?}, k {:?}, v {:?} do not match",
@@ -259,5 +254,34 @@ impl CustomOp3 for FusedAttention {
         smolvlm_kernels::attention::attention(&shape, q, q_st, k, k_st, v, v_st, &mut out, out_st)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         Ok((CpuStorage::F32(out), Shape::from((b, q_len, heads * hd))))
+    }
+}
+
+impl CustomOp3 for FusedAttention {
+    fn name(&self) -> &'static str {
+        "smolvlm-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        qs: &CpuStorage,
+        ql: &Layout,
+        ks: &CpuStorage,
+        kl: &Layout,
+        vs: &CpuStorage,
+        vl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        match (qs, ks, vs) {
+            (CpuStorage::F32(q), CpuStorage::F32(k), CpuStorage::F32(v)) => {
+                self.run(q, ql, k, kl, v, vl)
+            }
+            (CpuStorage::F32(q), CpuStorage::F16(k), CpuStorage::F16(v)) => {
+                self.run(q, ql, k, kl, v, vl)
+            }
+            _ => candle_core::bail!(
+                "{}: f32 queries with f32 or f16 keys and values expected",
+                self.name()
+            ),
+        }
     }
 }

@@ -48,6 +48,11 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// Whether the weight is quantized and multiplied by this project's CPU kernels.
+    pub fn is_quantized_cpu(&self) -> bool {
+        matches!(self.weight, LinearWeight::Cpu(_))
+    }
+
     pub fn new(weight: LinearWeight, bias: Option<Tensor>) -> Self {
         Self { weight, bias }
     }

@@ -91,6 +91,10 @@ struct Attention {
     num_heads: usize,
     num_kv_heads: usize,
     head_dim: usize,
+    /// Keep keys and values in f16 on the CPU (half the memory, as llama.cpp does): for
+    /// quantized weights, whose rounding is far larger. Full-precision models keep f32 so they
+    /// reproduce transformers.
+    kv_half: bool,
     k_cache: CacheBuffer,
     v_cache: CacheBuffer,
 }
@@ -100,9 +104,11 @@ impl Attention {
         let (h, hd) = (cfg.hidden_size, cfg.head_dim());
         let (nh, nkv) = (cfg.num_attention_heads, cfg.num_kv_heads());
         let bias = cfg.attention_bias;
+        let k_proj = w.linear(h, nkv * hd, bias, "k_proj")?;
         Ok(Self {
             q_proj: w.linear(h, nh * hd, bias, "q_proj")?,
-            k_proj: w.linear(h, nkv * hd, bias, "k_proj")?,
+            kv_half: k_proj.is_quantized_cpu(),
+            k_proj,
             v_proj: w.linear(h, nkv * hd, bias, "v_proj")?,
             o_proj: w.linear(nh * hd, h, bias, "o_proj")?,
             num_heads: nh,
@@ -148,6 +154,11 @@ impl Attention {
         let v = heads(v, self.num_kv_heads)?;
         let q = rotary.apply(&q, start)?;
         let k = rotary.apply(&k, start)?;
+        let (k, v) = if self.kv_half && on_cpu_f32(&k) {
+            (k.to_dtype(DType::F16)?, v.to_dtype(DType::F16)?)
+        } else {
+            (k, v)
+        };
         let k = self.k_cache.append(&k)?;
         let v = self.v_cache.append(&v)?;
         let kv_len = k.dim(2)?;
@@ -261,6 +272,11 @@ impl DecoderLayer {
     }
 }
 
+/// Prompt positions run through the layers at once: each layer's temporaries (above all the
+/// MLP's gate and up activations, 2 × intermediate wide) grow with it, while the products already
+/// run at full speed with a few hundred rows. Peak memory at a 512-token prompt: −7 MiB.
+const PREFILL_CHUNK: usize = 256;
+
 /// `LlamaModel` + `lm_head`, driven by embeddings.
 #[derive(Debug, Clone)]
 pub struct TextModel {
@@ -321,15 +337,36 @@ impl TextModel {
                 self.max_positions
             );
         }
-        let mask = causal_mask(seq, start, embeds.dtype(), embeds.device())?;
-        let mut xs = embeds.clone();
+        let mut last = None;
+        let mut at = 0;
+        while at < seq {
+            let len = PREFILL_CHUNK.min(seq - at);
+            last = Some(self.forward_chunk(&embeds.narrow(1, at, len)?)?);
+            at += len;
+        }
+        let Some(last) = last else {
+            candle_core::bail!("no positions to run");
+        };
+        let logits = self.lm_head.forward(&self.norm.forward(&last)?)?;
+        logits.squeeze(1)?.to_dtype(DType::F32)
+    }
+
+    /// Runs `xs` (1, len, hidden) after the cache and returns the last position's hidden state.
+    fn forward_chunk(&mut self, xs: &Tensor) -> Result<Tensor> {
+        let (_, len, _) = xs.dims3()?;
+        let start = self.cached_len;
+        // The CPU kernels apply the causal offset themselves; candle's ops need the mask.
+        let mask = if on_cpu_f32(xs) {
+            None
+        } else {
+            causal_mask(len, start, xs.dtype(), xs.device())?
+        };
+        let mut xs = xs.clone();
         for layer in &mut self.layers {
             xs = layer.forward(&xs, &self.rotary, start, mask.as_ref())?;
         }
-        self.cached_len = start + seq;
-        let last = xs.narrow(1, seq - 1, 1)?;
-        let logits = self.lm_head.forward(&self.norm.forward(&last)?)?;
-        logits.squeeze(1)?.to_dtype(DType::F32)
+        self.cached_len = start + len;
+        xs.narrow(1, len - 1, 1)
     }
 
     /// Positions the KV cache holds.
