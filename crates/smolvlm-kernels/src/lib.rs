@@ -1,7 +1,8 @@
 //! CPU kernels for SmolVLM's quantized weights: llama.cpp's block formats ([`formats`]), integer
-//! dot products against 8-bit activations with the SIMD level picked at run time ([`dot`]), and
-//! threaded matrix products over a persistent pool ([`QWeight::matmul`]), and f32 GEMM for
-//! batches ([`gemm`]).
+//! dot products against 8-bit activations with the SIMD level picked at run time ([`dot`]; on
+//! AVX-512 VNNI CPUs the legacy formats are re-laid out 16 rows at a time, `interleaved`),
+//! threaded matrix products over a persistent pool ([`QWeight::matmul`], [`matmul_many`]), and
+//! f32 GEMM for batches ([`gemm`]).
 
 pub mod act;
 pub mod attention;
