@@ -165,6 +165,22 @@ impl QWeight {
         self.cols
     }
 
+    /// Rows `r0..r0 + n` as f32 into `out` (n × cols): a GEMM panel of the weight.
+    pub fn dequantize_rows(&self, r0: usize, n: usize, out: &mut [f32]) {
+        assert!(
+            r0 + n <= self.rows && out.len() == n * self.cols,
+            "rows {r0}+{n} of {self:?}"
+        );
+        match &self.layout {
+            Layout::Interleaved(w) => w.dequantize_rows(r0, n, out),
+            Layout::Blocks { .. } => {
+                for (i, row) in out.chunks_exact_mut(self.cols).enumerate() {
+                    self.dequantize_row(r0 + i, row);
+                }
+            }
+        }
+    }
+
     /// Whether the weights were re-laid out (and copied) at load, so that the bytes they were
     /// built from are no longer needed.
     pub fn is_relaid(&self) -> bool {

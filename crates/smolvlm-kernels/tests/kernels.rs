@@ -219,6 +219,25 @@ fn rows_read_back_equal_the_files_dequantization_at_every_level() {
                         level.name()
                     );
                 }
+                // Runs of rows (GEMM panels), aligned to groups or not.
+                for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
+                    let mut run = vec![f32::NAN; n * cols];
+                    q.dequantize_rows(r0, n, &mut run);
+                    for (i, got) in run.chunks_exact(cols).enumerate() {
+                        let r = r0 + i;
+                        dequantize_row(ty, &data[r * rb..(r + 1) * rb], &mut want);
+                        let same = got
+                            .iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(
+                            same,
+                            "{} rows {r0}+{n}: row {r} at {}",
+                            ty.name(),
+                            level.name()
+                        );
+                    }
+                }
             }
         }
     }

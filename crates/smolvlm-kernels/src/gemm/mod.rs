@@ -167,9 +167,7 @@ fn pack_panel(dst: &mut [f32], j0: usize, n: usize, k: usize, b: &BMatrix<'_>) {
         }
         BMatrix::Quantized(w) => {
             let mut rows = vec![0f32; cols * k];
-            for (jj, row) in rows.chunks_exact_mut(k).enumerate() {
-                w.dequantize_row(j0 + jj, row);
-            }
+            w.dequantize_rows(j0, cols, &mut rows);
             transpose(dst, cols, k, |jj| &rows[jj * k..(jj + 1) * k]);
         }
     }

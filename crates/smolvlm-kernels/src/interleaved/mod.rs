@@ -212,6 +212,71 @@ impl Interleaved {
         }
     }
 
+    /// Rows `r0..r0 + n` as f32 into `out` (n × cols): whole groups at a time where they
+    /// align (a GEMM panel is two groups), which decodes each record's scales once.
+    pub(crate) fn dequantize_rows(&self, r0: usize, n: usize, out: &mut [f32]) {
+        let cols = self.blocks * 32;
+        let mut r = r0;
+        while r < r0 + n {
+            let at = (r - r0) * cols;
+            if r % GROUP == 0 && r + GROUP <= (r0 + n).min(self.rows) {
+                self.dequantize_group(r / GROUP, &mut out[at..at + GROUP * cols]);
+                r += GROUP;
+            } else {
+                self.dequantize_row(r, &mut out[at..at + cols]);
+                r += 1;
+            }
+        }
+    }
+
+    /// The 16 rows of group `g` (16 × cols).
+    fn dequantize_group(&self, g: usize, out: &mut [f32]) {
+        let f = self.form;
+        let cols = self.blocks * 32;
+        let codes_at = f.codes_at();
+        for (b, rec) in self.records(g).chunks_exact(self.record).enumerate() {
+            let h = |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
+            let mut u = [[0u8; 32]; GROUP];
+            let codes = &rec[codes_at..];
+            for o in 0..8 {
+                for (lane, u) in u.iter_mut().enumerate() {
+                    for t in 0..4 {
+                        u[4 * o + t] = match f.bits {
+                            8 => codes[64 * o + 4 * lane + t],
+                            _ => {
+                                let byte = codes[64 * (o / 2) + 4 * lane + t];
+                                if o % 2 == 0 { byte & 0x0f } else { byte >> 4 }
+                            }
+                        };
+                    }
+                }
+                if f.bits == 5 {
+                    let at = f.hi_at() + 8 * o;
+                    let mask = u64::from_le_bytes(rec[at..at + 8].try_into().expect("8 bytes"));
+                    for (lane, u) in u.iter_mut().enumerate() {
+                        for t in 0..4 {
+                            u[4 * o + t] |= (((mask >> (4 * lane + t)) & 1) as u8) << 4;
+                        }
+                    }
+                }
+            }
+            for (lane, u) in u.iter().enumerate() {
+                let d = h(2 * lane);
+                let y = &mut out[lane * cols + 32 * b..lane * cols + 32 * (b + 1)];
+                if f.min {
+                    let m = h(f.m_at() + 2 * lane);
+                    for (y, &u) in y.iter_mut().zip(u) {
+                        *y = u as f32 * d + m;
+                    }
+                } else {
+                    for (y, &u) in y.iter_mut().zip(u) {
+                        *y = (u as i32 + f.offset) as f32 * d;
+                    }
+                }
+            }
+        }
+    }
+
     /// Groups of rows per chunk: ~40 KiB of weights at SmolLM2's widths, few enough chunks that
     /// the shared counter costs nothing, enough that late threads still find work.
     fn per_chunk(&self) -> usize {
