@@ -219,7 +219,7 @@ impl Interleaved {
         let mut r = r0;
         while r < r0 + n {
             let at = (r - r0) * cols;
-            if r % GROUP == 0 && r + GROUP <= (r0 + n).min(self.rows) {
+            if r.is_multiple_of(GROUP) && r + GROUP <= (r0 + n).min(self.rows) {
                 self.dequantize_group(r / GROUP, &mut out[at..at + GROUP * cols]);
                 r += GROUP;
             } else {
