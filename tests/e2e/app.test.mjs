@@ -257,6 +257,17 @@ test("dropping the tiny model folder loads it and the status reaches ready", asy
   // The folder is remembered as a local model.
   const locals = await invoke(s, "list_local_models").catch(() => null);
   if (locals) assert.ok(locals.some((m) => m.path.includes("tiny-smolvlm")), JSON.stringify(locals));
+  // The "Added …; loading it" notice must not cover the composer (it did, over Send, at 1000 px).
+  const covered = await s.exec(
+    `const box = document.querySelector("[data-testid=composer-input]")?.closest(".composer-box");
+     const toasts = Array.from(document.querySelectorAll(".toast"));
+     if (!box || toasts.length === 0) return null;
+     const a = box.getBoundingClientRect();
+     return toasts.some((t) => { const b = t.getBoundingClientRect();
+       return b.left < a.right && b.right > a.left && b.top < a.bottom && b.bottom > a.top; });`,
+  );
+  if (covered === null) console.log("# no notice on screen to check against the composer");
+  else assert.equal(covered, false, "a notice covers the composer");
   await shot(s, "model-ready");
 });
 

@@ -11,60 +11,23 @@
 
 use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
-use serde_json::Value;
 use smolvlm::{LoadOptions, Quantization, SmolVlmModel};
 
-use crate::support::{self, case_messages};
+use crate::support;
 
 fn fixture() -> PathBuf {
     support::fixture("tiny-smolvlm")
 }
 
-/// Max |logits − golden| at step 0 of the first case with images.
+/// Max |logits − golden| at step 0 of the first case with images, quantized at load as `quant`.
 fn step0_error(quant: Quantization) -> f32 {
     let dir = fixture();
-    let golden: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("golden.json")).unwrap()).unwrap();
-    let tensors =
-        candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap();
     let options = LoadOptions {
         quant,
         ..Default::default()
     };
     let mut model = SmolVlmModel::load(&dir, &options).unwrap();
-    let case = golden["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| !c["images"].as_array().unwrap().is_empty())
-        .unwrap();
-    let id = case["id"].as_u64().unwrap();
-    let prompt = model.prepare(&case_messages(&dir, case), None).unwrap();
-    let net = model.network();
-    let t = prompt.tile;
-    let pixels =
-        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
-    let features = net.encode_frames(&pixels).unwrap();
-    let (f, k, h) = features.dims3().unwrap();
-    let features = features.reshape((f * k, h)).unwrap();
-    let embeds = net.prompt_embeddings(&prompt.ids, Some(&features)).unwrap();
-    net.text().clear_cache();
-    let logits = net
-        .text()
-        .forward_embeds(&embeds)
-        .unwrap()
-        .squeeze(0)
-        .unwrap();
-    let golden = &tensors[&format!("case{id}.logits_step0")];
-    (logits - golden)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+    support::step0_logit_error(&mut model, &dir)
 }
 
 #[test]

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use candle_core::{Device, Tensor};
 use serde_json::Value;
-use smolvlm::{ContentPart, ImageSource, Message, Role};
+use smolvlm::{ContentPart, ImageSource, Message, Role, SmolVlmModel};
 
 /// A folder under the repository's tests/fixtures/.
 pub fn fixture(name: &str) -> PathBuf {
@@ -64,4 +65,44 @@ pub fn case_messages(dir: &Path, case: &Value) -> Vec<Message> {
             Message { role, content }
         })
         .collect()
+}
+
+/// Max |step-0 logits − transformers'| on the first golden case of `dir` with images: the prompt,
+/// vision tower, connector and decoder of `model`, no sampling.
+pub fn step0_logit_error(model: &mut SmolVlmModel, dir: &Path) -> f32 {
+    let golden = golden(dir);
+    let tensors =
+        candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap();
+    let case = golden["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| !c["images"].as_array().unwrap().is_empty())
+        .unwrap();
+    let id = case["id"].as_u64().unwrap();
+    let prompt = model.prepare(&case_messages(dir, case), None).unwrap();
+    let net = model.network();
+    let t = prompt.tile;
+    let pixels =
+        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
+    let features = net.encode_frames(&pixels).unwrap();
+    let (f, k, h) = features.dims3().unwrap();
+    let features = features.reshape((f * k, h)).unwrap();
+    let embeds = net.prompt_embeddings(&prompt.ids, Some(&features)).unwrap();
+    net.text().clear_cache();
+    let logits = net
+        .text()
+        .forward_embeds(&embeds)
+        .unwrap()
+        .squeeze(0)
+        .unwrap();
+    let golden = &tensors[&format!("case{id}.logits_step0")];
+    (logits - golden)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
