@@ -8,7 +8,7 @@ import { copyText, flashButton, h, setChildren } from "./dom";
 import { formatCount, formatSeconds, formatTokPerS } from "./format";
 import { icon } from "./icons";
 import { openLightbox } from "./lightbox";
-import { renderMarkdownInto } from "./markdown";
+import { renderMarkdownInto, stableMarkdownPrefix } from "./markdown";
 import { isGenerating, watch, type AppState, type Store } from "./state";
 import { currentStats, isFinished, phaseLabel, type AnswerStats, type LiveAnswer } from "./stream";
 import { toast } from "./toast";
@@ -210,6 +210,23 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     const body = h("div", { class: "msg-body" }, phase, progressRow, text, errorSlot, statsSlot, actions);
     const el = h("article", { class: "msg msg-assistant live", testid: "message", "data-role": "assistant", "data-status": "streaming" }, avatar(), body);
     let renderedText: string | null = null;
+    // While streaming: the answer's first `stableLen` characters are complete markdown blocks,
+    // rendered once as the first `stableNodes` children of `text`; only the rest is redone.
+    let stableLen = 0;
+    let stableNodes = 0;
+    const renderStreaming = (src: string) => {
+      while (text.childNodes.length > stableNodes) text.lastChild?.remove();
+      const cut = stableMarkdownPrefix(src);
+      const scratch = document.createElement("div");
+      if (cut > stableLen) {
+        renderMarkdownInto(scratch, src.slice(stableLen, cut), onCodeCopy);
+        stableNodes += scratch.childNodes.length;
+        text.append(...Array.from(scratch.childNodes));
+        stableLen = cut;
+      }
+      renderMarkdownInto(scratch, src.slice(stableLen), onCodeCopy);
+      text.append(...Array.from(scratch.childNodes));
+    };
     let frame = 0;
     let fallback = 0;
     let painted = false;
@@ -234,10 +251,17 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
       progress.value = l.framesDone;
       el.classList.toggle("typing", working);
       el.setAttribute("aria-busy", String(working));
-      if (renderedText !== l.text) {
+      if (renderedText !== l.text || (isFinished(l) && stableLen > 0)) {
         renderedText = l.text;
-        renderMarkdownInto(text, l.text, onCodeCopy);
-        if (!isFinished(l)) placeCaret(text);
+        if (isFinished(l)) {
+          // The finished answer is rendered whole, exactly as stored messages are.
+          stableLen = 0;
+          stableNodes = 0;
+          renderMarkdownInto(text, l.text, onCodeCopy);
+        } else {
+          renderStreaming(l.text);
+          placeCaret(text);
+        }
       } else if (isFinished(l)) {
         text.querySelector(".caret")?.remove();
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { decorateCodeBlocks, escapeHtml, isSafeUrl, renderMarkdown, renderMarkdownInto } from "./markdown";
+import { decorateCodeBlocks, escapeHtml, isSafeUrl, renderMarkdown, renderMarkdownInto, stableMarkdownPrefix } from "./markdown";
 
 function render(src: string): HTMLElement {
   const el = document.createElement("div");
@@ -138,5 +138,34 @@ describe("markdown rendering", () => {
     expect(isSafeUrl("javascript:alert(1)")).toBe(false);
     expect(isSafeUrl("data:text/html,x")).toBe(false);
     expect(isSafeUrl(null)).toBe(false);
+  });
+});
+
+describe("stable prefix of a streaming answer", () => {
+  it("ends at the last blank line followed by an unindented line", () => {
+    const src = "First paragraph.\n\nSecond one\nstill going\n\nThi";
+    expect(src.slice(stableMarkdownPrefix(src))).toBe("Thi");
+    expect(stableMarkdownPrefix("No blank line yet\nat all")).toBe(0);
+    // A blank line with nothing after it yet: the next block may still be indented.
+    expect(stableMarkdownPrefix("One.\n\n")).toBe(0);
+    expect(stableMarkdownPrefix("One.\n\n    code?")).toBe(0);
+  });
+
+  it("never cuts inside fenced code, and cuts after it closes", () => {
+    const open = "Intro.\n\n```py\na = 1\n\nb = 2\n";
+    expect(open.slice(stableMarkdownPrefix(open))).toBe("```py\na = 1\n\nb = 2\n");
+    const closed = open + "```\n\nAfter.";
+    expect(closed.slice(stableMarkdownPrefix(closed))).toBe("After.");
+    const tilde = "~~~~\nx\n\n~~~\ny\n";
+    expect(stableMarkdownPrefix(tilde)).toBe(0);
+  });
+
+  it("renders the same as the whole when prefix and rest are rendered apart", () => {
+    const src = "# Title\n\nSome **bold** text\nacross lines.\n\n```js\nconst a = 1;\n\nconst b = 2;\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nEnd";
+    const cut = stableMarkdownPrefix(src);
+    expect(cut).toBeGreaterThan(0);
+    const whole = render(src).innerHTML;
+    const apart = render(src.slice(0, cut)).innerHTML + render(src.slice(cut)).innerHTML;
+    expect(apart.replace(/\s+/g, "")).toBe(whole.replace(/\s+/g, ""));
   });
 });

@@ -90,6 +90,37 @@ export function renderMarkdown(src: string): string {
   return getPurifier().sanitize(html, CONFIG) as unknown as string;
 }
 
+/**
+ * How much of a streaming answer is complete blocks: the offset just after the last blank line
+ * that lies outside fenced code and is followed by an unindented line. While an answer streams,
+ * the blocks before it are rendered once and only the rest is re-rendered each frame —
+ * re-rendering the whole answer made each frame cost more the longer it grew. (Splitting can
+ * render a loose list as two lists until the answer ends; the finished answer is rendered whole.)
+ */
+export function stableMarkdownPrefix(src: string): number {
+  let fence: { ch: string; len: number } | null = null;
+  let cut = 0;
+  let pos = 0;
+  let blankBefore = false;
+  // The text after the last newline may be an unfinished line: it only confirms a cut.
+  const lines = src.split("\n");
+  for (const [i, line] of lines.entries()) {
+    const complete = i < lines.length - 1;
+    if (blankBefore && fence === null && line.length > 0 && !/^[ \t]/.test(line)) cut = pos;
+    if (!complete) break;
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    const run = marker?.[1];
+    if (run) {
+      const ch = run.charAt(0);
+      if (fence === null) fence = { ch, len: run.length };
+      else if (ch === fence.ch && run.length >= fence.len && line.trim() === run) fence = null;
+    }
+    blankBefore = fence === null && line.trim() === "";
+    pos += line.length + 1;
+  }
+  return cut;
+}
+
 /** Is this href one the app may hand to the system (never javascript:, data:, vbscript:…)? */
 export function isSafeUrl(href: string | null | undefined): href is string {
   return typeof href === "string" && SAFE_URL.test(href.trim());

@@ -15,6 +15,7 @@ const { Composer } = await import("./composer");
 const { createStore, initialState } = await import("./state");
 type AppState = import("./state").AppState;
 const { newLiveAnswer, applyStreamEvent } = await import("./stream");
+const { renderMarkdownInto } = await import("./markdown");
 
 const chat = {
   refreshList: vi.fn(), open: vi.fn(), newConversation: vi.fn(async () => undefined), send: vi.fn(async () => true),
@@ -86,6 +87,37 @@ describe("chat view", () => {
     expect(answer?.dataset.status).toBe("error");
     expect(el.querySelector('[data-testid="message-error"]')?.textContent).toContain("It broke");
     expect(el.querySelector('[data-testid="message-error"]')?.textContent).toContain("worker_crashed");
+  });
+});
+
+describe("streaming answer rendering", () => {
+  it("renders finished blocks once while the rest streams, and the whole answer at the end", async () => {
+    let live = newLiveAnswer("c1", Date.now() - 1000);
+    live = applyStreamEvent(live, { type: "token", text: "First **block**.\n\nSec", count: 4 }, Date.now());
+    const store = createStore<AppState>({ ...initialState(), status: { ...ready, state: "generating" as const }, currentId: "c1", conversation: { ...conversation, messages: [] }, live, pendingUser: msg("pending", "user", "hi") });
+    const el = createChatView({ store, chat, longestEdge: () => undefined, emptyState: () => document.createElement("div") });
+    await new Promise((r) => requestAnimationFrame(r));
+    const text = () => el.querySelector<HTMLElement>('[data-role="assistant"] [data-testid="message-text"]');
+    const first = text()?.querySelector("p");
+    expect(first?.textContent).toBe("First block.");
+    for (const piece of ["ond block\n", "continues.\n\n```js\nlet a = 1;\n\n", "let b = 2;\n```\n\nEnd"]) {
+      live = applyStreamEvent(live, { type: "token", text: piece, count: 2 }, Date.now());
+      store.set({ live });
+      await new Promise((r) => requestAnimationFrame(r));
+      // The first paragraph is the same node: it was not rendered again.
+      expect(text()?.querySelector("p")).toBe(first);
+      expect(text()?.querySelectorAll(".caret").length).toBe(1);
+    }
+    expect(text()?.querySelector("pre code")?.textContent).toBe("let a = 1;\n\nlet b = 2;\n");
+    expect(text()?.querySelectorAll('[data-testid="code-copy"]').length).toBe(1);
+    live = applyStreamEvent(live, { type: "done", stopReason: "eos", promptTokens: 3, imageTokens: 0, generatedTokens: 8,
+      timings: { visionS: 0, prefillS: 0.1, decodeS: 0.8, decodeTokensPerS: 10, firstTokenS: 0.1, totalS: 1 } }, Date.now());
+    store.set({ live });
+    await new Promise((r) => requestAnimationFrame(r));
+    const whole = document.createElement("div");
+    renderMarkdownInto(whole, live.text, () => undefined);
+    expect(text()?.innerHTML).toBe(whole.innerHTML);
+    expect(text()?.querySelector(".caret")).toBeNull();
   });
 });
 
