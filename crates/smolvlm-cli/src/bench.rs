@@ -6,28 +6,17 @@ use std::path::PathBuf;
 
 use clap::Args;
 use smolvlm::bench::{BenchOptions, BenchReport};
-use smolvlm::{DevicePreference, LoadOptions, SmolVlmModel};
 
 use crate::CliError;
+use crate::model_args::ModelArgs;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// A Hugging Face model folder, a GGUF file, a catalog id or org/repo[@revision].
-    #[arg(long)]
-    model: PathBuf,
-    /// The vision projector (mmproj GGUF) of a GGUF text model.
-    #[arg(long)]
-    mmproj: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// An image to time the vision tower on (every frame it is split into).
     #[arg(long)]
     image: Option<PathBuf>,
-    /// Quantize a safetensors model's weights at load: none, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
-    /// q5_k, q6_k.
-    #[arg(long, default_value = "none")]
-    quant: smolvlm::Quantization,
-    /// Threads for the CPU kernels (default: the physical cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Prompt tokens prefilled in one batch.
     #[arg(long, default_value_t = 512)]
     prompt_tokens: usize,
@@ -37,24 +26,13 @@ pub struct BenchArgs {
     /// Measured runs of each part after a warm-up (the mean is reported).
     #[arg(long, default_value_t = 3)]
     repetitions: usize,
-    #[arg(long, default_value = "auto")]
-    device: DevicePreference,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<(), CliError> {
-    let (model_path, catalog_mmproj) = crate::models::resolve_model_arg(&args.model)?;
-    let mut model = SmolVlmModel::load(
-        &model_path,
-        &LoadOptions {
-            device: args.device,
-            dtype: None,
-            mmproj: args.mmproj.clone().or(catalog_mmproj),
-            quant: args.quant,
-        },
-    )?;
+    let (mut model, _) = args.model.load()?;
     let report = smolvlm::bench::run(
         &mut model,
         &BenchOptions {

@@ -7,21 +7,16 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 use smolvlm::{
-    CancelToken, DevicePreference, GenerationEvent, GenerationSummary, ImageSource, LoadOptions,
-    Message, SamplingParams, SmolVlmModel,
+    CancelToken, GenerationEvent, GenerationSummary, ImageSource, Message, SamplingParams,
 };
 
 use crate::CliError;
+use crate::model_args::ModelArgs;
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// A Hugging Face model folder (config.json, tokenizer, safetensors) or a GGUF file.
-    #[arg(long)]
-    model: PathBuf,
-    /// The llama.cpp vision projector (mmproj GGUF) paired with a GGUF text model; without it a
-    /// GGUF model answers text only.
-    #[arg(long)]
-    mmproj: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// An image to ask about; repeat for several, in order.
     #[arg(long = "image")]
     images: Vec<PathBuf>,
@@ -47,16 +42,6 @@ pub struct GenerateArgs {
     /// Keep generating past the end-of-utterance token.
     #[arg(long)]
     ignore_eos: bool,
-    /// auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    device: DevicePreference,
-    /// Quantize a safetensors model's weights as it loads: none, q8_0, q4_0, q4_1, q5_0, q5_1,
-    /// q4_k, q5_k, q6_k (GGUF files keep their own types).
-    #[arg(long, default_value = "none")]
-    quant: smolvlm::Quantization,
-    /// Threads for the CPU kernels (default: the physical cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Print one JSON object with the answer, token ids, counts and timings.
     #[arg(long)]
     pub json: bool,
@@ -74,18 +59,7 @@ struct JsonOutput<'a> {
 }
 
 pub fn run(args: GenerateArgs) -> Result<(), CliError> {
-    // A catalog id or org/repo[@revision] resolves through the hub cache (a GGUF catalog entry
-    // brings its own projector); a path is unchanged.
-    let (model_path, catalog_mmproj) = crate::models::resolve_model_arg(&args.model)?;
-    let mut model = SmolVlmModel::load(
-        &model_path,
-        &LoadOptions {
-            device: args.device,
-            dtype: None,
-            mmproj: args.mmproj.clone().or(catalog_mmproj),
-            quant: args.quant,
-        },
-    )?;
+    let (mut model, model_path) = args.model.load()?;
     if !model.has_vision() && !args.json {
         eprintln!(
             "[text-only: {} has no vision projector; pass --mmproj to ask about images]",

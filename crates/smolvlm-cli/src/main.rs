@@ -2,6 +2,7 @@
 
 mod bench;
 mod generate;
+mod model_args;
 mod models;
 
 use std::process::ExitCode;
@@ -53,8 +54,8 @@ impl CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.command {
-        Command::Generate(a) => a.threads,
-        Command::Bench(a) => a.threads,
+        Command::Generate(a) => a.model.threads,
+        Command::Bench(a) => a.model.threads,
         Command::Models(_) => None,
     };
     if let Some(n) = threads {
