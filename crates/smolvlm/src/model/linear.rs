@@ -8,7 +8,7 @@
 //! - quantized weights on CUDA/Metal use candle's device kernels (`QMatMul`).
 
 use candle_core::quantized::{GgmlDType, QMatMul};
-use candle_core::{DType, Module, Result, Tensor};
+use candle_core::{CpuStorage, DType, Module, Result, Storage, Tensor};
 use smolvlm_kernels::{QWeight, WeightType};
 
 use std::sync::Arc;
@@ -32,8 +32,22 @@ impl LinearWeight {
         match self {
             LinearWeight::Dense(t) if on_cpu_f32(&t) => {
                 let (n, k) = t.dims2()?;
-                let data = t.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-                let packed = PackedB::new(n, k, BMatrix::Nk { data: &data, ld: k });
+                let t = t.contiguous()?;
+                // Packed straight from the tensor's storage: no third copy of the matrix at load.
+                let (storage, layout) = t.storage_and_layout();
+                let (Storage::Cpu(CpuStorage::F32(data)), Some((start, end))) =
+                    (&*storage, layout.contiguous_offsets())
+                else {
+                    candle_core::bail!("a contiguous f32 CPU weight was expected");
+                };
+                let packed = PackedB::new(
+                    n,
+                    k,
+                    BMatrix::Nk {
+                        data: &data[start..end],
+                        ld: k,
+                    },
+                );
                 Ok(LinearWeight::Packed(Arc::new(packed)))
             }
             other => Ok(other),
