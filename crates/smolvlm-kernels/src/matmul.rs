@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::act::{Q8Block, Q8KBlock, quantize_q8, quantize_q8k};
 use crate::dot::{ActKind, Dot, SimdLevel, dot_for};
 use crate::formats::WeightType;
-use crate::interleaved::Interleaved;
+use crate::interleaved::{Interleaved, InterleavedK};
 use crate::pool::parallel;
 
 /// Bytes a weight can live in: an owned buffer, or a memory-mapped file the weight is a range of.
@@ -48,6 +48,8 @@ enum Layout {
     /// Re-laid out at load for AVX-512 VNNI, 16 rows at a time (`crate::interleaved`); the
     /// file's bytes are then no longer referenced.
     Interleaved(Arc<Interleaved>),
+    /// The same for the k-quants.
+    InterleavedK(Arc<InterleavedK>),
 }
 
 impl std::fmt::Debug for QWeight {
@@ -122,12 +124,17 @@ impl QWeight {
         if level >= SimdLevel::Avx512 && crate::interleaved::supported() {
             let data = &(*bytes).as_ref()[offset..need];
             let row = |r: usize| &data[r * row_bytes..(r + 1) * row_bytes];
-            if let Some(w) = Interleaved::new(ty, rows, cols, row) {
+            let layout = match Interleaved::new(ty, rows, cols, row) {
+                Some(w) => Some(Layout::Interleaved(Arc::new(w))),
+                None => InterleavedK::new(ty, rows, cols, row)
+                    .map(|w| Layout::InterleavedK(Arc::new(w))),
+            };
+            if let Some(layout) = layout {
                 return Ok(Self {
                     ty,
                     rows,
                     cols,
-                    layout: Layout::Interleaved(Arc::new(w)),
+                    layout,
                 });
             }
         }
@@ -173,6 +180,7 @@ impl QWeight {
         );
         match &self.layout {
             Layout::Interleaved(w) => w.dequantize_rows(r0, n, out),
+            Layout::InterleavedK(w) => w.dequantize_rows(r0, n, out),
             Layout::Blocks { .. } => {
                 for (i, row) in out.chunks_exact_mut(self.cols).enumerate() {
                     self.dequantize_row(r0 + i, row);
@@ -184,7 +192,7 @@ impl QWeight {
     /// Whether the weights were re-laid out (and copied) at load, so that the bytes they were
     /// built from are no longer needed.
     pub fn is_relaid(&self) -> bool {
-        matches!(self.layout, Layout::Interleaved(_))
+        !matches!(self.layout, Layout::Blocks { .. })
     }
 
     /// Bytes the weights occupy.
@@ -192,6 +200,7 @@ impl QWeight {
         match &self.layout {
             Layout::Blocks { row_bytes, .. } => self.rows * row_bytes,
             Layout::Interleaved(w) => w.bytes(),
+            Layout::InterleavedK(w) => w.bytes(),
         }
     }
 
@@ -209,6 +218,7 @@ impl QWeight {
                 crate::formats::dequantize_row(self.ty, row, out)
             }
             Layout::Interleaved(w) => w.dequantize_row(r, out),
+            Layout::InterleavedK(w) => w.dequantize_row(r, out),
         }
     }
 
@@ -238,6 +248,7 @@ impl QWeight {
         match &self.layout {
             Layout::Blocks { .. } => self.rows.div_ceil(TILE),
             Layout::Interleaved(w) => w.chunks(),
+            Layout::InterleavedK(w) => w.chunks(),
         }
     }
 
@@ -253,6 +264,13 @@ impl QWeight {
                     .as_deref()
                     .expect("quantized for every weight's kind");
                 return unsafe { w.run_chunk(c, q8, out.0, ldy) };
+            }
+            Layout::InterleavedK(w) => {
+                let q8k = acts
+                    .q8k
+                    .as_deref()
+                    .expect("quantized for every weight's kind");
+                return unsafe { w.run_chunk(c, q8k, out.0, ldy) };
             }
             Layout::Blocks {
                 row_bytes,
@@ -280,6 +298,7 @@ impl QWeight {
     fn act_kind(&self) -> ActKind {
         match &self.layout {
             Layout::Interleaved(_) => ActKind::Q8,
+            Layout::InterleavedK(_) => ActKind::Q8K,
             Layout::Blocks { dot, .. } => match dot {
                 Dot::Q8(_) => ActKind::Q8,
                 Dot::Q8K(_) => ActKind::Q8K,

@@ -200,9 +200,15 @@ fn rows_read_back_equal_the_files_dequantization_at_every_level() {
             for level in SimdLevel::available() {
                 let shared = std::sync::Arc::new(data.clone());
                 let q = QWeight::with_level(ty, rows, cols, shared, 0, level).unwrap();
-                // No layout costs more memory than the file's blocks (plus padding rows).
+                // No layout costs more than 3 % over the file's blocks (plus padding rows):
+                // Q4_K/Q5_K keep their 6-bit scales and mins a byte each.
                 let bytes = q.bytes();
-                assert!(bytes >= rows * rb && bytes <= rows.div_ceil(16) * 16 * rb);
+                let padded = rows.div_ceil(16) * 16 * rb;
+                assert!(
+                    bytes >= rows * rb && bytes * 100 <= padded * 103,
+                    "{}: {bytes}",
+                    ty.name()
+                );
                 let mut got = vec![0f32; cols];
                 let mut want = vec![0f32; cols];
                 for r in 0..rows {

@@ -4,8 +4,9 @@
 
 use std::arch::x86_64::*;
 
+use super::kquants::KForm;
 use super::{Form, GROUP};
-use crate::act::Q8Block;
+use crate::act::{Q8Block, Q8KBlock};
 
 /// How far ahead of the record being multiplied its successors are prefetched, in bytes.
 const PREFETCH: usize = 4096;
@@ -58,15 +59,7 @@ unsafe fn blocks<const BITS: u8, const MIN: bool>(
         let mut acc_min = _mm512_setzero_ps();
         for (b, a) in acts.iter().enumerate() {
             let rec = recs.as_ptr().add(b * record);
-            // The product is bound by reading the weights from L3 or memory: a prefetch 4 KiB
-            // ahead keeps more lines in flight than the hardware prefetcher does (decode
-            // +15–20 % measured). Prefetching past the end is harmless.
-            let ahead = rec.wrapping_add(PREFETCH);
-            let mut line = 0;
-            while line < record {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(line) as *const i8);
-                line += 64;
-            }
+            prefetch_record(rec, record);
             let codes = rec.add(codes_at);
             // The fixed offset c·Σa starts the integer sum (vpdpbusd adds into it).
             let mut s0 = _mm512_set1_epi32(f.offset * a.sum);
@@ -104,5 +97,148 @@ unsafe fn blocks<const BITS: u8, const MIN: bool>(
             }
         }
         _mm512_add_ps(acc, acc_min)
+    }
+}
+
+/// As [`group_dot`] for the k-quants (`super::kquants`), one super-block of 16 rows per record.
+///
+/// Safety: the CPU has AVX-512 F, BW and VNNI; `recs` is `acts.len()` records of `record` bytes
+/// in form `f`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn group_dot_k(
+    f: KForm,
+    recs: &[u8],
+    record: usize,
+    acts: &[Q8KBlock],
+    sums: &mut [f32; GROUP],
+) {
+    debug_assert!(recs.len() >= acts.len() * record);
+    let acc = match f {
+        KForm::K45 { five: false } => unsafe { k45::<false>(recs, record, acts) },
+        KForm::K45 { five: true } => unsafe { k45::<true>(recs, record, acts) },
+        KForm::K6 => unsafe { k6(recs, record, acts) },
+    };
+    unsafe {
+        let prev = _mm512_loadu_ps(sums.as_ptr());
+        _mm512_storeu_ps(sums.as_mut_ptr(), _mm512_add_ps(prev, acc));
+    }
+}
+
+#[inline(always)]
+unsafe fn broadcast4_k(q: &[i8; 256], at: usize) -> __m512i {
+    unsafe { _mm512_set1_epi32(std::ptr::read_unaligned(q.as_ptr().add(at) as *const i32)) }
+}
+
+/// The product is bound by reading the weights from L3 or memory: a prefetch 4 KiB ahead keeps
+/// more lines in flight than the hardware prefetcher does (decode +15–20 % measured).
+/// Prefetching past the end is harmless.
+#[inline(always)]
+fn prefetch_record(rec: *const u8, record: usize) {
+    let ahead = rec.wrapping_add(PREFETCH);
+    let mut line = 0;
+    while line < record {
+        // Safety: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(line) as *const i8) };
+        line += 64;
+    }
+}
+
+/// Sixteen bytes of per-row values (one per lane) widened to i32 lanes.
+#[inline(always)]
+unsafe fn lanes_u8(p: *const u8) -> __m512i {
+    unsafe { _mm512_cvtepu8_epi32(_mm_loadu_si128(p as *const __m128i)) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn k45<const FIVE: bool>(recs: &[u8], record: usize, acts: &[Q8KBlock]) -> __m512 {
+    use super::kquants::{K45_DMIN, K45_HI, K45_MINS, K45_SCALES};
+    unsafe {
+        let codes_at = KForm::K45 { five: FIVE }.codes_at();
+        let low = _mm512_set1_epi8(0x0f);
+        let sixteen = _mm512_set1_epi8(16);
+        let mut acc = _mm512_setzero_ps();
+        for (b, a) in acts.iter().enumerate() {
+            let rec = recs.as_ptr().add(b * record);
+            prefetch_record(rec, record);
+            let mut isum = _mm512_setzero_si512();
+            let mut msum = _mm512_setzero_si512();
+            for j in 0..8 {
+                let codes = rec.add(codes_at + 256 * j);
+                let (mut s0, mut s1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+                for p in 0..4 {
+                    let v = _mm512_loadu_si512(codes.add(64 * p) as *const _);
+                    let mut w0 = _mm512_and_si512(v, low);
+                    let mut w1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+                    if FIVE {
+                        let h = rec.add(K45_HI + 8 * (8 * j + 2 * p)) as *const u64;
+                        let k0 = _cvtu64_mask64(std::ptr::read_unaligned(h));
+                        let k1 = _cvtu64_mask64(std::ptr::read_unaligned(h.add(1)));
+                        w0 = _mm512_mask_add_epi8(w0, k0, w0, sixteen);
+                        w1 = _mm512_mask_add_epi8(w1, k1, w1, sixteen);
+                    }
+                    s0 = _mm512_dpbusd_epi32(s0, w0, broadcast4_k(&a.q, 32 * j + 8 * p));
+                    s1 = _mm512_dpbusd_epi32(s1, w1, broadcast4_k(&a.q, 32 * j + 8 * p + 4));
+                }
+                let sc = lanes_u8(rec.add(K45_SCALES + 16 * j));
+                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+                let bsum = a.bsums[2 * j] as i32 + a.bsums[2 * j + 1] as i32;
+                let m = lanes_u8(rec.add(K45_MINS + 16 * j));
+                msum = _mm512_add_epi32(msum, _mm512_mullo_epi32(m, _mm512_set1_epi32(bsum)));
+            }
+            let da = _mm512_set1_ps(a.d);
+            let d = _mm512_cvtph_ps(_mm256_loadu_si256(rec as *const __m256i));
+            let dmin = _mm512_cvtph_ps(_mm256_loadu_si256(rec.add(K45_DMIN) as *const __m256i));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, da), acc);
+            acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dmin, da), acc);
+        }
+        acc
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn k6(recs: &[u8], record: usize, acts: &[Q8KBlock]) -> __m512 {
+    use super::kquants::{K6_HI, K6_SCALES};
+    unsafe {
+        let codes_at = KForm::K6.codes_at();
+        let low = _mm512_set1_epi8(0x0f);
+        let (b16, b32) = (_mm512_set1_epi8(16), _mm512_set1_epi8(32));
+        let mut acc = _mm512_setzero_ps();
+        for (b, a) in acts.iter().enumerate() {
+            let rec = recs.as_ptr().add(b * record);
+            prefetch_record(rec, record);
+            let mut isum = _mm512_setzero_si512();
+            for i in 0..16 {
+                let codes = rec.add(codes_at + 128 * i);
+                // The −32 offset of every code, as −32·Σa, starts the integer sum.
+                let mut s = _mm512_set1_epi32(-32 * a.bsums[i] as i32);
+                for p in 0..2 {
+                    let v = _mm512_loadu_si512(codes.add(64 * p) as *const _);
+                    let mut w = [
+                        _mm512_and_si512(v, low),
+                        _mm512_and_si512(_mm512_srli_epi16(v, 4), low),
+                    ];
+                    for (h, w) in w.iter_mut().enumerate() {
+                        let o = 2 * p + h;
+                        let m = rec.add(K6_HI + 16 * (4 * i + o)) as *const u64;
+                        let k4 = _cvtu64_mask64(std::ptr::read_unaligned(m));
+                        let k5 = _cvtu64_mask64(std::ptr::read_unaligned(m.add(1)));
+                        *w = _mm512_mask_add_epi8(*w, k4, *w, b16);
+                        *w = _mm512_mask_add_epi8(*w, k5, *w, b32);
+                        s = _mm512_dpbusd_epi32(s, *w, broadcast4_k(&a.q, 16 * i + 4 * o));
+                    }
+                }
+                let sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(
+                    rec.add(K6_SCALES + 16 * i) as *const __m128i
+                ));
+                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(s, sc));
+            }
+            let d = _mm512_cvtph_ps(_mm256_loadu_si256(rec as *const __m256i));
+            acc = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(isum),
+                _mm512_mul_ps(d, _mm512_set1_ps(a.d)),
+                acc,
+            );
+        }
+        acc
     }
 }

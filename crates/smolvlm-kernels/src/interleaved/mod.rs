@@ -23,6 +23,9 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod kquants;
+
+pub(crate) use kquants::InterleavedK;
 
 use half::f16;
 
