@@ -215,11 +215,9 @@ fn direct<T: KvElement>(
             for i in 0..s.q_len {
                 let live = s.causal_offset.map_or(s.kv_len, |off| off + i + 1);
                 let qi = &q[b * qs.batch + i * qs.token + h * qs.head..][..hd];
-                scores.clear();
-                scores.extend((0..live).map(|j| {
-                    let kj = &k[b * ks.batch + j * ks.token + kvh * ks.head..][..hd];
-                    T::dot(simd, qi, kj)
-                }));
+                scores.resize(live, 0.0);
+                let k_rows = &k[b * ks.batch + kvh * ks.head..];
+                T::scores(simd, qi, k_rows, ks.token, live, scores);
                 softmax_scaled(scores, live, s.scale);
                 // Safety: row i of head h in batch b is this task's alone, inside `out`
                 // (checked by the caller).
@@ -229,11 +227,8 @@ fn direct<T: KvElement>(
                         hd,
                     )
                 };
-                out.fill(0.0);
-                for (j, &p) in scores.iter().enumerate() {
-                    let vj = &v[b * vs.batch + j * vs.token + kvh * vs.head..][..hd];
-                    T::axpy(simd, p, vj, out);
-                }
+                let v_rows = &v[b * vs.batch + kvh * vs.head..];
+                T::weighted_sum(simd, scores, v_rows, vs.token, out);
             }
         });
     });
@@ -242,46 +237,106 @@ fn direct<T: KvElement>(
 /// What keys and values may be stored as: f32, or f16 (a KV cache at half the memory, as
 /// llama.cpp keeps it).
 pub trait KvElement: Copy + Send + Sync + 'static {
-    /// `a · b`; `simd`: the CPU has AVX2, FMA and F16C (detected by the caller).
-    fn dot(simd: bool, a: &[f32], b: &[Self]) -> f32;
-    /// `y += p · x`.
-    fn axpy(simd: bool, p: f32, x: &[Self], y: &mut [f32]);
+    /// `out[j] = q · rows[j]` for `n` rows of `q.len()` at `stride` elements; `simd`: the CPU
+    /// has AVX2, FMA and F16C (detected by the caller).
+    fn scores(simd: bool, q: &[f32], rows: &[Self], stride: usize, n: usize, out: &mut [f32]);
+    /// `out = Σⱼ p[j] · rows[j]` for `p.len()` rows of `out.len()` at `stride` elements.
+    fn weighted_sum(simd: bool, p: &[f32], rows: &[Self], stride: usize, out: &mut [f32]);
     /// `rows` rows of `width` at stride `ld` as f32 rows, and their stride: borrowed where
     /// they already are f32, widened otherwise.
     fn rows_f32(x: &[Self], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize);
+    fn to_f32(self) -> f32;
+}
+
+fn scores_portable<T: KvElement>(q: &[f32], rows: &[T], stride: usize, n: usize, out: &mut [f32]) {
+    for (j, o) in out[..n].iter_mut().enumerate() {
+        let row = &rows[j * stride..j * stride + q.len()];
+        // 8 independent lanes, which the compiler vectorizes (a plain float sum must keep its
+        // order, so it would not be).
+        let mut lanes = [0f32; 8];
+        for (qc, rc) in q.chunks(8).zip(row.chunks(8)) {
+            for (l, (&a, &b)) in qc.iter().zip(rc).enumerate() {
+                lanes[l] += a * b.to_f32();
+            }
+        }
+        *o = lanes.iter().sum();
+    }
+}
+
+fn weighted_sum_portable<T: KvElement>(p: &[f32], rows: &[T], stride: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    for (j, &pj) in p.iter().enumerate() {
+        let row = &rows[j * stride..j * stride + out.len()];
+        out.iter_mut()
+            .zip(row)
+            .for_each(|(o, x)| *o += pj * x.to_f32());
+    }
+}
+
+/// The checked entry to the x86 kernels: rows in bounds, then AVX2/FMA/F16C or the portable
+/// loops.
+macro_rules! dispatch {
+    ($simd:expr, $ok:expr, $fast:expr, $portable:expr) => {{
+        assert!($ok, "attention rows out of bounds");
+        #[cfg(target_arch = "x86_64")]
+        if $simd {
+            // Safety: the caller detected AVX2, FMA and F16C; the rows are in bounds (above).
+            return unsafe { $fast };
+        }
+        let _ = $simd;
+        $portable
+    }};
 }
 
 impl KvElement for f32 {
-    fn dot(simd: bool, a: &[f32], b: &[f32]) -> f32 {
-        dot(simd, a, b)
+    fn scores(simd: bool, q: &[f32], rows: &[f32], stride: usize, n: usize, out: &mut [f32]) {
+        let ok = n == 0 || rows.len() >= (n - 1) * stride + q.len();
+        dispatch!(
+            simd,
+            ok,
+            x86::scores_f32(q, rows, stride, n, out),
+            scores_portable(q, rows, stride, n, out)
+        )
     }
 
-    fn axpy(simd: bool, p: f32, x: &[f32], y: &mut [f32]) {
-        axpy(simd, p, x, y)
+    fn weighted_sum(simd: bool, p: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
+        let ok = p.is_empty() || rows.len() >= (p.len() - 1) * stride + out.len();
+        dispatch!(
+            simd,
+            ok,
+            x86::weighted_sum_f32(p, rows, stride, out),
+            weighted_sum_portable(p, rows, stride, out)
+        )
     }
 
     fn rows_f32(x: &[f32], _: usize, _: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
         (Cow::Borrowed(x), ld)
     }
+
+    fn to_f32(self) -> f32 {
+        self
+    }
 }
 
 impl KvElement for f16 {
-    fn dot(simd: bool, a: &[f32], b: &[f16]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // Safety: AVX2, FMA and F16C are present.
-            return unsafe { x86::dot_f16(a, b) };
-        }
-        a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
+    fn scores(simd: bool, q: &[f32], rows: &[f16], stride: usize, n: usize, out: &mut [f32]) {
+        let ok = n == 0 || rows.len() >= (n - 1) * stride + q.len();
+        dispatch!(
+            simd,
+            ok,
+            x86::scores_f16(q, rows, stride, n, out),
+            scores_portable(q, rows, stride, n, out)
+        )
     }
 
-    fn axpy(simd: bool, p: f32, x: &[f16], y: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // Safety: AVX2, FMA and F16C are present.
-            return unsafe { x86::axpy_f16(p, x, y) };
-        }
-        y.iter_mut().zip(x).for_each(|(y, x)| *y += p * x.to_f32());
+    fn weighted_sum(simd: bool, p: &[f32], rows: &[f16], stride: usize, out: &mut [f32]) {
+        let ok = p.is_empty() || rows.len() >= (p.len() - 1) * stride + out.len();
+        dispatch!(
+            simd,
+            ok,
+            x86::weighted_sum_f16(p, rows, stride, out),
+            weighted_sum_portable(p, rows, stride, out)
+        )
     }
 
     fn rows_f32(x: &[f16], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
@@ -291,130 +346,128 @@ impl KvElement for f16 {
         }
         (Cow::Owned(out), width)
     }
+
+    fn to_f32(self) -> f32 {
+        f16::to_f32(self)
+    }
 }
 
-/// `a · b`; `simd`: the CPU has AVX2 and FMA (detected by the caller).
-fn dot(simd: bool, a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if simd {
-        // Safety: AVX2 and FMA are present.
-        return unsafe { x86::dot(a, b) };
-    }
-    let _ = simd;
-    // 16 independent lanes, which the compiler vectorizes (a plain float sum must keep its
-    // order, so it would not be).
-    let mut lanes = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// `y += p · x`.
-fn axpy(simd: bool, p: f32, x: &[f32], y: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if simd {
-        // Safety: AVX2 and FMA are present.
-        return unsafe { x86::axpy(p, x, y) };
-    }
-    let _ = simd;
-    y.iter_mut().zip(x).for_each(|(y, x)| *y += p * x);
-}
-
-/// Decode-sized attention spends its time in these two over a 64-wide head: without the
-/// target feature they compile to SSE.
+/// Decode-sized attention spends its time here, over 64-wide heads: scores four keys at a time
+/// (four independent FMA chains; one chain per key was latency-bound), values summed in
+/// registers a 64-wide slice at a time (no load/store of the output per key).
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use half::f16;
     use std::arch::x86_64::*;
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut i = 0;
+    use super::KvElement;
+
+    #[inline(always)]
+    unsafe fn load_f32(p: *const f32) -> __m256 {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_f16(p: *const f16) -> __m256 {
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
         unsafe {
-            while i + 16 <= n {
-                let (pa, pb) = (a.as_ptr().add(i), b.as_ptr().add(i));
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa), _mm256_loadu_ps(pb), s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(8)), _mm256_loadu_ps(pb.add(8)), s1);
-                i += 16;
-            }
-            let s = _mm256_add_ps(s0, s1);
-            let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
             let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            let tail: f32 = a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y).sum();
-            _mm_cvtss_f32(s) + tail
+            _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
-        let n = a.len().min(b.len());
-        let mut s0 = _mm256_setzero_ps();
-        let mut i = 0;
-        unsafe {
-            while i + 8 <= n {
-                let h = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_cvtph_ps(h), s0);
-                i += 8;
+    macro_rules! kernels {
+        ($t:ty, $load:ident, $scores:ident, $weighted:ident) => {
+            /// Safety: AVX2, FMA, F16C; rows `0..n` of `q.len()` at `stride` lie in `rows`.
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub(super) unsafe fn $scores(
+                q: &[f32],
+                rows: &[$t],
+                stride: usize,
+                n: usize,
+                out: &mut [f32],
+            ) {
+                let hd = q.len();
+                let full = hd / 8 * 8;
+                let (qp, rp) = (q.as_ptr(), rows.as_ptr());
+                let tail = |j: usize| -> f32 {
+                    (full..hd)
+                        .map(|d| q[d] * rows[j * stride + d].to_f32())
+                        .sum()
+                };
+                let mut j = 0;
+                unsafe {
+                    while j + 4 <= n {
+                        let r = [0, 1, 2, 3].map(|i| rp.add((j + i) * stride));
+                        let mut acc = [_mm256_setzero_ps(); 4];
+                        let mut d = 0;
+                        while d < full {
+                            let qv = _mm256_loadu_ps(qp.add(d));
+                            for i in 0..4 {
+                                acc[i] = _mm256_fmadd_ps(qv, $load(r[i].add(d)), acc[i]);
+                            }
+                            d += 8;
+                        }
+                        for i in 0..4 {
+                            out[j + i] = hsum(acc[i]) + tail(j + i);
+                        }
+                        j += 4;
+                    }
+                    while j < n {
+                        let r = rp.add(j * stride);
+                        let mut acc = _mm256_setzero_ps();
+                        let mut d = 0;
+                        while d < full {
+                            acc = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(d)), $load(r.add(d)), acc);
+                            d += 8;
+                        }
+                        out[j] = hsum(acc) + tail(j);
+                        j += 1;
+                    }
+                }
             }
-            let s = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            let tail: f32 = a[i..n]
-                .iter()
-                .zip(&b[i..n])
-                .map(|(x, y)| x * y.to_f32())
-                .sum();
-            _mm_cvtss_f32(s) + tail
-        }
+
+            /// Safety: AVX2, FMA, F16C; rows `0..p.len()` of `out.len()` at `stride` lie in
+            /// `rows`.
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub(super) unsafe fn $weighted(p: &[f32], rows: &[$t], stride: usize, out: &mut [f32]) {
+                let hd = out.len();
+                let full = hd / 8 * 8;
+                let rp = rows.as_ptr();
+                let mut c0 = 0;
+                unsafe {
+                    while c0 < full {
+                        let width = (full - c0).min(64) / 8;
+                        let mut acc = [_mm256_setzero_ps(); 8];
+                        for (j, &pj) in p.iter().enumerate() {
+                            let pv = _mm256_set1_ps(pj);
+                            let r = rp.add(j * stride + c0);
+                            for (v, a) in acc.iter_mut().enumerate().take(width) {
+                                *a = _mm256_fmadd_ps(pv, $load(r.add(8 * v)), *a);
+                            }
+                        }
+                        for (v, a) in acc.iter().enumerate().take(width) {
+                            _mm256_storeu_ps(out.as_mut_ptr().add(c0 + 8 * v), *a);
+                        }
+                        c0 += 8 * width;
+                    }
+                }
+                for d in full..hd {
+                    out[d] = p
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &pj)| pj * rows[j * stride + d].to_f32())
+                        .sum();
+                }
+            }
+        };
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn axpy_f16(p: f32, x: &[f16], y: &mut [f32]) {
-        let n = x.len().min(y.len());
-        let pv = _mm256_set1_ps(p);
-        let mut i = 0;
-        unsafe {
-            while i + 8 <= n {
-                let py = y.as_mut_ptr().add(i);
-                let h = _mm256_cvtph_ps(_mm_loadu_si128(x.as_ptr().add(i) as *const __m128i));
-                _mm256_storeu_ps(py, _mm256_fmadd_ps(pv, h, _mm256_loadu_ps(py)));
-                i += 8;
-            }
-        }
-        for j in i..n {
-            y[j] += p * x[j].to_f32();
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn axpy(p: f32, x: &[f32], y: &mut [f32]) {
-        let n = x.len().min(y.len());
-        let pv = _mm256_set1_ps(p);
-        let mut i = 0;
-        unsafe {
-            while i + 8 <= n {
-                let py = y.as_mut_ptr().add(i);
-                let v =
-                    _mm256_fmadd_ps(pv, _mm256_loadu_ps(x.as_ptr().add(i)), _mm256_loadu_ps(py));
-                _mm256_storeu_ps(py, v);
-                i += 8;
-            }
-        }
-        for j in i..n {
-            y[j] += p * x[j];
-        }
-    }
+    kernels!(f32, load_f32, scores_f32, weighted_sum_f32);
+    kernels!(f16, load_f16, scores_f16, weighted_sum_f16);
 }

@@ -176,6 +176,9 @@ fn attention_matches_f64_for_vision_and_causal_layouts() {
         // Decode-sized: a few queries read the cache in place.
         (1, 2, 1, 8, 1, Some(40)),
         (2, 6, 2, 24, 5, Some(3)),
+        // Heads wider than one 64-float slice of accumulators, and not a multiple of 8.
+        (1, 3, 1, 72, 2, Some(50)),
+        (1, 2, 2, 20, 3, Some(6)),
     ] {
         let kv_len = offset.map_or(q_len, |o| o + q_len);
         let s = AttentionShape {
