@@ -209,21 +209,19 @@ fn rows_read_back_equal_the_files_dequantization_at_every_level() {
                     "{}: {bytes}",
                     ty.name()
                 );
+                // The file's row r, and whether `got` is it to the bit.
+                let is_row = |r: usize, got: &[f32]| {
+                    let mut want = vec![0f32; cols];
+                    dequantize_row(ty, &data[r * rb..(r + 1) * rb], &mut want);
+                    got.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                };
                 let mut got = vec![0f32; cols];
-                let mut want = vec![0f32; cols];
                 for r in 0..rows {
                     q.dequantize_row(r, &mut got);
-                    dequantize_row(ty, &data[r * rb..(r + 1) * rb], &mut want);
-                    let same = got
-                        .iter()
-                        .zip(&want)
-                        .all(|(a, b)| a.to_bits() == b.to_bits());
-                    assert!(
-                        same,
-                        "{} {rows}×{cols} row {r} at {}",
-                        ty.name(),
-                        level.name()
-                    );
+                    let what = format!("{} {rows}×{cols} row {r} at {}", ty.name(), level.name());
+                    assert!(is_row(r, &got), "{what}");
                 }
                 // Runs of rows (GEMM panels), aligned to groups or not.
                 for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
@@ -231,17 +229,9 @@ fn rows_read_back_equal_the_files_dequantization_at_every_level() {
                     q.dequantize_rows(r0, n, &mut run);
                     for (i, got) in run.chunks_exact(cols).enumerate() {
                         let r = r0 + i;
-                        dequantize_row(ty, &data[r * rb..(r + 1) * rb], &mut want);
-                        let same = got
-                            .iter()
-                            .zip(&want)
-                            .all(|(a, b)| a.to_bits() == b.to_bits());
-                        assert!(
-                            same,
-                            "{} rows {r0}+{n}: row {r} at {}",
-                            ty.name(),
-                            level.name()
-                        );
+                        let what =
+                            format!("{} rows {r0}+{n}: row {r} at {}", ty.name(), level.name());
+                        assert!(is_row(r, got), "{what}");
                     }
                 }
             }

@@ -23,10 +23,9 @@
 
 use half::f16;
 
-use super::{GROUP, SendPtr};
+use super::{GROUP, Records};
 use crate::act::Q8KBlock;
 use crate::formats::{QK_K, WeightType, k_scale_min};
-use crate::pool::parallel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KForm {
@@ -209,10 +208,7 @@ fn get(f: KForm, rec: &[u8], lane: usize, k: usize) -> u8 {
 /// A k-quant matrix in the interleaved layout.
 pub(crate) struct InterleavedK {
     form: KForm,
-    rows: usize,
-    blocks: usize,
-    record: usize,
-    data: Vec<u8>,
+    recs: Records,
 }
 
 impl InterleavedK {
@@ -225,41 +221,20 @@ impl InterleavedK {
         row_of: impl Fn(usize) -> &'a [u8] + Sync,
     ) -> Option<Self> {
         let form = KForm::of(ty)?;
-        let blocks = cols / QK_K;
-        let record = form.record_bytes();
-        let groups = rows.div_ceil(GROUP);
-        let mut data = vec![0u8; groups * blocks * record];
         let bb = ty.block_bytes();
-        let dst = SendPtr(data.as_mut_ptr());
-        parallel(groups, &|g| {
-            // Safety: group g owns bytes [g·blocks·record, (g + 1)·blocks·record) of `data`.
-            let group = unsafe {
-                std::slice::from_raw_parts_mut(dst.at(g * blocks * record), blocks * record)
-            };
-            for lane in 0..GROUP.min(rows - g * GROUP) {
-                let row = row_of(g * GROUP + lane);
-                for (b, rec) in group.chunks_exact_mut(record).enumerate() {
-                    put(
-                        form,
-                        rec,
-                        lane,
-                        &unpack_file_block(ty, &row[b * bb..(b + 1) * bb]),
-                    );
-                }
-            }
+        let recs = Records::build(rows, cols / QK_K, form.record_bytes(), |rec, lane, r, b| {
+            put(
+                form,
+                rec,
+                lane,
+                &unpack_file_block(ty, &row_of(r)[b * bb..(b + 1) * bb]),
+            );
         });
-        Some(Self {
-            form,
-            rows,
-            blocks,
-            record,
-            data,
-        })
+        Some(Self { form, recs })
     }
 
     fn records(&self, group: usize) -> &[u8] {
-        let len = self.blocks * self.record;
-        &self.data[group * len..(group + 1) * len]
+        self.recs.group(group)
     }
 
     /// Row `r` as f32, equal to the file's dequantization.
@@ -267,7 +242,7 @@ impl InterleavedK {
         let (g, lane) = (r / GROUP, r % GROUP);
         for (rec, y) in self
             .records(g)
-            .chunks_exact(self.record)
+            .chunks_exact(self.recs.record())
             .zip(out.chunks_exact_mut(QK_K))
         {
             let mut u = [0u8; QK_K];
@@ -281,15 +256,15 @@ impl InterleavedK {
     /// Rows `r0..r0 + n` as f32 into `out` (n × cols): whole groups at a time where they
     /// align (a GEMM panel is two groups), unpacking each record's codes in one pass.
     pub(crate) fn dequantize_rows(&self, r0: usize, n: usize, out: &mut [f32]) {
-        let cols = self.blocks * QK_K;
+        let cols = self.recs.blocks() * QK_K;
         let mut r = r0;
         while r < r0 + n {
             let at = (r - r0) * cols;
-            if r.is_multiple_of(GROUP) && r + GROUP <= (r0 + n).min(self.rows) {
+            if r.is_multiple_of(GROUP) && r + GROUP <= (r0 + n).min(self.recs.rows()) {
                 let rows = &mut out[at..at + GROUP * cols];
                 for (b, rec) in self
                     .records(r / GROUP)
-                    .chunks_exact(self.record)
+                    .chunks_exact(self.recs.record())
                     .enumerate()
                 {
                     let u = self.unpack_group(rec);
@@ -383,19 +358,13 @@ impl InterleavedK {
         }
     }
 
-    /// Groups of rows per chunk (see the legacy layout's).
-    fn per_chunk(&self) -> usize {
-        (4096 / (self.blocks * self.record / 10 + 1)).clamp(1, 8)
-    }
-
     pub(crate) fn chunks(&self) -> usize {
-        self.rows.div_ceil(GROUP).div_ceil(self.per_chunk())
+        self.recs.chunks()
     }
 
-    /// Writes chunk `c` of `acts · Wᵀ`: `out[j·ldy + r]` for the chunk's rows r.
+    /// Writes chunk `c` of `acts · Wᵀ` (see [`Records::run_chunk`]).
     ///
-    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ rows` floats, and nobody else writes
-    /// this chunk's elements.
+    /// Safety: as [`Records::run_chunk`].
     pub(crate) unsafe fn run_chunk(
         &self,
         c: usize,
@@ -403,31 +372,22 @@ impl InterleavedK {
         out: *mut f32,
         ldy: usize,
     ) {
-        let (per_chunk, groups) = (self.per_chunk(), self.rows.div_ceil(GROUP));
-        for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
-            let live = GROUP.min(self.rows - g * GROUP);
-            for (j, a) in acts.iter().enumerate() {
-                let mut sums = [0f32; GROUP];
-                self.group_dot(g, a, &mut sums);
-                // Safety: in bounds and this chunk's (the caller's contract).
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut(out.add(j * ldy + g * GROUP), live) };
-                dst.copy_from_slice(&sums[..live]);
-            }
-        }
+        let dot =
+            |recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]| self.group_dot(recs, a, sums);
+        unsafe { self.recs.run_chunk(c, acts, out, ldy, dot) }
     }
 
-    fn group_dot(&self, g: usize, a: &[Q8KBlock], sums: &mut [f32; GROUP]) {
-        let recs = self.records(g);
+    fn group_dot(&self, recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]) {
+        let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if super::supported() {
             // Safety: the CPU has the features; `recs` holds `blocks` records of this form and
             // `a` as many activation blocks.
-            unsafe { super::avx512::group_dot_k(self.form, recs, self.record, a, sums) };
+            unsafe { super::avx512::group_dot_k(self.form, recs, record, a, sums) };
             return;
         }
         // Only reached if a caller built this layout on a CPU without the kernel: same sums.
-        for (rec, a) in recs.chunks_exact(self.record).zip(a) {
+        for (rec, a) in recs.chunks_exact(record).zip(a) {
             for (lane, s) in sums.iter_mut().enumerate() {
                 let h =
                     |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
@@ -462,6 +422,6 @@ impl InterleavedK {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.data.len()
+        self.recs.bytes()
     }
 }

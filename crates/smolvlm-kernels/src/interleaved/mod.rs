@@ -140,30 +140,26 @@ fn codes(ty: WeightType, b: &[u8]) -> (u16, u16, [u8; 32]) {
     }
 }
 
-/// A quantized matrix in the interleaved layout.
-pub(crate) struct Interleaved {
-    form: Form,
+/// Records of 16 rows, group after group: the storage and threading both interleaved layouts
+/// share.
+pub(crate) struct Records {
     rows: usize,
     blocks: usize,
     record: usize,
     data: Vec<u8>,
 }
 
-impl Interleaved {
-    /// Re-lays out `rows` rows of `blocks` blocks of `ty` (`row_of(r)`: row r in the file's
-    /// layout). `None` for formats without an interleaved form.
-    pub(crate) fn new<'a>(
-        ty: WeightType,
+impl Records {
+    /// `rows` rows of `blocks` records of `record` bytes, filled on every thread of the pool:
+    /// `fill(rec, lane, row, block)` writes block `block` of row `row` into lane `lane` of `rec`.
+    pub(crate) fn build(
         rows: usize,
-        cols: usize,
-        row_of: impl Fn(usize) -> &'a [u8] + Sync,
-    ) -> Option<Self> {
-        let form = Form::of(ty)?;
-        let blocks = cols / 32;
-        let record = form.record_bytes();
+        blocks: usize,
+        record: usize,
+        fill: impl Fn(&mut [u8], usize, usize, usize) + Sync,
+    ) -> Self {
         let groups = rows.div_ceil(GROUP);
         let mut data = vec![0u8; groups * blocks * record];
-        let bb = ty.block_bytes();
         let dst = SendPtr(data.as_mut_ptr());
         parallel(groups, &|g| {
             // Safety: group g owns bytes [g·blocks·record, (g + 1)·blocks·record) of `data`.
@@ -171,25 +167,107 @@ impl Interleaved {
                 std::slice::from_raw_parts_mut(dst.at(g * blocks * record), blocks * record)
             };
             for lane in 0..GROUP.min(rows - g * GROUP) {
-                let row = row_of(g * GROUP + lane);
                 for (b, rec) in group.chunks_exact_mut(record).enumerate() {
-                    let (d, m, u) = codes(ty, &row[b * bb..(b + 1) * bb]);
-                    put(form, rec, lane, d, m, &u);
+                    fill(rec, lane, g * GROUP + lane, b);
                 }
             }
         });
-        Some(Self {
-            form,
+        Self {
             rows,
             blocks,
             record,
             data,
-        })
+        }
+    }
+
+    /// The records of group `g`, block after block.
+    pub(crate) fn group(&self, g: usize) -> &[u8] {
+        let len = self.blocks * self.record;
+        &self.data[g * len..(g + 1) * len]
+    }
+
+    /// Groups of rows per chunk: ~40 KiB of weights at SmolLM2's widths, few enough chunks that
+    /// the shared counter costs nothing, enough that late threads still find work.
+    fn per_chunk(&self) -> usize {
+        (4096 / (self.blocks * self.record / 10 + 1)).clamp(1, 8)
+    }
+
+    pub(crate) fn chunks(&self) -> usize {
+        self.rows.div_ceil(GROUP).div_ceil(self.per_chunk())
+    }
+
+    /// Writes chunk `c` of `acts · Wᵀ` — `out[j·ldy + r]` for the chunk's rows r — with
+    /// `dot(records, activations, sums)` adding a group's 16 dot products to `sums`.
+    ///
+    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ rows` floats, and nobody else writes
+    /// this chunk's elements.
+    pub(crate) unsafe fn run_chunk<A>(
+        &self,
+        c: usize,
+        acts: &[Vec<A>],
+        out: *mut f32,
+        ldy: usize,
+        dot: impl Fn(&[u8], &[A], &mut [f32; GROUP]),
+    ) {
+        let (per_chunk, groups) = (self.per_chunk(), self.rows.div_ceil(GROUP));
+        for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
+            let live = GROUP.min(self.rows - g * GROUP);
+            for (j, a) in acts.iter().enumerate() {
+                debug_assert_eq!(a.len(), self.blocks);
+                let mut sums = [0f32; GROUP];
+                dot(self.group(g), a, &mut sums);
+                // Safety: in bounds and this chunk's (the caller's contract).
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut(out.add(j * ldy + g * GROUP), live) };
+                dst.copy_from_slice(&sums[..live]);
+            }
+        }
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn blocks(&self) -> usize {
+        self.blocks
+    }
+
+    pub(crate) fn record(&self) -> usize {
+        self.record
+    }
+
+    /// Bytes held (about the file's blocks, plus padding rows).
+    pub(crate) fn bytes(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// A quantized matrix in the interleaved layout.
+pub(crate) struct Interleaved {
+    form: Form,
+    recs: Records,
+}
+
+impl Interleaved {
+    /// Re-lays out `rows` rows of `ty` (`row_of(r)`: row r in the file's layout). `None` for
+    /// formats without an interleaved form.
+    pub(crate) fn new<'a>(
+        ty: WeightType,
+        rows: usize,
+        cols: usize,
+        row_of: impl Fn(usize) -> &'a [u8] + Sync,
+    ) -> Option<Self> {
+        let form = Form::of(ty)?;
+        let bb = ty.block_bytes();
+        let recs = Records::build(rows, cols / 32, form.record_bytes(), |rec, lane, r, b| {
+            let (d, m, u) = codes(ty, &row_of(r)[b * bb..(b + 1) * bb]);
+            put(form, rec, lane, d, m, &u);
+        });
+        Some(Self { form, recs })
     }
 
     fn records(&self, group: usize) -> &[u8] {
-        let len = self.blocks * self.record;
-        &self.data[group * len..(group + 1) * len]
+        self.recs.group(group)
     }
 
     /// Row `r` as f32, equal to the file's dequantization.
@@ -198,7 +276,7 @@ impl Interleaved {
         let f = self.form;
         for (rec, y) in self
             .records(g)
-            .chunks_exact(self.record)
+            .chunks_exact(self.recs.record())
             .zip(out.chunks_exact_mut(32))
         {
             let h = |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
@@ -218,11 +296,11 @@ impl Interleaved {
     /// Rows `r0..r0 + n` as f32 into `out` (n × cols): whole groups at a time where they
     /// align (a GEMM panel is two groups), which decodes each record's scales once.
     pub(crate) fn dequantize_rows(&self, r0: usize, n: usize, out: &mut [f32]) {
-        let cols = self.blocks * 32;
+        let cols = self.recs.blocks() * 32;
         let mut r = r0;
         while r < r0 + n {
             let at = (r - r0) * cols;
-            if r.is_multiple_of(GROUP) && r + GROUP <= (r0 + n).min(self.rows) {
+            if r.is_multiple_of(GROUP) && r + GROUP <= (r0 + n).min(self.recs.rows()) {
                 self.dequantize_group(r / GROUP, &mut out[at..at + GROUP * cols]);
                 r += GROUP;
             } else {
@@ -235,9 +313,9 @@ impl Interleaved {
     /// The 16 rows of group `g` (16 × cols).
     fn dequantize_group(&self, g: usize, out: &mut [f32]) {
         let f = self.form;
-        let cols = self.blocks * 32;
+        let cols = self.recs.blocks() * 32;
         let codes_at = f.codes_at();
-        for (b, rec) in self.records(g).chunks_exact(self.record).enumerate() {
+        for (b, rec) in self.records(g).chunks_exact(self.recs.record()).enumerate() {
             let h = |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
             let mut u = [[0u8; 32]; GROUP];
             let codes = &rec[codes_at..];
@@ -280,20 +358,13 @@ impl Interleaved {
         }
     }
 
-    /// Groups of rows per chunk: ~40 KiB of weights at SmolLM2's widths, few enough chunks that
-    /// the shared counter costs nothing, enough that late threads still find work.
-    fn per_chunk(&self) -> usize {
-        (4096 / (self.blocks * self.record / 10 + 1)).clamp(1, 8)
-    }
-
     pub(crate) fn chunks(&self) -> usize {
-        self.rows.div_ceil(GROUP).div_ceil(self.per_chunk())
+        self.recs.chunks()
     }
 
-    /// Writes chunk `c` of `acts · Wᵀ`: `out[j·ldy + r]` for the chunk's rows r.
+    /// Writes chunk `c` of `acts · Wᵀ` (see [`Records::run_chunk`]).
     ///
-    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ rows` floats, and nobody else writes
-    /// this chunk's elements.
+    /// Safety: as [`Records::run_chunk`].
     pub(crate) unsafe fn run_chunk(
         &self,
         c: usize,
@@ -301,33 +372,23 @@ impl Interleaved {
         out: *mut f32,
         ldy: usize,
     ) {
-        let (per_chunk, groups) = (self.per_chunk(), self.rows.div_ceil(GROUP));
-        for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
-            let live = GROUP.min(self.rows - g * GROUP);
-            for (j, a) in acts.iter().enumerate() {
-                let mut sums = [0f32; GROUP];
-                self.group_dot(g, a, &mut sums);
-                // Safety: in bounds and this chunk's (the caller's contract).
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut(out.add(j * ldy + g * GROUP), live) };
-                dst.copy_from_slice(&sums[..live]);
-            }
-        }
+        let dot =
+            |recs: &[u8], a: &[Q8Block], sums: &mut [f32; GROUP]| self.group_dot(recs, a, sums);
+        unsafe { self.recs.run_chunk(c, acts, out, ldy, dot) }
     }
 
-    fn group_dot(&self, g: usize, a: &[Q8Block], sums: &mut [f32; GROUP]) {
-        let recs = self.records(g);
-        debug_assert_eq!(a.len(), self.blocks);
+    fn group_dot(&self, recs: &[u8], a: &[Q8Block], sums: &mut [f32; GROUP]) {
+        let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if supported() {
             // Safety: the CPU has the features (checked above); `recs` holds `blocks` records of
             // this form and `a` as many activation blocks.
-            unsafe { avx512::group_dot(self.form, recs, self.record, a, sums) };
+            unsafe { avx512::group_dot(self.form, recs, record, a, sums) };
             return;
         }
         // Only reached if a caller built this layout on a CPU without the kernel: same sums.
         let f = self.form;
-        for (rec, a) in recs.chunks_exact(self.record).zip(a) {
+        for (rec, a) in recs.chunks_exact(record).zip(a) {
             for (lane, s) in sums.iter_mut().enumerate() {
                 let h =
                     |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
@@ -343,9 +404,8 @@ impl Interleaved {
         }
     }
 
-    /// Bytes held (the same as the file's blocks, plus padding rows).
     pub(crate) fn bytes(&self) -> usize {
-        self.data.len()
+        self.recs.bytes()
     }
 }
 

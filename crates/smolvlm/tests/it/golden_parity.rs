@@ -7,37 +7,17 @@
 //! issue's bar; the fixtures' smallest top-1/top-2 logit margin is ~0.01, so a 1e-4 error cannot
 //! flip a greedy token).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
 use smolvlm::{CancelToken, LoadOptions, SamplingParams, SmolVlmModel, StopReason};
 
-use crate::support::{case_messages, fixture, golden, ids};
+use crate::support::{
+    case_messages, fixture, golden, golden_tensors, ids, max_abs_diff, step0_logits,
+};
 
 const FIXTURES: [&str; 3] = ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"];
-
-fn golden_tensors(dir: &Path) -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    let d = (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    // Shown with --nocapture: the measured distance, not just the bound.
-    eprintln!("max |diff| over {:?}: {d:.3e}", a.dims());
-    d
-}
 
 fn load(dir: &Path) -> SmolVlmModel {
     SmolVlmModel::load(dir, &LoadOptions::default()).unwrap()
@@ -141,16 +121,7 @@ fn vision_connector_and_logits_match_transformers() {
                 None
             };
             if let Some(g) = tensors.get(&key("logits_step0")) {
-                let embeds = net
-                    .prompt_embeddings(&prompt.ids, features.as_ref())
-                    .unwrap();
-                net.text().clear_cache();
-                let logits = net
-                    .text()
-                    .forward_embeds(&embeds)
-                    .unwrap()
-                    .squeeze(0)
-                    .unwrap();
+                let logits = step0_logits(&mut model, &prompt.ids, features.as_ref());
                 let d = max_abs_diff(&logits, g);
                 assert!(d <= 1e-4, "{name} case {id}: step-0 logits differ by {d}");
             }

@@ -1,5 +1,6 @@
 //! Fixture folders and golden cases, as every parity test reads them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
@@ -67,42 +68,61 @@ pub fn case_messages(dir: &Path, case: &Value) -> Vec<Message> {
         .collect()
 }
 
-/// Max |step-0 logits − transformers'| on the first golden case of `dir` with images: the prompt,
-/// vision tower, connector and decoder of `model`, no sampling.
-pub fn step0_logit_error(model: &mut SmolVlmModel, dir: &Path) -> f32 {
-    let golden = golden(dir);
-    let tensors =
-        candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap();
-    let case = golden["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| !c["images"].as_array().unwrap().is_empty())
-        .unwrap();
-    let id = case["id"].as_u64().unwrap();
-    let prompt = model.prepare(&case_messages(dir, case), None).unwrap();
-    let net = model.network();
-    let t = prompt.tile;
-    let pixels =
-        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
-    let features = net.encode_frames(&pixels).unwrap();
-    let (f, k, h) = features.dims3().unwrap();
-    let features = features.reshape((f * k, h)).unwrap();
-    let embeds = net.prompt_embeddings(&prompt.ids, Some(&features)).unwrap();
-    net.text().clear_cache();
-    let logits = net
-        .text()
-        .forward_embeds(&embeds)
-        .unwrap()
-        .squeeze(0)
-        .unwrap();
-    let golden = &tensors[&format!("case{id}.logits_step0")];
-    (logits - golden)
+/// A fixture's golden.safetensors (transformers' tensors by case).
+pub fn golden_tensors(dir: &Path) -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(dir.join("golden.safetensors"), &Device::Cpu).unwrap()
+}
+
+/// Max |a − b|, printed (with --nocapture: the measured distance, not just the bound).
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes differ");
+    let d = (a - b)
         .unwrap()
         .abs()
+        .unwrap()
+        .flatten_all()
         .unwrap()
         .max(0)
         .unwrap()
         .to_scalar::<f32>()
+        .unwrap();
+    eprintln!("max |diff| over {:?}: {d:.3e}", a.dims());
+    d
+}
+
+/// The logits after the prompt `ids` (image features spliced in), from an empty cache: (vocab).
+pub fn step0_logits(model: &mut SmolVlmModel, ids: &[u32], features: Option<&Tensor>) -> Tensor {
+    let net = model.network();
+    let embeds = net.prompt_embeddings(ids, features).unwrap();
+    net.text().clear_cache();
+    net.text()
+        .forward_embeds(&embeds)
         .unwrap()
+        .squeeze(0)
+        .unwrap()
+}
+
+/// Max |step-0 logits − transformers'| on the first golden case of `dir` with images: the prompt,
+/// vision tower, connector and decoder of `model`, no sampling.
+pub fn step0_logit_error(model: &mut SmolVlmModel, dir: &Path) -> f32 {
+    let case = golden(dir)["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| !c["images"].as_array().unwrap().is_empty())
+        .cloned()
+        .unwrap();
+    let id = case["id"].as_u64().unwrap();
+    let prompt = model.prepare(&case_messages(dir, &case), None).unwrap();
+    let t = prompt.tile;
+    let pixels =
+        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
+    let features = model.network().encode_frames(&pixels).unwrap();
+    let (f, k, h) = features.dims3().unwrap();
+    let features = features.reshape((f * k, h)).unwrap();
+    let logits = step0_logits(model, &prompt.ids, Some(&features));
+    max_abs_diff(
+        &logits,
+        &golden_tensors(dir)[&format!("case{id}.logits_step0")],
+    )
 }
