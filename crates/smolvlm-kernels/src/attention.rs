@@ -237,16 +237,60 @@ fn direct<T: KvElement>(
 /// What keys and values may be stored as: f32, or f16 (a KV cache at half the memory, as
 /// llama.cpp keeps it).
 pub trait KvElement: Copy + Send + Sync + 'static {
-    /// `out[j] = q · rows[j]` for `n` rows of `q.len()` at `stride` elements; `simd`: the CPU
-    /// has AVX2, FMA and F16C (detected by the caller).
-    fn scores(simd: bool, q: &[f32], rows: &[Self], stride: usize, n: usize, out: &mut [f32]);
-    /// `out = Σⱼ p[j] · rows[j]` for `p.len()` rows of `out.len()` at `stride` elements.
-    fn weighted_sum(simd: bool, p: &[f32], rows: &[Self], stride: usize, out: &mut [f32]);
+    /// This element's AVX2/FMA/F16C kernels, where the target has them.
+    #[doc(hidden)]
+    const SIMD: Option<SimdKernels<Self>>;
+
     /// `rows` rows of `width` at stride `ld` as f32 rows, and their stride: borrowed where
     /// they already are f32, widened otherwise.
     fn rows_f32(x: &[Self], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize);
+
     fn to_f32(self) -> f32;
+
+    /// `out[j] = q · rows[j]` for `n` rows of `q.len()` at `stride` elements; `simd`: the CPU
+    /// has AVX2, FMA and F16C (detected by the caller).
+    fn scores(simd: bool, q: &[f32], rows: &[Self], stride: usize, n: usize, out: &mut [f32]) {
+        assert!(
+            n == 0 || rows.len() >= (n - 1) * stride + q.len(),
+            "attention rows"
+        );
+        match Self::SIMD {
+            // Safety: the caller detected the features; the rows are in bounds (above).
+            Some(k) if simd => unsafe { (k.scores)(q, rows, stride, n, out) },
+            _ => scores_portable(q, rows, stride, n, out),
+        }
+    }
+
+    /// `out = Σⱼ p[j] · rows[j]` for `p.len()` rows of `out.len()` at `stride` elements.
+    fn weighted_sum(simd: bool, p: &[f32], rows: &[Self], stride: usize, out: &mut [f32]) {
+        let n = p.len();
+        assert!(
+            n == 0 || rows.len() >= (n - 1) * stride + out.len(),
+            "attention rows"
+        );
+        match Self::SIMD {
+            // Safety: as above.
+            Some(k) if simd => unsafe { (k.weighted_sum)(p, rows, stride, out) },
+            _ => weighted_sum_portable(p, rows, stride, out),
+        }
+    }
 }
+
+/// The vector kernels of one K/V element type (see the `x86` module).
+#[doc(hidden)]
+pub struct SimdKernels<T: 'static> {
+    scores: unsafe fn(&[f32], &[T], usize, usize, &mut [f32]),
+    weighted_sum: unsafe fn(&[f32], &[T], usize, &mut [f32]),
+}
+
+// Manual impls: a derive would require `T: Copy`, which the function pointers do not need.
+impl<T> Clone for SimdKernels<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SimdKernels<T> {}
 
 fn scores_portable<T: KvElement>(q: &[f32], rows: &[T], stride: usize, n: usize, out: &mut [f32]) {
     for (j, o) in out[..n].iter_mut().enumerate() {
@@ -273,41 +317,14 @@ fn weighted_sum_portable<T: KvElement>(p: &[f32], rows: &[T], stride: usize, out
     }
 }
 
-/// The checked entry to the x86 kernels: rows in bounds, then AVX2/FMA/F16C or the portable
-/// loops.
-macro_rules! dispatch {
-    ($simd:expr, $ok:expr, $fast:expr, $portable:expr) => {{
-        assert!($ok, "attention rows out of bounds");
-        #[cfg(target_arch = "x86_64")]
-        if $simd {
-            // Safety: the caller detected AVX2, FMA and F16C; the rows are in bounds (above).
-            return unsafe { $fast };
-        }
-        let _ = $simd;
-        $portable
-    }};
-}
-
 impl KvElement for f32 {
-    fn scores(simd: bool, q: &[f32], rows: &[f32], stride: usize, n: usize, out: &mut [f32]) {
-        let ok = n == 0 || rows.len() >= (n - 1) * stride + q.len();
-        dispatch!(
-            simd,
-            ok,
-            x86::scores_f32(q, rows, stride, n, out),
-            scores_portable(q, rows, stride, n, out)
-        )
-    }
-
-    fn weighted_sum(simd: bool, p: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
-        let ok = p.is_empty() || rows.len() >= (p.len() - 1) * stride + out.len();
-        dispatch!(
-            simd,
-            ok,
-            x86::weighted_sum_f32(p, rows, stride, out),
-            weighted_sum_portable(p, rows, stride, out)
-        )
-    }
+    #[cfg(target_arch = "x86_64")]
+    const SIMD: Option<SimdKernels<f32>> = Some(SimdKernels {
+        scores: x86::scores_f32,
+        weighted_sum: x86::weighted_sum_f32,
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    const SIMD: Option<SimdKernels<f32>> = None;
 
     fn rows_f32(x: &[f32], _: usize, _: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
         (Cow::Borrowed(x), ld)
@@ -319,25 +336,13 @@ impl KvElement for f32 {
 }
 
 impl KvElement for f16 {
-    fn scores(simd: bool, q: &[f32], rows: &[f16], stride: usize, n: usize, out: &mut [f32]) {
-        let ok = n == 0 || rows.len() >= (n - 1) * stride + q.len();
-        dispatch!(
-            simd,
-            ok,
-            x86::scores_f16(q, rows, stride, n, out),
-            scores_portable(q, rows, stride, n, out)
-        )
-    }
-
-    fn weighted_sum(simd: bool, p: &[f32], rows: &[f16], stride: usize, out: &mut [f32]) {
-        let ok = p.is_empty() || rows.len() >= (p.len() - 1) * stride + out.len();
-        dispatch!(
-            simd,
-            ok,
-            x86::weighted_sum_f16(p, rows, stride, out),
-            weighted_sum_portable(p, rows, stride, out)
-        )
-    }
+    #[cfg(target_arch = "x86_64")]
+    const SIMD: Option<SimdKernels<f16>> = Some(SimdKernels {
+        scores: x86::scores_f16,
+        weighted_sum: x86::weighted_sum_f16,
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    const SIMD: Option<SimdKernels<f16>> = None;
 
     fn rows_f32(x: &[f16], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
         let mut out = vec![0f32; rows * width];
