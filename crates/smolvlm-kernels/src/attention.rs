@@ -13,7 +13,7 @@ use half::f16;
 
 use std::sync::Mutex;
 
-use crate::gemm::{BMatrix, PackedB, gemm_packed_serial};
+use crate::gemm::{BMatrix, PackedB, Precision, gemm_packed_serial};
 use crate::pool::parallel;
 use crate::vmath::softmax_scaled;
 
@@ -38,14 +38,17 @@ pub struct AttentionShape {
     /// query sees every key (the vision encoder).
     pub causal_offset: Option<usize>,
     pub scale: f32,
+    /// Of the two products (Q·Kᵀ, P·V) when queries come in blocks.
+    pub precision: Precision,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("attention: {0}")]
 pub struct AttentionError(String);
 
-/// Queries per task: a multiple of the AVX-512 kernel's 14 rows.
+/// Queries per task: a multiple of the AVX-512 kernel's 14 rows, and of the tiles' 32.
 const Q_BLOCK: usize = 112;
+const Q_BLOCK_TILES: usize = 128;
 
 /// Queries from which K and V are packed for the GEMM; fewer (a decode step) read the cache in
 /// place, since packing would copy all of it for a few rows of work.
@@ -134,22 +137,39 @@ pub fn attention<T: KvElement>(
         let v_at = b * vs.batch + kvh * vs.head;
         let mut pair = packed[t].lock().unwrap_or_else(|e| e.into_inner());
         let (k, k_ld) = T::rows_f32(&k[k_at..], s.kv_len, s.head_dim, ks.token);
-        pair.0 = PackedB::new_serial(s.kv_len, s.head_dim, BMatrix::Nk { data: &k, ld: k_ld });
+        pair.0 = PackedB::new_serial(
+            s.kv_len,
+            s.head_dim,
+            BMatrix::Nk { data: &k, ld: k_ld },
+            s.precision,
+        );
         let (v, v_ld) = T::rows_f32(&v[v_at..], s.kv_len, s.head_dim, vs.token);
-        pair.1 = PackedB::new_serial(s.head_dim, s.kv_len, BMatrix::Kn { data: &v, ld: v_ld });
+        pair.1 = PackedB::new_serial(
+            s.head_dim,
+            s.kv_len,
+            BMatrix::Kn { data: &v, ld: v_ld },
+            s.precision,
+        );
     });
     let packed: Vec<(PackedB, PackedB)> = packed
         .into_iter()
         .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    let blocks = s.q_len.div_ceil(Q_BLOCK);
+    let q_block = if s.precision == Precision::SplitBf16
+        && crate::SimdLevel::detect() >= crate::SimdLevel::Amx
+    {
+        Q_BLOCK_TILES
+    } else {
+        Q_BLOCK
+    };
+    let blocks = s.q_len.div_ceil(q_block);
     let group = s.heads / s.kv_heads;
     let o = OutPtr(out.as_mut_ptr());
     parallel(s.batch * s.heads * blocks, &|t| {
         let (b, h, blk) = (t / (s.heads * blocks), t / blocks % s.heads, t % blocks);
         let (pk, pv) = &packed[b * s.kv_heads + h / group];
-        let i0 = blk * Q_BLOCK;
-        let rows = Q_BLOCK.min(s.q_len - i0);
+        let i0 = blk * q_block;
+        let rows = q_block.min(s.q_len - i0);
         // Keys the block's last query sees; earlier queries' extra scores are zeroed by softmax.
         let keys = s.causal_offset.map_or(s.kv_len, |off| off + i0 + rows);
         let q_at = b * qs.batch + i0 * qs.token + h * qs.head;

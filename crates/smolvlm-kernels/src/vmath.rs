@@ -19,11 +19,28 @@ pub fn softmax_scaled_at(level: SimdLevel, row: &mut [f32], len: usize, scale: f
     if live.is_empty() {
         return;
     }
-    let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max_of(live);
     // exp(scale·x − scale·max): the largest term is 1, nothing overflows.
     let sum = exp_shifted(level, live, scale, -scale * max);
     let inv = 1.0 / sum;
     live.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// The largest element, NaN ignored (as `f32::max`). Sixteen lanes of compare-and-select, which
+/// the compiler turns into vector max instructions (a fold of `f32::max` stays scalar).
+fn max_of(x: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let tail = chunks.remainder().iter().copied();
+    lanes
+        .into_iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// `x ← exp(a·x + b)` over `x`, returning the sum of the results.
@@ -31,7 +48,7 @@ fn exp_shifted(level: SimdLevel, x: &mut [f32], a: f32, b: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]
     match level {
         // Safety: the level was detected on this CPU.
-        SimdLevel::Avx512 => return unsafe { avx512::exp_shifted(x, a, b) },
+        SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::exp_shifted(x, a, b) },
         SimdLevel::Avx2 => return unsafe { avx2::exp_shifted(x, a, b) },
         SimdLevel::Scalar => {}
     }
@@ -53,7 +70,7 @@ pub fn gelu_tanh_at(level: SimdLevel, x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     match level {
         // Safety: the level was detected on this CPU.
-        SimdLevel::Avx512 => return unsafe { avx512::gelu_tanh(x) },
+        SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::gelu_tanh(x) },
         SimdLevel::Avx2 => return unsafe { avx2::gelu_tanh(x) },
         SimdLevel::Scalar => {}
     }
@@ -73,7 +90,7 @@ pub fn silu_mul_at(level: SimdLevel, gate: &mut [f32], up: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     match level {
         // Safety: the level was detected on this CPU.
-        SimdLevel::Avx512 => return unsafe { avx512::silu_mul(gate, up) },
+        SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::silu_mul(gate, up) },
         SimdLevel::Avx2 => return unsafe { avx2::silu_mul(gate, up) },
         SimdLevel::Scalar => {}
     }

@@ -10,7 +10,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use smolvlm_kernels::SimdLevel;
 use smolvlm_kernels::attention::{AttentionShape, Strides, attention};
-use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_at, gemm_packed, gemm_packed_serial};
+use smolvlm_kernels::gemm::{
+    BMatrix, PackedB, Precision, gemm, gemm_at, gemm_packed, gemm_packed_serial,
+};
 use smolvlm_kernels::vmath::{gelu_tanh_at, silu_mul_at, softmax_scaled_at};
 
 fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
@@ -41,12 +43,27 @@ fn reference(
     out
 }
 
+/// The bound of a product of `precision` at `level`, relative to Σ|aᵢ·bᵢ|: f32 sums in any
+/// order; split bf16 adds at most 3·2⁻¹⁶ per term (each operand's split leaves 2⁻¹⁶ of it, the
+/// dropped lo·lo term 2⁻¹⁶ of the product).
+fn tolerance(level: SimdLevel, precision: Precision) -> f64 {
+    if precision == Precision::SplitBf16 && level >= SimdLevel::Amx {
+        1e-5 + 3.0 * 2f64.powi(-16)
+    } else {
+        1e-5
+    }
+}
+
 fn assert_close(got: &[f32], ldc: usize, n: usize, want: &[(f64, f64)], what: &str) {
+    assert_within(1e-5, got, ldc, n, want, what)
+}
+
+fn assert_within(tol: f64, got: &[f32], ldc: usize, n: usize, want: &[(f64, f64)], what: &str) {
     for (idx, &(w, mag)) in want.iter().enumerate() {
         let (i, j) = (idx / n, idx % n);
         let g = got[i * ldc + j] as f64;
         assert!(
-            (g - w).abs() <= 1e-5 * mag.max(1e-3),
+            (g - w).abs() <= tol * mag.max(1e-3),
             "{what}: C[{i},{j}] = {g}, want {w} (Σ|ab| {mag})"
         );
     }
@@ -84,16 +101,18 @@ fn gemm_matches_f64_on_odd_shapes_and_strides() {
                     "k×n",
                 ),
             ] {
-                let what = format!("{} {m}×{n}×{k} B {name}", level.name());
-                let mut c = vec![f32::NAN; m * ldc];
-                gemm_at(level, m, n, k, &a, lda, b, &mut c, ldc);
-                assert_close(&c, ldc, n, want, &what);
-                // Padding between rows of C is never written.
-                for i in 0..m {
-                    assert!(
-                        c[i * ldc + n..(i + 1) * ldc].iter().all(|v| v.is_nan()),
-                        "{what}: wrote past n"
-                    );
+                for precision in [Precision::F32, Precision::SplitBf16] {
+                    let what = format!("{} {precision:?} {m}×{n}×{k} B {name}", level.name());
+                    let mut c = vec![f32::NAN; m * ldc];
+                    gemm_at(level, precision, m, n, k, &a, lda, b, &mut c, ldc);
+                    assert_within(tolerance(level, precision), &c, ldc, n, want, &what);
+                    // Padding between rows of C is never written.
+                    for i in 0..m {
+                        assert!(
+                            c[i * ldc + n..(i + 1) * ldc].iter().all(|v| v.is_nan()),
+                            "{what}: wrote past n"
+                        );
+                    }
                 }
             }
         }
@@ -108,6 +127,7 @@ fn prepacked_and_partial_products_match_the_one_off_product() {
     let b = random(&mut rng, n * k);
     let mut once = vec![0f32; m * n];
     gemm(
+        Precision::F32,
         m,
         n,
         k,
@@ -127,6 +147,41 @@ fn prepacked_and_partial_products_match_the_one_off_product() {
     unsafe { gemm_packed_serial(m, n2, k2, &a, k, &packed, part.as_mut_ptr(), n2) };
     let want = reference(m, n2, k2, &a, k, |p, j| b[j * k + p]);
     assert_close(&part, n2, n2, &want, "partial");
+    if SimdLevel::detect() >= SimdLevel::Amx {
+        let split = Precision::SplitBf16;
+        let tiles = PackedB::with_precision(n, k, BMatrix::Nk { data: &b, ld: k }, split);
+        let mut part = vec![0f32; m * n2];
+        unsafe { gemm_packed_serial(m, n2, k2, &a, k, &tiles, part.as_mut_ptr(), n2) };
+        let tol = tolerance(SimdLevel::Amx, split);
+        assert_within(tol, &part, n2, n2, &want, "partial, tiles");
+    }
+}
+
+/// Split bf16 on tiles does not hide overflow: a product with an infinite or NaN term is not
+/// finite (an infinite hi times a zero lo is NaN, where f32 would give ±inf), and values next to
+/// f32's largest do not overflow.
+#[test]
+fn split_products_keep_special_values() {
+    if SimdLevel::detect() < SimdLevel::Amx {
+        return;
+    }
+    let (m, n, k) = (4, 3, 40);
+    let mut a = vec![0.5f32; m * k];
+    a[k + 7] = f32::INFINITY;
+    a[2 * k + 33] = f32::NAN;
+    a[3 * k] = f32::MAX;
+    let b = vec![0.25f32; n * k];
+    let mut c = vec![0f32; m * n];
+    let bm = BMatrix::Nk { data: &b, ld: k };
+    gemm(Precision::SplitBf16, m, n, k, &a, k, bm, &mut c, n);
+    for j in 0..n {
+        assert_eq!(c[j], 0.5 * 0.25 * k as f32, "finite row");
+        assert!(!c[n + j].is_finite(), "row with +inf");
+        assert!(c[2 * n + j].is_nan(), "row with NaN");
+        let want = f32::MAX as f64 * 0.25 + 0.125 * (k - 1) as f64;
+        let rel = (c[3 * n + j] as f64 - want).abs() / want;
+        assert!(rel < 1e-4, "row with f32::MAX: {} vs {want}", c[3 * n + j]);
+    }
 }
 
 /// Attention in f64, tensors given as closures over (batch, token, head, d).
@@ -190,6 +245,7 @@ fn attention_matches_f64_for_vision_and_causal_layouts() {
             kv_len,
             causal_offset: offset,
             scale: 1.0 / (hd as f32).sqrt(),
+            precision: Precision::F32,
         };
         // Q and O: (batch, tokens, heads·hd); K and V: (batch, kv_heads, tokens, hd).
         let qs = Strides {
@@ -217,12 +273,18 @@ fn attention_matches_f64_for_vision_and_causal_layouts() {
             |b, t, h, d| v[at(kvs)(b, t, h, d)],
         );
         let mut out = vec![f32::NAN; batch * qs.batch];
-        attention(&s, &q, qs, &k, kvs, &v, kvs, &mut out, qs).unwrap();
-        for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
-            assert!(
-                (g as f64 - w).abs() <= 1e-5,
-                "{s:?}: out[{i}] = {g}, want {w}"
-            );
+        // Split bf16 (on tiles where the CPU has them): scores off by up to 3·2⁻¹⁶ of
+        // Σ|q·k|·scale (≲ 2, so ≲ 1e-4), which moves probabilities and then outputs (|v| ≤ 1) by
+        // about as much, plus P·V's own 3·2⁻¹⁶.
+        for (precision, tol) in [(Precision::F32, 1e-5), (Precision::SplitBf16, 3e-4)] {
+            let s = AttentionShape { precision, ..s };
+            attention(&s, &q, qs, &k, kvs, &v, kvs, &mut out, qs).unwrap();
+            for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
+                assert!(
+                    (g as f64 - w).abs() <= tol,
+                    "{s:?}: out[{i}] = {g}, want {w}"
+                );
+            }
         }
         // A half-precision KV cache: the same within float rounding of its own values.
         let half =
@@ -255,6 +317,7 @@ fn attention_refuses_shapes_that_do_not_fit() {
         kv_len: 2,
         causal_offset: None,
         scale: 1.0,
+        precision: Precision::F32,
     };
     let st = Strides {
         batch: 64,

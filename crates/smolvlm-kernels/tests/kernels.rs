@@ -10,7 +10,7 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 use smolvlm_kernels::act::{quantize_q8, quantize_q8k};
 use smolvlm_kernels::dot::{ActKind, act_kind};
 use smolvlm_kernels::formats::ALL_TYPES;
-use smolvlm_kernels::gemm::{BMatrix, gemm_at};
+use smolvlm_kernels::gemm::{BMatrix, Precision, gemm_at};
 use smolvlm_kernels::{QWeight, SimdLevel, WeightType, dequantize_row};
 
 /// Byte offsets of the f16 scales in a block (random bytes there could be NaN or huge).
@@ -164,24 +164,19 @@ fn gemm_with_quantized_b_equals_gemm_with_its_dequantized_matrix() {
         let w = QWeight::from_vec(ty, n, k, random_weights(ty, n, k, &mut rng)).unwrap();
         let dense = w.dequantize();
         for level in SimdLevel::available() {
-            let mut got = vec![0f32; m * n];
-            gemm_at(level, m, n, k, &a, k, BMatrix::Quantized(&w), &mut got, n);
-            let mut want = vec![0f32; m * n];
-            gemm_at(
-                level,
-                m,
-                n,
-                k,
-                &a,
-                k,
-                BMatrix::Nk {
+            for precision in [Precision::F32, Precision::SplitBf16] {
+                let mut got = vec![0f32; m * n];
+                let b = BMatrix::Quantized(&w);
+                gemm_at(level, precision, m, n, k, &a, k, b, &mut got, n);
+                let mut want = vec![0f32; m * n];
+                let b = BMatrix::Nk {
                     data: &dense,
                     ld: k,
-                },
-                &mut want,
-                n,
-            );
-            assert_eq!(got, want, "{} {}", ty.name(), level.name());
+                };
+                gemm_at(level, precision, m, n, k, &a, k, b, &mut want, n);
+                let what = format!("{} {} {precision:?}", ty.name(), level.name());
+                assert_eq!(got, want, "{what}");
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum SimdLevel {
     Avx2,
     /// The above and AVX-512F: 16-wide f32 vectors, 32 registers (the GEMM's widest kernel).
     Avx512,
+    /// The above and AMX-BF16 tiles, granted by the OS: products of reduced precision
+    /// ([`crate::gemm::Precision::SplitBf16`]) run on them.
+    Amx,
 }
 
 impl SimdLevel {
@@ -25,11 +28,12 @@ impl SimdLevel {
             SimdLevel::Scalar => "scalar",
             SimdLevel::Avx2 => "avx2",
             SimdLevel::Avx512 => "avx512",
+            SimdLevel::Amx => "amx",
         }
     }
 
-    /// The best this CPU supports; `SMOLVLM_SIMD=scalar|avx2` caps it (the portable kernels, or
-    /// an AVX2 machine's path on an AVX-512 one). Read once: kernels ask per call.
+    /// The best this CPU supports; `SMOLVLM_SIMD=scalar|avx2|avx512` caps it (the portable
+    /// kernels, an AVX2 machine's path, or no AMX). Read once: kernels ask per call.
     pub fn detect() -> Self {
         static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
         *LEVEL.get_or_init(|| {
@@ -37,6 +41,7 @@ impl SimdLevel {
             match std::env::var("SMOLVLM_SIMD").map(|v| v.to_ascii_lowercase()) {
                 Ok(v) if v == "scalar" => SimdLevel::Scalar,
                 Ok(v) if v == "avx2" => best.min(SimdLevel::Avx2),
+                Ok(v) if v == "avx512" => best.min(SimdLevel::Avx512),
                 _ => best,
             }
         })
@@ -49,6 +54,9 @@ impl SimdLevel {
             && is_x86_feature_detected!("f16c")
         {
             if is_x86_feature_detected!("avx512f") {
+                if is_x86_feature_detected!("avx512bw") && crate::gemm::amx::usable() {
+                    return SimdLevel::Amx;
+                }
                 return SimdLevel::Avx512;
             }
             return SimdLevel::Avx2;
@@ -58,10 +66,15 @@ impl SimdLevel {
 
     /// Every level this CPU can run, for tests.
     pub fn available() -> Vec<Self> {
-        [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512]
-            .into_iter()
-            .filter(|&l| l <= Self::hardware())
-            .collect()
+        [
+            SimdLevel::Scalar,
+            SimdLevel::Avx2,
+            SimdLevel::Avx512,
+            SimdLevel::Amx,
+        ]
+        .into_iter()
+        .filter(|&l| l <= Self::hardware())
+        .collect()
     }
 }
 

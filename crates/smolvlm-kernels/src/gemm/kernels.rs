@@ -21,7 +21,7 @@ impl Kernel {
     pub fn for_level(level: SimdLevel) -> Self {
         #[cfg(target_arch = "x86_64")]
         match level {
-            SimdLevel::Avx512 => {
+            SimdLevel::Avx512 | SimdLevel::Amx => {
                 return Kernel {
                     nr: 32,
                     variants: &[

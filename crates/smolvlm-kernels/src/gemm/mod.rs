@@ -8,7 +8,11 @@
 //! with AVX-512: 28 of the 32 vector registers). K is cut into blocks so a panel stays in L1
 //! while the rows of a task pass over it. candle's GEMM (the `gemm` crate) has no AVX-512 path on
 //! stable Rust, which halves the rate on CPUs that have it.
+//!
+//! A product of [`Precision::SplitBf16`] runs on AMX tiles where the CPU has them (`amx`): for
+//! weights that are f16, bf16 or quantized, whose own rounding dwarfs the split's.
 
+pub(crate) mod amx;
 mod kernels;
 
 use std::cell::RefCell;
@@ -20,6 +24,25 @@ use kernels::{Kernel, KernelFn};
 
 /// Columns of a packed panel, for every kernel (the 16-wide ones take half a panel per call).
 pub const PANEL: usize = 32;
+
+/// How a product may round its operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 multiply-adds: transformers' numerics, to the order of summation.
+    #[default]
+    F32,
+    /// Both operands split into bf16 halves and multiplied on AMX tiles (relative error ~2⁻¹⁶
+    /// per product, see `amx`) where [`SimdLevel::Amx`] is available; [`Precision::F32`]
+    /// elsewhere. For weights that are f16, bf16 or quantized, and attention over them.
+    SplitBf16,
+}
+
+impl Precision {
+    /// Whether products of this precision run on tiles at `level`.
+    fn tiles_at(self, level: SimdLevel) -> bool {
+        self == Precision::SplitBf16 && level >= SimdLevel::Amx && amx::usable()
+    }
+}
 
 /// The right-hand matrix of a product, before packing.
 #[derive(Clone, Copy)]
@@ -77,12 +100,26 @@ impl Aligned {
     }
 }
 
-/// B packed for the kernels: panels of [`PANEL`] columns (zero past n), each k × 32 row-major.
+/// B packed for the kernels: panels of [`PANEL`] columns (zero past n), each k × 32 row-major
+/// f32, or as AMX tiles.
 #[derive(Default, Clone)]
 pub struct PackedB {
-    data: Aligned,
+    panels: Panels,
+    precision: Precision,
     n: usize,
     k: usize,
+}
+
+#[derive(Clone)]
+enum Panels {
+    F32(Aligned),
+    Tiles(amx::TileB),
+}
+
+impl Default for Panels {
+    fn default() -> Self {
+        Panels::F32(Aligned::default())
+    }
 }
 
 impl std::fmt::Debug for PackedB {
@@ -106,17 +143,33 @@ impl SendPtr {
 }
 
 impl PackedB {
-    /// Packs `b` (n × k as the product sees it), on the kernel thread pool.
+    /// Packs `b` (n × k as the product sees it) for f32 products, on the kernel thread pool.
     pub fn new(n: usize, k: usize, b: BMatrix<'_>) -> Self {
-        let mut packed = PackedB::default();
-        packed.repack(n, k, b, true);
+        Self::with_precision(n, k, b, Precision::F32)
+    }
+
+    /// Packs `b` for products of the given precision, on the kernel thread pool.
+    pub fn with_precision(n: usize, k: usize, b: BMatrix<'_>, precision: Precision) -> Self {
+        Self::new_at(SimdLevel::detect(), n, k, b, precision)
+    }
+
+    /// [`Self::with_precision`] for the kernels of `level` (tests compare levels).
+    pub fn new_at(level: SimdLevel, n: usize, k: usize, b: BMatrix<'_>, p: Precision) -> Self {
+        let mut packed = PackedB {
+            precision: p,
+            ..Default::default()
+        };
+        packed.repack(n, k, b, p.tiles_at(level), true);
         packed
     }
 
-    /// [`Self::new`] on the calling thread.
-    pub fn new_serial(n: usize, k: usize, b: BMatrix<'_>) -> Self {
-        let mut packed = PackedB::default();
-        packed.repack(n, k, b, false);
+    /// [`Self::with_precision`] on the calling thread.
+    pub fn new_serial(n: usize, k: usize, b: BMatrix<'_>, precision: Precision) -> Self {
+        let mut packed = PackedB {
+            precision,
+            ..Default::default()
+        };
+        packed.repack(n, k, b, precision.tiles_at(SimdLevel::detect()), false);
         packed
     }
 
@@ -128,18 +181,36 @@ impl PackedB {
         self.k
     }
 
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.data.len * 4
+    /// The precision it was packed for.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
-    /// Packs `b` into this buffer, reusing its memory.
-    fn repack(&mut self, n: usize, k: usize, b: BMatrix<'_>, threaded: bool) {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match &self.panels {
+            Panels::F32(data) => data.len * 4,
+            Panels::Tiles(tiles) => tiles.bytes(),
+        }
+    }
+
+    /// Packs `b` into this buffer (as tiles, or f32 panels reusing its memory).
+    fn repack(&mut self, n: usize, k: usize, b: BMatrix<'_>, tiles: bool, threaded: bool) {
         check_b(n, k, &b);
         self.n = n;
         self.k = k;
+        if tiles {
+            self.panels = Panels::Tiles(amx::TileB::pack(n, k, &b, threaded));
+            return;
+        }
+        if !matches!(self.panels, Panels::F32(_)) {
+            self.panels = Panels::default();
+        }
+        let Panels::F32(data) = &mut self.panels else {
+            unreachable!("set above")
+        };
         let panels = n.div_ceil(PANEL);
-        let out = SendPtr(self.data.resize(panels * k * PANEL).as_mut_ptr());
+        let out = SendPtr(data.resize(panels * k * PANEL).as_mut_ptr());
         let pack = |panel: usize| {
             // Safety: each panel writes its own k × PANEL range of the buffer.
             let dst =
@@ -202,6 +273,7 @@ thread_local! {
 /// Panics when a slice is too short for the shape (a caller's bug, not an input error).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
+    precision: Precision,
     m: usize,
     n: usize,
     k: usize,
@@ -211,13 +283,14 @@ pub fn gemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    gemm_at(SimdLevel::detect(), m, n, k, a, lda, b, c, ldc)
+    gemm_at(SimdLevel::detect(), precision, m, n, k, a, lda, b, c, ldc)
 }
 
 /// [`gemm`] with a given SIMD level (tests compare levels).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_at(
     level: SimdLevel,
+    precision: Precision,
     m: usize,
     n: usize,
     k: usize,
@@ -228,7 +301,9 @@ pub fn gemm_at(
     ldc: usize,
 ) {
     let mut packed = PACKED.take();
-    packed.repack(n, k, b, m * n * k >= SERIAL_BELOW);
+    let threaded = m * n * k >= SERIAL_BELOW;
+    packed.precision = precision;
+    packed.repack(n, k, b, precision.tiles_at(level), threaded);
     gemm_packed_at(level, m, a, lda, &packed, c, ldc);
     PACKED.set(packed);
 }
@@ -257,7 +332,13 @@ pub fn gemm_packed_at(
         unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, c, ldc) };
         return;
     }
-    let row_blocks = m.div_ceil(MC);
+    // Tiles take rows 32 at a time.
+    let mc = if matches!(b.panels, Panels::Tiles(_)) {
+        amx::MC
+    } else {
+        MC
+    };
+    let row_blocks = m.div_ceil(mc);
     // Whole rows of C per task where there are enough row blocks: a task copies its rows of A
     // once per K block, so the fewer column blocks, the less copying.
     let panels = n.div_ceil(PANEL);
@@ -267,7 +348,7 @@ pub fn gemm_packed_at(
     let col_blocks = n.div_ceil(task_cols);
     parallel(row_blocks * col_blocks, &|t| {
         let (ib, jb) = (t / col_blocks, t % col_blocks);
-        let rows = ib * MC..((ib + 1) * MC).min(m);
+        let rows = ib * mc..((ib + 1) * mc).min(m);
         let cols = jb * task_cols..((jb + 1) * task_cols).min(n);
         // Safety: each task writes its own block of C, inside the extent `check_ac` verified.
         unsafe { run_task(kernel, rows, cols, k, a, lda, b, c, ldc) };
@@ -367,7 +448,14 @@ unsafe fn run_task(
         }
         return;
     }
-    let packed = b.data.as_slice();
+    let packed = match &b.panels {
+        Panels::F32(data) => data.as_slice(),
+        // Safety: tiles are packed only where `amx::usable`; the rest is this function's
+        // contract.
+        Panels::Tiles(tiles) => {
+            return unsafe { amx::run_task(rows, cols, k, a, lda, tiles, c, ldc) };
+        }
+    };
     let m = rows.len();
     // Each K block of the task's rows of A is copied at a stride of A_STRIDE, zero-padded to the
     // kernels' heights. The fixed stride makes each row's address one pointer plus a constant in

@@ -6,7 +6,7 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
 };
 use smolvlm_kernels::attention::{AttentionShape, KvElement, Strides};
-use smolvlm_kernels::gemm::{BMatrix, PackedB, gemm, gemm_packed};
+use smolvlm_kernels::gemm::{BMatrix, PackedB, Precision, gemm, gemm_packed};
 use smolvlm_kernels::{QWeight, matmul_many};
 
 /// Whether the kernels here apply: f32 tensors on the CPU.
@@ -84,6 +84,7 @@ impl CustomOp1 for QuantizedMatMul<'_> {
             let mut col = 0;
             for w in ws {
                 gemm(
+                    Precision::F32,
                     m,
                     w.rows(),
                     k,
@@ -165,13 +166,15 @@ impl InplaceOp1 for GeluTanh {
 
 /// Scaled dot-product attention over `q` (batch, q_len, heads, head_dim) and `k`, `v` (batch,
 /// kv_len, kv_heads, head_dim), any strides with head_dim contiguous: (batch, q_len, heads ·
-/// head_dim). `causal_offset`: the cached tokens before the queries, for a causal mask.
+/// head_dim). `causal_offset`: the cached tokens before the queries, for a causal mask;
+/// `precision`: that of the layer's weights (attention is no more exact than its projections).
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
     causal_offset: Option<usize>,
     scale: f64,
+    precision: Precision,
 ) -> Result<Tensor> {
     q.apply_op3_no_bwd(
         k,
@@ -179,6 +182,7 @@ pub fn attention(
         &FusedAttention {
             causal_offset,
             scale: scale as f32,
+            precision,
         },
     )
 }
@@ -186,6 +190,7 @@ pub fn attention(
 struct FusedAttention {
     causal_offset: Option<usize>,
     scale: f32,
+    precision: Precision,
 }
 
 /// A (batch, tokens, heads, head_dim) view: its data from the start offset, and strides.
@@ -244,6 +249,7 @@ impl FusedAttention {
             kv_len,
             causal_offset: self.causal_offset,
             scale: self.scale,
+            precision: self.precision,
         };
         let mut out = vec![0f32; b * q_len * heads * hd];
         let out_st = Strides {

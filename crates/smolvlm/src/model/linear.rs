@@ -13,7 +13,7 @@ use smolvlm_kernels::{QWeight, WeightType};
 
 use std::sync::Arc;
 
-use smolvlm_kernels::gemm::{BMatrix, PackedB};
+use smolvlm_kernels::gemm::{BMatrix, PackedB, Precision};
 
 use super::cpu_ops::{PackedMatMul, QuantizedMatMul, on_cpu_f32};
 
@@ -27,8 +27,9 @@ pub enum LinearWeight {
 }
 
 impl LinearWeight {
-    /// The form a layer computes with: dense f32 weights on the CPU are packed for the GEMM.
-    pub fn for_compute(self) -> Result<Self> {
+    /// The form a layer computes with: dense f32 weights on the CPU are packed for the GEMM, for
+    /// products of `precision` (see [`Weights::precision`](super::weights::Weights::precision)).
+    pub fn for_compute(self, precision: Precision) -> Result<Self> {
         match self {
             LinearWeight::Dense(t) if on_cpu_f32(&t) => {
                 let (n, k) = t.dims2()?;
@@ -40,14 +41,11 @@ impl LinearWeight {
                 else {
                     candle_core::bail!("a contiguous f32 CPU weight was expected");
                 };
-                let packed = PackedB::new(
-                    n,
-                    k,
-                    BMatrix::Nk {
-                        data: &data[start..end],
-                        ld: k,
-                    },
-                );
+                let b = BMatrix::Nk {
+                    data: &data[start..end],
+                    ld: k,
+                };
+                let packed = PackedB::with_precision(n, k, b, precision);
                 Ok(LinearWeight::Packed(Arc::new(packed)))
             }
             other => Ok(other),
@@ -69,6 +67,16 @@ impl Linear {
 
     pub fn new(weight: LinearWeight, bias: Option<Tensor>) -> Self {
         Self { weight, bias }
+    }
+
+    /// The precision its weight deserves in products: what it was packed for, split bf16 for
+    /// quantized weights (whose rounding dwarfs the split's), f32 otherwise.
+    pub fn precision(&self) -> Precision {
+        match &self.weight {
+            LinearWeight::Packed(p) => p.precision(),
+            LinearWeight::Cpu(_) => Precision::SplitBf16,
+            LinearWeight::Dense(_) | LinearWeight::Device(_) => Precision::F32,
+        }
     }
 }
 

@@ -171,6 +171,7 @@ impl Attention {
                 &v.transpose(1, 2)?,
                 Some(kv_len - seq),
                 scale,
+                self.q_proj.precision(),
             )?;
             return self.o_proj.forward(&out);
         }

@@ -30,7 +30,10 @@ impl Embeddings {
             .pp("position_embedding")
             .tensor((cfg.num_patches(), h), "weight")?;
         Ok(Self {
-            patch: Linear::new(LinearWeight::Dense(weight).for_compute()?, Some(bias)),
+            patch: Linear::new(
+                LinearWeight::Dense(weight).for_compute(pw.precision("weight"))?,
+                Some(bias),
+            ),
             position_embedding,
             patch_size: p,
             channels: c,
@@ -92,9 +95,14 @@ impl Module for Attention {
             let q = split(self.q_proj.forward(xs)?)?;
             let k = split(self.k_proj.forward(xs)?)?;
             let v = split(self.v_proj.forward(xs)?)?;
-            return self
-                .out_proj
-                .forward(&cpu_ops::attention(&q, &k, &v, None, scale)?);
+            return self.out_proj.forward(&cpu_ops::attention(
+                &q,
+                &k,
+                &v,
+                None,
+                scale,
+                self.q_proj.precision(),
+            )?);
         }
         let heads = |t: Tensor| {
             t.reshape((n, seq, self.num_heads, self.head_dim))?

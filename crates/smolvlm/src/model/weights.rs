@@ -19,10 +19,11 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Result, Shape, Tensor};
 use candle_nn::{LayerNorm, RmsNorm, VarBuilder};
 use smolvlm_kernels::QWeight;
+use smolvlm_kernels::gemm::Precision;
 
 use super::linear::{Linear, LinearWeight, TokenEmbedding, weight_type};
 use crate::gguf::GgufFile;
@@ -130,12 +131,28 @@ impl Weights {
         }
     }
 
+    /// The precision products with tensor `name` need: f32 for safetensors models (transformers'
+    /// numerics) and f32 GGUF tensors; split bf16 for f16, bf16 and quantized GGUF ones, whose
+    /// values the split holds exactly or whose rounding dwarfs it. (A tensor the file lacks
+    /// gets f32; loading it reports the error.)
+    pub fn precision(&self, name: &str) -> Precision {
+        match &self.source {
+            Source::SafeTensors { .. } => Precision::F32,
+            Source::Gguf { file, .. } => gguf_name(&self.full(name))
+                .and_then(|n| file.tensor_bytes(&n).ok())
+                .map_or(Precision::F32, |(entry, _)| match entry.dtype {
+                    GgmlDType::F32 => Precision::F32,
+                    _ => Precision::SplitBf16,
+                }),
+        }
+    }
+
     /// `{name}.weight` of shape (out, in) and, when `bias`, `{name}.bias`.
     pub fn linear(&self, in_dim: usize, out_dim: usize, bias: bool, name: &str) -> Result<Linear> {
         let w = self.pp(name);
         let weight = self
             .matrix(in_dim, out_dim, &w.full("weight"))?
-            .for_compute()?;
+            .for_compute(w.precision("weight"))?;
         let bias = if bias {
             Some(w.tensor(out_dim, "bias")?)
         } else {
