@@ -85,7 +85,7 @@ fn products() {
             // Weights packed at load, as the vision tower's are.
             let b = BMatrix::Nk { data: &w, ld: k };
             let packed = PackedB::new_at(level, n, k, b, precision);
-            let run = |c: &mut [f32]| gemm_packed_at(level, m, &a, k, &packed, c, n);
+            let run = |c: &mut [f32]| gemm_packed_at(level, m, &a, k, &packed, None, c, n);
             run(&mut c);
             // The best of ten: a shared VM's noise only ever adds time.
             let s = (0..10)

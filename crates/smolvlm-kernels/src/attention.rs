@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use crate::gemm::{BMatrix, PackedB, Precision, gemm_packed_serial};
 use crate::pool::parallel;
-use crate::vmath::softmax_scaled;
+use crate::vmath::{softmax_scaled, softmax_unnormalized};
 
 /// Where element (batch b, token t, head h, d) of a tensor is: `b·batch + t·token + h·head + d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +46,10 @@ pub struct AttentionShape {
 #[error("attention: {0}")]
 pub struct AttentionError(String);
 
-/// Queries per task: a multiple of the AVX-512 kernel's 14 rows, and of the tiles' 32.
+/// Queries per task: a multiple of the AVX-512 kernel's 14 rows (f32), or of the tiles' 32.
 const Q_BLOCK: usize = 112;
 const Q_BLOCK_TILES: usize = 128;
+const _: () = assert!(Q_BLOCK <= Q_BLOCK_TILES);
 
 /// Queries from which K and V are packed for the GEMM; fewer (a decode step) read the cache in
 /// place, since packing would copy all of it for a few rows of work.
@@ -190,10 +191,13 @@ pub fn attention<T: KvElement>(
                     keys,
                 );
             }
+            // Each row's 1 / Σ is applied to its head_dim outputs instead of its keys.
+            let mut inv = [0f32; Q_BLOCK_TILES];
             for (i, row) in scores.chunks_exact_mut(keys).enumerate() {
                 let live = s.causal_offset.map_or(keys, |off| off + i0 + i + 1);
-                softmax_scaled(row, live, s.scale);
+                inv[i] = softmax_unnormalized(row, live, s.scale);
             }
+            // Safety: as above; the rows scaled are the block's own.
             unsafe {
                 gemm_packed_serial(
                     rows,
@@ -204,7 +208,11 @@ pub fn attention<T: KvElement>(
                     pv,
                     o.at(o_at),
                     os.token,
-                )
+                );
+                for (i, &inv) in inv[..rows].iter().enumerate() {
+                    let row = std::slice::from_raw_parts_mut(o.at(o_at + i * os.token), s.head_dim);
+                    row.iter_mut().for_each(|v| *v *= inv);
+                }
             };
         });
     });

@@ -14,16 +14,26 @@ pub fn softmax_scaled(row: &mut [f32], len: usize, scale: f32) {
 }
 
 pub fn softmax_scaled_at(level: SimdLevel, row: &mut [f32], len: usize, scale: f32) {
+    let inv = softmax_unnormalized_at(level, row, len, scale);
+    row[..len].iter_mut().for_each(|v| *v *= inv);
+}
+
+/// [`softmax_scaled`] without the final division: `row[..len] = exp(scale · (row − max))`,
+/// `row[len..] = 0`, and the return value is 1 / Σ — for callers that scale the few outputs
+/// made from the row rather than the row itself (attention's `P·V`).
+pub fn softmax_unnormalized(row: &mut [f32], len: usize, scale: f32) -> f32 {
+    softmax_unnormalized_at(SimdLevel::detect(), row, len, scale)
+}
+
+pub fn softmax_unnormalized_at(level: SimdLevel, row: &mut [f32], len: usize, scale: f32) -> f32 {
     let (live, dead) = row.split_at_mut(len);
     dead.fill(0.0);
     if live.is_empty() {
-        return;
+        return 0.0;
     }
     let max = max_of(live);
     // exp(scale·x − scale·max): the largest term is 1, nothing overflows.
-    let sum = exp_shifted(level, live, scale, -scale * max);
-    let inv = 1.0 / sum;
-    live.iter_mut().for_each(|v| *v *= inv);
+    1.0 / exp_shifted(level, live, scale, -scale * max)
 }
 
 /// The largest element, NaN ignored (as `f32::max`). Sixteen lanes of compare-and-select, which

@@ -139,8 +139,19 @@ fn prepacked_and_partial_products_match_the_one_off_product() {
     );
     let packed = PackedB::new(n, k, BMatrix::Nk { data: &b, ld: k });
     let mut pre = vec![0f32; m * n];
-    gemm_packed(m, &a, k, &packed, &mut pre, n);
+    gemm_packed(m, &a, k, &packed, None, &mut pre, n);
     assert_eq!(once, pre, "same blocking, same sums");
+    // A bias is added to every row, on f32 panels and on tiles alike.
+    let bias = random(&mut rng, n);
+    for precision in [Precision::F32, Precision::SplitBf16] {
+        let packed = PackedB::with_precision(n, k, BMatrix::Nk { data: &b, ld: k }, precision);
+        let (mut plain, mut biased) = (vec![0f32; m * n], vec![0f32; m * n]);
+        gemm_packed(m, &a, k, &packed, None, &mut plain, n);
+        gemm_packed(m, &a, k, &packed, Some(&bias), &mut biased, n);
+        for (i, (p, q)) in plain.iter().zip(&biased).enumerate() {
+            assert_eq!(p + bias[i % n], *q, "{precision:?} bias at {i}");
+        }
+    }
     // The leading 70 columns over the leading 150 of k, as causal attention uses a packed K.
     let (n2, k2) = (70, 150);
     let mut part = vec![0f32; m * n2];

@@ -290,7 +290,8 @@ thread_local! {
 /// every row pair of the task passes over them; only A's tiles then come from L2.
 const KC_BLOCKS: usize = 8;
 
-/// C[rows, cols] = A[rows, ..k] · B[..k, cols] on tiles; `cols` starts on a panel boundary.
+/// C[rows, cols] = A[rows, ..k] · B[..k, cols] (+ bias[cols]) on tiles; `cols` starts on a panel
+/// boundary.
 ///
 /// Safety: [`usable`] is true; C (through `c`, stride `ldc`) holds the rows and columns given,
 /// and no other thread accesses that block.
@@ -304,6 +305,7 @@ pub(super) unsafe fn run_task(
     b: &TileB,
     c: SendPtr,
     ldc: usize,
+    bias: Option<&[f32]>,
 ) {
     if rows.is_empty() || cols.is_empty() {
         return;
@@ -349,17 +351,25 @@ pub(super) unsafe fn run_task(
                         store(cb);
                     }
                 }
+                let bias = bias.map(|v| &v[j0..j0 + live_cols]);
                 for i in 0..rows.len() {
-                    let (src, dst) = (
-                        block.as_ptr().add(i * PANEL),
+                    let src = std::slice::from_raw_parts(block.as_ptr().add(i * PANEL), live_cols);
+                    let dst = std::slice::from_raw_parts_mut(
                         c.at((rows.start + i) * ldc + j0),
+                        live_cols,
                     );
-                    // A whole panel's row as a fixed-size copy, which compiles to vector moves
-                    // rather than a call.
-                    if live_cols == PANEL {
-                        std::ptr::copy_nonoverlapping(src, dst, PANEL);
-                    } else {
-                        std::ptr::copy_nonoverlapping(src, dst, live_cols);
+                    match bias {
+                        Some(bias) => {
+                            for ((d, &s), &b) in dst.iter_mut().zip(src).zip(bias) {
+                                *d = s + b;
+                            }
+                        }
+                        // A whole row as one fixed-size copy (vector moves, not a call).
+                        None if live_cols == PANEL => {
+                            *dst.as_mut_ptr().cast::<[f32; PANEL]>() =
+                                *src.as_ptr().cast::<[f32; PANEL]>();
+                        }
+                        None => dst.copy_from_slice(src),
                     }
                 }
                 j0 += PANEL;

@@ -304,32 +304,51 @@ pub fn gemm_at(
     let threaded = m * n * k >= SERIAL_BELOW;
     packed.precision = precision;
     packed.repack(n, k, b, precision.tiles_at(level), threaded);
-    gemm_packed_at(level, m, a, lda, &packed, c, ldc);
+    gemm_packed_at(level, m, a, lda, &packed, None, c, ldc);
     PACKED.set(packed);
 }
 
-/// `C = A · B` for a packed B, on the kernel thread pool.
-pub fn gemm_packed(m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ldc: usize) {
-    gemm_packed_at(SimdLevel::detect(), m, a, lda, b, c, ldc)
+/// `C = A · B (+ bias)` for a packed B, on the kernel thread pool: `bias[j]` (n long) is added
+/// to column j as each task finishes its block, while the block is still in cache.
+pub fn gemm_packed(
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    gemm_packed_at(SimdLevel::detect(), m, a, lda, b, bias, c, ldc)
 }
 
 /// [`gemm_packed`] with a given SIMD level.
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_packed_at(
     level: SimdLevel,
     m: usize,
     a: &[f32],
     lda: usize,
     b: &PackedB,
+    bias: Option<&[f32]>,
     c: &mut [f32],
     ldc: usize,
 ) {
     let (n, k) = (b.n, b.k);
     check_ac(m, n, k, a, lda, c.len(), ldc);
+    assert!(
+        bias.is_none_or(|v| v.len() == n),
+        "gemm: bias is not {n} long"
+    );
     let kernel = Kernel::for_level(level);
-    let c = SendPtr(c.as_mut_ptr());
+    let out = Out {
+        c: SendPtr(c.as_mut_ptr()),
+        ldc,
+        bias,
+    };
     if m * n * k < SERIAL_BELOW {
         // Safety: one task covering C, whose extent `check_ac` verified.
-        unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, c, ldc) };
+        unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, out) };
         return;
     }
     // Tiles take rows 32 at a time.
@@ -351,7 +370,7 @@ pub fn gemm_packed_at(
         let rows = ib * mc..((ib + 1) * mc).min(m);
         let cols = jb * task_cols..((jb + 1) * task_cols).min(n);
         // Safety: each task writes its own block of C, inside the extent `check_ac` verified.
-        unsafe { run_task(kernel, rows, cols, k, a, lda, b, c, ldc) };
+        unsafe { run_task(kernel, rows, cols, k, a, lda, b, out) };
     });
 }
 
@@ -376,7 +395,12 @@ pub unsafe fn gemm_packed_serial(
     check_ac(m, n, k, a, lda, usize::MAX, ldc);
     let kernel = Kernel::for_level(SimdLevel::detect());
     // Safety: the caller's contract.
-    unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, SendPtr(c), ldc) };
+    let out = Out {
+        c: SendPtr(c),
+        ldc,
+        bias: None,
+    };
+    unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, out) };
 }
 
 fn extent(rows: usize, ld: usize, cols: usize) -> usize {
@@ -414,15 +438,41 @@ fn check_b(n: usize, k: usize, b: &BMatrix<'_>) {
     }
 }
 
+/// Where a task writes: C at stride `ldc`, with `bias[j]` added to column j when given.
+#[derive(Clone, Copy)]
+struct Out<'a> {
+    c: SendPtr,
+    ldc: usize,
+    bias: Option<&'a [f32]>,
+}
+
+impl Out<'_> {
+    /// Adds the bias to C's block `rows × cols`.
+    ///
+    /// Safety: the block is the caller's, inside C.
+    unsafe fn add_bias(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+        let Some(bias) = self.bias else { return };
+        for i in rows {
+            // Safety: the caller's contract.
+            let row = unsafe {
+                std::slice::from_raw_parts_mut(self.c.at(i * self.ldc + cols.start), cols.len())
+            };
+            row.iter_mut()
+                .zip(&bias[cols.clone()])
+                .for_each(|(o, v)| *o += v);
+        }
+    }
+}
+
 thread_local! {
     /// A task's rows of A for one K block, packed, and an edge block of C.
     static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// C[rows, cols] = A[rows, ..k] · B[..k, cols].
+/// C[rows, cols] = A[rows, ..k] · B[..k, cols] (+ bias[cols]).
 ///
-/// Safety: C (through `c`, stride `ldc`) holds the rows and columns given, and no other thread
-/// accesses that block.
+/// Safety: C (through `out`) holds the rows and columns given, and no other thread accesses
+/// that block.
 #[allow(clippy::too_many_arguments)]
 unsafe fn run_task(
     kernel: Kernel,
@@ -432,20 +482,22 @@ unsafe fn run_task(
     a: &[f32],
     lda: usize,
     b: &PackedB,
-    c: SendPtr,
-    ldc: usize,
+    out: Out<'_>,
 ) {
     let (nr, mr) = (kernel.nr, kernel.mr());
+    let (c, ldc) = (out.c, out.ldc);
     if rows.is_empty() || cols.is_empty() {
         return;
     }
     if k == 0 {
-        for i in rows {
+        for i in rows.clone() {
             // Safety: row i of the block is the caller's.
             unsafe {
                 std::slice::from_raw_parts_mut(c.at(i * ldc + cols.start), cols.len()).fill(0.0)
             };
         }
+        // Safety: as above.
+        unsafe { out.add_bias(rows, cols) };
         return;
     }
     let packed = match &b.panels {
@@ -453,7 +505,7 @@ unsafe fn run_task(
         // Safety: tiles are packed only where `amx::usable`; the rest is this function's
         // contract.
         Panels::Tiles(tiles) => {
-            return unsafe { amx::run_task(rows, cols, k, a, lda, tiles, c, ldc) };
+            return unsafe { amx::run_task(rows, cols, k, a, lda, tiles, c, ldc, out.bias) };
         }
     };
     let m = rows.len();
@@ -530,4 +582,6 @@ unsafe fn run_task(
             p0 += kc;
         }
     });
+    // Safety: the block is the task's (this function's contract).
+    unsafe { out.add_bias(rows, cols) };
 }

@@ -3,7 +3,7 @@
 //! modules fall back to candle's own ops on other devices and dtypes (see [`on_cpu_f32`]).
 
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, InplaceOp1, Layout, Result, Shape, Tensor,
 };
 use smolvlm_kernels::attention::{AttentionShape, KvElement, Strides};
 use smolvlm_kernels::gemm::{BMatrix, PackedB, Precision, gemm, gemm_packed};
@@ -35,8 +35,28 @@ fn rows_of(op: &str, layout: &Layout, k: usize, n: usize) -> Result<(usize, Vec<
     Ok((layout.shape().elem_count() / k.max(1), out))
 }
 
-/// `x · Wᵀ` for a dense weight packed at load.
+/// `x · Wᵀ` for a dense weight packed at load; as a two-input op, `x · Wᵀ + bias` with the bias
+/// added inside the product (no second pass over the output, no second tensor).
 pub struct PackedMatMul<'a>(pub &'a PackedB);
+
+impl PackedMatMul<'_> {
+    fn run(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+        bias: Option<&[f32]>,
+    ) -> Result<(CpuStorage, Shape)> {
+        let w = self.0;
+        let x = f32_data("smolvlm-gemm", storage, layout)?;
+        let (m, dims) = rows_of("smolvlm-gemm", layout, w.k(), w.n())?;
+        if bias.is_some_and(|b| b.len() != w.n()) {
+            candle_core::bail!("smolvlm-gemm: bias is not {} long", w.n());
+        }
+        let mut y = vec![0f32; m * w.n()];
+        gemm_packed(m, x, w.k(), w, bias, &mut y, w.n());
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+}
 
 impl CustomOp1 for PackedMatMul<'_> {
     fn name(&self) -> &'static str {
@@ -44,12 +64,24 @@ impl CustomOp1 for PackedMatMul<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let w = self.0;
-        let x = f32_data(self.name(), storage, layout)?;
-        let (m, dims) = rows_of(self.name(), layout, w.k(), w.n())?;
-        let mut y = vec![0f32; m * w.n()];
-        gemm_packed(m, x, w.k(), w, &mut y, w.n());
-        Ok((CpuStorage::F32(y), Shape::from(dims)))
+        self.run(storage, layout, None)
+    }
+}
+
+impl CustomOp2 for PackedMatMul<'_> {
+    fn name(&self) -> &'static str {
+        "smolvlm-gemm-bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let bias = f32_data("smolvlm-gemm-bias", s2, l2)?;
+        self.run(s1, l1, Some(bias))
     }
 }
 

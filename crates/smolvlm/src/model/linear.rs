@@ -111,11 +111,18 @@ impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let ys = match &self.weight {
             LinearWeight::Dense(w) => QMatMul::Tensor(w.clone()).forward(xs)?,
-            LinearWeight::Packed(w) => xs
-                .to_dtype(DType::F32)?
-                .contiguous()?
-                .apply_op1_no_bwd(&PackedMatMul(w))?
-                .to_dtype(xs.dtype())?,
+            LinearWeight::Packed(w) => {
+                let x = xs.to_dtype(DType::F32)?.contiguous()?;
+                let ys = match &self.bias {
+                    // The bias goes into the product.
+                    Some(b) if on_cpu_f32(b) => {
+                        let ys = x.apply_op2_no_bwd(&b.contiguous()?, &PackedMatMul(w))?;
+                        return ys.to_dtype(xs.dtype());
+                    }
+                    _ => x.apply_op1_no_bwd(&PackedMatMul(w))?,
+                };
+                ys.to_dtype(xs.dtype())?
+            }
             // The quantized kernels take f32 activations; other compute dtypes go through f32.
             LinearWeight::Cpu(w) => quantized_products(&[w], xs)?,
             LinearWeight::Device(q) => {
