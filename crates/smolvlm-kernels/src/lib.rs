@@ -2,7 +2,7 @@
 //! dot products against 8-bit activations with the SIMD level picked at run time ([`dot`]; on
 //! AVX-512 VNNI CPUs the legacy formats are re-laid out 16 rows at a time, `interleaved`),
 //! threaded matrix products over a persistent pool ([`QWeight::matmul`], [`matmul_many`]), and
-//! f32 GEMM for batches ([`gemm`]).
+//! GEMM for batches ([`gemm`]: f32, or split bf16 on AMX tiles for reduced-precision weights).
 
 pub mod act;
 pub mod attention;

@@ -69,13 +69,16 @@ impl Linear {
         Self { weight, bias }
     }
 
-    /// The precision its weight deserves in products: what it was packed for, split bf16 for
-    /// quantized weights (whose rounding dwarfs the split's), f32 otherwise.
+    /// The precision it was packed for ([`Weights::precision`]; f32 for other weights): the
+    /// layer's attention products follow it.
+    ///
+    /// [`Weights::precision`]: super::weights::Weights::precision
     pub fn precision(&self) -> Precision {
         match &self.weight {
             LinearWeight::Packed(p) => p.precision(),
-            LinearWeight::Cpu(_) => Precision::SplitBf16,
-            LinearWeight::Dense(_) | LinearWeight::Device(_) => Precision::F32,
+            LinearWeight::Cpu(_) | LinearWeight::Dense(_) | LinearWeight::Device(_) => {
+                Precision::F32
+            }
         }
     }
 }

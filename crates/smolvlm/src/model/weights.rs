@@ -131,19 +131,23 @@ impl Weights {
         }
     }
 
-    /// The precision products with tensor `name` need: f32 for safetensors models (transformers'
-    /// numerics) and f32 GGUF tensors; split bf16 for f16, bf16 and quantized GGUF ones, whose
-    /// values the split holds exactly or whose rounding dwarfs it. (A tensor the file lacks
-    /// gets f32; loading it reports the error.)
+    /// The precision products with tensor `name` need: split bf16 (AMX tiles where the CPU has
+    /// them) for the vision tower's and connector's f16, bf16 and quantized GGUF tensors, whose
+    /// values the split holds exactly or whose rounding dwarfs it; f32 otherwise — safetensors
+    /// models (transformers' numerics), f32 tensors, and the decoder, whose decode steps are
+    /// single rows: tiles take 32 rows at a time, and one row is memory-bound on f32 panels.
     pub fn precision(&self, name: &str) -> Precision {
-        match &self.source {
-            Source::SafeTensors { .. } => Precision::F32,
-            Source::Gguf { file, .. } => gguf_name(&self.full(name))
-                .and_then(|n| file.tensor_bytes(&n).ok())
-                .map_or(Precision::F32, |(entry, _)| match entry.dtype {
-                    GgmlDType::F32 => Precision::F32,
-                    _ => Precision::SplitBf16,
-                }),
+        let Source::Gguf { file, .. } = &self.source else {
+            return Precision::F32;
+        };
+        let full = self.full(name);
+        let batches_only =
+            full.starts_with("model.vision_model.") || full.starts_with("model.connector.");
+        match gguf_name(&full).and_then(|n| file.tensor_bytes(&n).ok()) {
+            Some((entry, _)) if batches_only && entry.dtype != GgmlDType::F32 => {
+                Precision::SplitBf16
+            }
+            _ => Precision::F32,
         }
     }
 
@@ -428,6 +432,26 @@ pub fn gguf_name(hf: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Split bf16 goes to the vision tower and connector of an f16 GGUF pair only: the decoder's
+    /// decode steps are single rows, and f32 tensors (the norms) stay f32.
+    #[test]
+    fn split_precision_is_for_reduced_precision_vision_weights() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tiny-smolvlm");
+        let open = |name: &str| Arc::new(GgufFile::open(&dir.join(name)).expect("fixture"));
+        let cpu = Device::Cpu;
+        let vision = Weights::gguf(open("mmproj-f16.gguf"), &cpu, DType::F32, None);
+        let text = Weights::gguf(open("model-f16.gguf"), &cpu, DType::F32, Some((4, 2)));
+        let fc1 = "model.vision_model.encoder.layers.0.mlp.fc1.weight";
+        assert_eq!(vision.precision(fc1), Precision::SplitBf16);
+        let fc = "model.connector.modality_projection.proj.weight";
+        assert_eq!(vision.precision(fc), Precision::SplitBf16);
+        let norm = "model.vision_model.post_layernorm.weight";
+        assert_eq!(vision.precision(norm), Precision::F32);
+        let q = "model.text_model.layers.0.self_attn.q_proj.weight";
+        assert_eq!(text.precision(q), Precision::F32);
+    }
 
     #[test]
     fn names_translate_to_llama_cpp() {
