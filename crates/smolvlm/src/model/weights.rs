@@ -132,8 +132,9 @@ impl Weights {
     }
 
     /// The precision products with tensor `name` need: split bf16 (AMX tiles where the CPU has
-    /// them) for the vision tower's and connector's f16, bf16 and quantized GGUF tensors, whose
-    /// values the split holds exactly or whose rounding dwarfs it; f32 otherwise — safetensors
+    /// them) for the vision tower's and connector's reduced-precision GGUF tensors, whose values
+    /// the split holds exactly (f16, bf16) or whose rounding dwarfs it (quantized ones, which
+    /// their own kernels multiply anyway); f32 otherwise — safetensors
     /// models (transformers' numerics), f32 tensors, and the decoder, whose decode steps are
     /// single rows: tiles take 32 rows at a time, and one row is memory-bound on f32 panels.
     pub fn precision(&self, name: &str) -> Precision {
