@@ -114,7 +114,7 @@ impl TileB {
         let panels = n.div_ceil(PANEL);
         let k_blocks = k.div_ceil(KB);
         let mut tiles = vec![ZERO; panels * k_blocks * 4];
-        let out = TilePtr(tiles.as_mut_ptr());
+        let out = SendPtr(tiles.as_mut_ptr());
         let pack = |panel: usize| {
             let mut f32s = vec![0f32; k * PANEL];
             super::pack_panel(&mut f32s, panel * PANEL, n, k, b);
@@ -157,19 +157,6 @@ fn split_panel(dst: &mut [Tile], f32s: &[f32], k: usize) {
                 }
             }
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct TilePtr(*mut Tile);
-// Safety: tasks write disjoint tiles, and the caller waits for all of them.
-unsafe impl Sync for TilePtr {}
-unsafe impl Send for TilePtr {}
-
-impl TilePtr {
-    fn at(self, i: usize) -> *mut Tile {
-        // Safety: callers stay inside the buffer the pointer came from.
-        unsafe { self.0.add(i) }
     }
 }
 

@@ -128,15 +128,22 @@ impl std::fmt::Debug for PackedB {
     }
 }
 
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
+/// A buffer's pointer shared by the tasks of one product (f32 panels and C, or tiles).
+struct SendPtr<T = f32>(*mut T);
+// Manual impls: a derive would require `T: Copy`, which the pointer does not need.
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 // Safety: tasks write disjoint parts of the buffer, and the caller waits for all of them.
-unsafe impl Sync for SendPtr {}
-unsafe impl Send for SendPtr {}
+unsafe impl<T> Sync for SendPtr<T> {}
+unsafe impl<T> Send for SendPtr<T> {}
 
-impl SendPtr {
+impl<T> SendPtr<T> {
     /// Through a method, so closures capture the `Sync` wrapper rather than its raw field.
-    fn at(self, i: usize) -> *mut f32 {
+    fn at(self, i: usize) -> *mut T {
         // Safety: callers stay inside the buffer the pointer came from.
         unsafe { self.0.add(i) }
     }
