@@ -88,7 +88,9 @@ impl CustomOp2 for PackedMatMul<'_> {
 /// `x · Wᵢᵀ` for quantized weights sharing an input, their outputs side by side in one tensor
 /// (…, Σ nᵢ): integer dot products for a few rows (a decode step reads each W once, in its
 /// compact form, in one parallel pass for all of them), the GEMM with W dequantized panel by
-/// panel for batches.
+/// panel for batches — in split bf16 (AMX tiles where the CPU has them), whose error is far
+/// below the quantization's (the q8_0 fixture's step-0 logits: 0.4086 from transformers' with
+/// it, 0.409 without).
 pub struct QuantizedMatMul<'a>(pub &'a [&'a QWeight]);
 
 /// Rows from which the GEMM beats the integer products: dequantizing a panel costs about as much
@@ -116,7 +118,7 @@ impl CustomOp1 for QuantizedMatMul<'_> {
             let mut col = 0;
             for w in ws {
                 gemm(
-                    Precision::F32,
+                    Precision::SplitBf16,
                     m,
                     w.rows(),
                     k,
