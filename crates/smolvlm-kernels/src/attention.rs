@@ -156,9 +156,7 @@ pub fn attention<T: KvElement>(
         .into_iter()
         .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    let q_block = if s.precision == Precision::SplitBf16
-        && crate::SimdLevel::detect() >= crate::SimdLevel::Amx
-    {
+    let q_block = if s.precision.tiles_at(crate::SimdLevel::detect()) {
         Q_BLOCK_TILES
     } else {
         Q_BLOCK

@@ -39,7 +39,7 @@ pub enum Precision {
 
 impl Precision {
     /// Whether products of this precision run on tiles at `level`.
-    fn tiles_at(self, level: SimdLevel) -> bool {
+    pub(crate) fn tiles_at(self, level: SimdLevel) -> bool {
         self == Precision::SplitBf16 && level >= SimdLevel::Amx && amx::usable()
     }
 }
