@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 SMOLVLM_REAL_GGUF="$(bash scripts/fetch-real-weights.sh)"
 export SMOLVLM_REAL_GGUF
 cargo test --workspace --locked
+# The CPU kernels' AArch64 (NEON) paths: cross-built with Debian's Rust and run under QEMU
+# (installs the cross toolchain on first use; about a minute).
+bash scripts/test-aarch64.sh
 # End-to-end: the real app under Xvfb, driven by WebKitWebDriver (about a minute). The app binary
 # is built with the same target selection as `cargo test --workspace` (tests activate
 # dev-dependency features such as tauri's `test`; `cargo build -p smolvlm-desktop` alone would

@@ -27,12 +27,28 @@ pub struct Q8KBlock {
 /// `x ≈ d · q` with `d = max|x| / 127`, rounding to nearest (ties to even, as the vector
 /// rounding does, so every SIMD level gives the same codes).
 fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if x.len().is_multiple_of(8) && crate::SimdLevel::detect() >= crate::SimdLevel::Avx2 {
-        // Safety: AVX2 was detected.
-        return unsafe { quantize_run_avx2(x, q) };
+    quantize_run_vector(x, q).unwrap_or_else(|| quantize_run_scalar(x, q))
+}
+
+/// The vector path, where this CPU has one (and `x` is a multiple of 8 long).
+fn quantize_run_vector(x: &[f32], q: &mut [i8]) -> Option<f32> {
+    use crate::SimdLevel;
+    if !x.len().is_multiple_of(8) {
+        return None;
     }
-    quantize_run_scalar(x, q)
+    let level = SimdLevel::detect();
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        // Safety: AVX2 was detected.
+        return Some(unsafe { quantize_run_avx2(x, q) });
+    }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        // Safety: NEON was detected.
+        return Some(unsafe { quantize_run_neon(x, q) });
+    }
+    let _ = level;
+    None
 }
 
 fn quantize_run_scalar(x: &[f32], q: &mut [i8]) -> f32 {
@@ -100,6 +116,38 @@ unsafe fn quantize_run_avx2(x: &[f32], q: &mut [i8]) -> f32 {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn quantize_run_neon(x: &[f32], q: &mut [i8]) -> f32 {
+    use std::arch::aarch64::*;
+    unsafe {
+        let mut m = vdupq_n_f32(0.0);
+        for c in x.chunks_exact(4) {
+            m = vmaxq_f32(m, vabsq_f32(vld1q_f32(c.as_ptr())));
+        }
+        // NaN is looked for apart, as in the other paths.
+        let amax = if x.iter().any(|v| v.is_nan()) {
+            f32::NAN
+        } else {
+            vmaxvq_f32(m)
+        };
+        let Some(id) = inverse_scale(amax) else {
+            q.fill(0);
+            return if amax.is_finite() { 0.0 } else { f32::NAN };
+        };
+        let (vid, lo, hi) = (vdupq_n_f32(id), vdupq_n_f32(-127.0), vdupq_n_f32(127.0));
+        let code = |p: *const f32| {
+            let r = vrndnq_f32(vmulq_f32(vld1q_f32(p), vid));
+            vmovn_s32(vcvtq_s32_f32(vminq_f32(vmaxq_f32(r, lo), hi)))
+        };
+        for (c, q) in x.chunks_exact(8).zip(q.chunks_exact_mut(8)) {
+            let codes = vcombine_s16(code(c.as_ptr()), code(c.as_ptr().add(4)));
+            vst1_s8(q.as_mut_ptr(), vmovn_s16(codes));
+        }
+        amax / 127.0
+    }
+}
+
 /// Quantizes `x` (a multiple of 32 long) into `out`.
 pub fn quantize_q8(x: &[f32], out: &mut Vec<Q8Block>) {
     out.clear();
@@ -138,10 +186,9 @@ mod tests {
 
     /// The vector path gives the scalar path's codes and scale exactly, ties and edge cases
     /// included.
-    #[cfg(target_arch = "x86_64")]
     #[test]
     fn vector_and_scalar_quantization_agree() {
-        if !is_x86_feature_detected!("avx2") {
+        if quantize_run_vector(&[0.0; 8], &mut [0; 8]).is_none() {
             return;
         }
         let mut seed = 0x9e37_79b9u32;
@@ -170,8 +217,7 @@ mod tests {
         for x in cases {
             let (mut a, mut b) = ([0i8; 32], [0i8; 32]);
             let da = quantize_run_scalar(&x, &mut a);
-            // Safety: AVX2 was checked above.
-            let db = unsafe { quantize_run_avx2(&x, &mut b) };
+            let db = quantize_run_vector(&x, &mut b).expect("checked above");
             assert_eq!(a, b, "{x:?}");
             assert!(
                 da.to_bits() == db.to_bits() || (da.is_nan() && db.is_nan()),

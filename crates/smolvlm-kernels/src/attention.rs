@@ -233,7 +233,7 @@ fn direct<T: KvElement>(
 ) {
     let group = s.heads / s.kv_heads;
     let hd = s.head_dim;
-    let simd = crate::SimdLevel::detect() >= crate::SimdLevel::Avx2;
+    let simd = crate::SimdLevel::detect() != crate::SimdLevel::Scalar;
     parallel(s.batch * s.heads, &|t| {
         let (b, h) = (t / s.heads, t % s.heads);
         let kvh = h / group;
@@ -263,7 +263,7 @@ fn direct<T: KvElement>(
 /// What keys and values may be stored as: f32, or f16 (a KV cache at half the memory, as
 /// llama.cpp keeps it).
 pub trait KvElement: Copy + Send + Sync + 'static {
-    /// This element's AVX2/FMA/F16C kernels, where the target has them.
+    /// This element's vector kernels (AVX2/FMA/F16C, or NEON), where the target has them.
     #[doc(hidden)]
     const SIMD: Option<SimdKernels<Self>>;
 
@@ -274,7 +274,7 @@ pub trait KvElement: Copy + Send + Sync + 'static {
     fn to_f32(self) -> f32;
 
     /// `out[j] = q · rows[j]` for `n` rows of `q.len()` at `stride` elements; `simd`: the CPU
-    /// has AVX2, FMA and F16C (detected by the caller).
+    /// has the features of [`Self::SIMD`]'s kernels (detected by the caller).
     fn scores(simd: bool, q: &[f32], rows: &[Self], stride: usize, n: usize, out: &mut [f32]) {
         assert!(
             n == 0 || rows.len() >= (n - 1) * stride + q.len(),
@@ -349,7 +349,12 @@ impl KvElement for f32 {
         scores: x86::scores_f32,
         weighted_sum: x86::weighted_sum_f32,
     });
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    const SIMD: Option<SimdKernels<f32>> = Some(SimdKernels {
+        scores: neon::scores_f32,
+        weighted_sum: neon::weighted_sum_f32,
+    });
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     const SIMD: Option<SimdKernels<f32>> = None;
 
     fn rows_f32(x: &[f32], _: usize, _: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
@@ -367,7 +372,12 @@ impl KvElement for f16 {
         scores: x86::scores_f16,
         weighted_sum: x86::weighted_sum_f16,
     });
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    const SIMD: Option<SimdKernels<f16>> = Some(SimdKernels {
+        scores: neon::scores_f16,
+        weighted_sum: neon::weighted_sum_f16,
+    });
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     const SIMD: Option<SimdKernels<f16>> = None;
 
     fn rows_f32(x: &[f16], rows: usize, width: usize, ld: usize) -> (Cow<'_, [f32]>, usize) {
@@ -386,6 +396,9 @@ impl KvElement for f16 {
 /// Decode-sized attention spends its time here, over 64-wide heads: scores four keys at a time
 /// (four independent FMA chains; one chain per key was latency-bound), values summed in
 /// registers a 64-wide slice at a time (no load/store of the output per key).
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use half::f16;

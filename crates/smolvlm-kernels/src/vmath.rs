@@ -60,7 +60,12 @@ fn exp_shifted(level: SimdLevel, x: &mut [f32], a: f32, b: f32) -> f32 {
         // Safety: the level was detected on this CPU.
         SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::exp_shifted(x, a, b) },
         SimdLevel::Avx2 => return unsafe { avx2::exp_shifted(x, a, b) },
-        SimdLevel::Scalar => {}
+        SimdLevel::Scalar | SimdLevel::Neon => {}
+    }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        // Safety: the level was detected on this CPU.
+        return unsafe { neon::exp_shifted(x, a, b) };
     }
     let _ = level;
     let mut sum = 0.0;
@@ -82,7 +87,12 @@ pub fn gelu_tanh_at(level: SimdLevel, x: &mut [f32]) {
         // Safety: the level was detected on this CPU.
         SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::gelu_tanh(x) },
         SimdLevel::Avx2 => return unsafe { avx2::gelu_tanh(x) },
-        SimdLevel::Scalar => {}
+        SimdLevel::Scalar | SimdLevel::Neon => {}
+    }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        // Safety: the level was detected on this CPU.
+        return unsafe { neon::gelu_tanh(x) };
     }
     let _ = level;
     for v in x.iter_mut() {
@@ -102,7 +112,12 @@ pub fn silu_mul_at(level: SimdLevel, gate: &mut [f32], up: &[f32]) {
         // Safety: the level was detected on this CPU.
         SimdLevel::Avx512 | SimdLevel::Amx => return unsafe { avx512::silu_mul(gate, up) },
         SimdLevel::Avx2 => return unsafe { avx2::silu_mul(gate, up) },
-        SimdLevel::Scalar => {}
+        SimdLevel::Scalar | SimdLevel::Neon => {}
+    }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        // Safety: the level was detected on this CPU.
+        return unsafe { neon::silu_mul(gate, up) };
     }
     let _ = level;
     for (g, &u) in gate.iter_mut().zip(up) {
@@ -236,6 +251,9 @@ mod avx512 {
         }
     }
 }
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {

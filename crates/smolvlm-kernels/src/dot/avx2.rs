@@ -4,8 +4,8 @@
 
 use std::arch::x86_64::*;
 
+use super::k_mins;
 use crate::act::{Q8Block, Q8KBlock};
-use crate::formats::k_scale_min;
 
 /// A block's f16 scale as f32, by table: LLVM compiles F16C's scalar conversion into an insert
 /// into whatever register it likes — here the running sum — which chained every block to the
@@ -162,19 +162,6 @@ pub unsafe fn q5_1(w: &[u8], a: &[Q8Block]) -> f32 {
             *off += half(t, b, 2) * a.d * a.sum as f32;
         })
     }
-}
-
-/// Σ over sub-blocks of min × activation sum, for Q4_K/Q5_K.
-#[inline(always)]
-fn k_mins(scales: &[u8], a: &Q8KBlock) -> ([i16; 8], i32) {
-    let mut sc = [0i16; 8];
-    let mut summ = 0i32;
-    for (j, s) in sc.iter_mut().enumerate() {
-        let (scale, min) = k_scale_min(scales, j);
-        *s = scale as i16;
-        summ += min as i32 * (a.bsums[2 * j] as i32 + a.bsums[2 * j + 1] as i32);
-    }
-    (sc, summ)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

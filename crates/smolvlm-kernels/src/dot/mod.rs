@@ -7,12 +7,19 @@ use crate::formats::WeightType;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 pub mod scalar;
 
-/// The instruction sets the kernels use.
+/// The instruction sets the kernels use. The order is "more capable than" within one
+/// architecture: a CPU runs every level up to its own on its own architecture's list
+/// ([`SimdLevel::available`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SimdLevel {
     Scalar,
+    /// AArch64 NEON with the dot-product extension (ARMv8.2+: every Apple M chip, Graviton 2
+    /// and later): 4-wide f32 vectors, 32 registers, `sdot` for the integer products.
+    Neon,
     /// AVX2 + FMA + F16C.
     Avx2,
     /// The above and AVX-512F: 16-wide f32 vectors, 32 registers (the GEMM's widest kernel).
@@ -26,6 +33,7 @@ impl SimdLevel {
     pub fn name(self) -> &'static str {
         match self {
             SimdLevel::Scalar => "scalar",
+            SimdLevel::Neon => "neon",
             SimdLevel::Avx2 => "avx2",
             SimdLevel::Avx512 => "avx512",
             SimdLevel::Amx => "amx",
@@ -61,21 +69,44 @@ impl SimdLevel {
             }
             return SimdLevel::Avx2;
         }
+        #[cfg(target_arch = "aarch64")]
+        if std::arch::is_aarch64_feature_detected!("neon")
+            && std::arch::is_aarch64_feature_detected!("dotprod")
+        {
+            return SimdLevel::Neon;
+        }
         SimdLevel::Scalar
     }
 
     /// Every level this CPU can run, for tests.
     pub fn available() -> Vec<Self> {
-        [
-            SimdLevel::Scalar,
-            SimdLevel::Avx2,
-            SimdLevel::Avx512,
-            SimdLevel::Amx,
-        ]
-        .into_iter()
-        .filter(|&l| l <= Self::hardware())
-        .collect()
+        let arch: &[SimdLevel] = if cfg!(target_arch = "x86_64") {
+            &[SimdLevel::Avx2, SimdLevel::Avx512, SimdLevel::Amx]
+        } else if cfg!(target_arch = "aarch64") {
+            &[SimdLevel::Neon]
+        } else {
+            &[]
+        };
+        std::iter::once(SimdLevel::Scalar)
+            .chain(arch.iter().copied())
+            .filter(|&l| l <= Self::hardware())
+            .collect()
     }
+}
+
+/// A Q4_K/Q5_K super-block's eight 6-bit sub-block scales, and Σ over sub-blocks of min ×
+/// activation sum (the vector kernels apply the scales to integer products and subtract this).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn k_mins(scales: &[u8], a: &Q8KBlock) -> ([i16; 8], i32) {
+    let mut sc = [0i16; 8];
+    let mut summ = 0i32;
+    for (j, s) in sc.iter_mut().enumerate() {
+        let (scale, min) = crate::formats::k_scale_min(scales, j);
+        *s = scale as i16;
+        summ += min as i32 * (a.bsums[2 * j] as i32 + a.bsums[2 * j + 1] as i32);
+    }
+    (sc, summ)
 }
 
 /// The activation layout a weight type multiplies with.
@@ -103,6 +134,19 @@ pub enum Dot {
     Q8K(DotQ8K),
 }
 
+#[cfg(target_arch = "aarch64")]
+macro_rules! safe_neon {
+    ($name:ident, $act:ty) => {{
+        // Safety: only selected when `SimdLevel::detect` found NEON and the dot-product
+        // extension.
+        fn f(w: &[u8], a: &[$act]) -> f32 {
+            unsafe { neon::$name(w, a) }
+        }
+        f as fn(&[u8], &[$act]) -> f32
+    }};
+}
+
+#[cfg(target_arch = "x86_64")]
 macro_rules! safe_avx2 {
     ($name:ident, $act:ty) => {{
         // Safety: only selected when `SimdLevel::detect` found AVX2, FMA and F16C.
@@ -131,6 +175,20 @@ pub fn dot_for(ty: WeightType, level: SimdLevel) -> Option<Dot> {
             F32 | F16 | BF16 => return None,
         });
     }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        return Some(match ty {
+            Q4_0 => Dot::Q8(safe_neon!(q4_0, Q8Block)),
+            Q4_1 => Dot::Q8(safe_neon!(q4_1, Q8Block)),
+            Q5_0 => Dot::Q8(safe_neon!(q5_0, Q8Block)),
+            Q5_1 => Dot::Q8(safe_neon!(q5_1, Q8Block)),
+            Q8_0 => Dot::Q8(safe_neon!(q8_0, Q8Block)),
+            Q4K => Dot::Q8K(safe_neon!(q4_k, Q8KBlock)),
+            Q5K => Dot::Q8K(safe_neon!(q5_k, Q8KBlock)),
+            Q6K => Dot::Q8K(safe_neon!(q6_k, Q8KBlock)),
+            F32 | F16 | BF16 => return None,
+        });
+    }
     let _ = level;
     Some(match ty {
         Q4_0 => Dot::Q8(scalar::q4_0),
@@ -143,4 +201,25 @@ pub fn dot_for(ty: WeightType, level: SimdLevel) -> Option<Dot> {
         Q6K => Dot::Q8K(scalar::q6_k),
         F32 | F16 | BF16 => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tests that loop over [`SimdLevel::available`] reach this CPU's best level, and only
+    /// levels of its own architecture (under emulation too: QEMU's AArch64 CPU has the
+    /// dot-product extension, so the NEON kernels are what the AArch64 run checks).
+    #[test]
+    fn available_levels_end_at_the_detected_one() {
+        let levels = SimdLevel::available();
+        assert_eq!(levels.first(), Some(&SimdLevel::Scalar));
+        assert_eq!(levels.last(), Some(&SimdLevel::hardware()));
+        #[cfg(target_arch = "aarch64")]
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            assert_eq!(levels, [SimdLevel::Scalar, SimdLevel::Neon]);
+        }
+        #[cfg(target_arch = "x86_64")]
+        assert!(!levels.contains(&SimdLevel::Neon));
+    }
 }

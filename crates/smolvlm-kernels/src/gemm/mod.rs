@@ -12,6 +12,7 @@
 //! A product of [`Precision::SplitBf16`] runs on AMX tiles where the CPU has them (`amx`): for
 //! weights that are f16, bf16 or quantized, whose own rounding dwarfs the split's.
 
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod amx;
 mod kernels;
 
@@ -40,7 +41,13 @@ pub enum Precision {
 impl Precision {
     /// Whether products of this precision run on tiles at `level`.
     pub(crate) fn tiles_at(self, level: SimdLevel) -> bool {
-        self == Precision::SplitBf16 && level >= SimdLevel::Amx && amx::usable()
+        #[cfg(target_arch = "x86_64")]
+        return self == Precision::SplitBf16 && level >= SimdLevel::Amx && amx::usable();
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = level;
+            false
+        }
     }
 }
 
@@ -113,6 +120,7 @@ pub struct PackedB {
 #[derive(Clone)]
 enum Panels {
     F32(Aligned),
+    #[cfg(target_arch = "x86_64")]
     Tiles(amx::TileB),
 }
 
@@ -197,6 +205,7 @@ impl PackedB {
     pub fn bytes(&self) -> usize {
         match &self.panels {
             Panels::F32(data) => data.len * 4,
+            #[cfg(target_arch = "x86_64")]
             Panels::Tiles(tiles) => tiles.bytes(),
         }
     }
@@ -206,13 +215,18 @@ impl PackedB {
         check_b(n, k, &b);
         self.n = n;
         self.k = k;
+        #[cfg(target_arch = "x86_64")]
         if tiles {
             self.panels = Panels::Tiles(amx::TileB::pack(n, k, &b, threaded));
             return;
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = tiles;
         if !matches!(self.panels, Panels::F32(_)) {
             self.panels = Panels::default();
         }
+        // Off x86 the tile variant does not exist and the pattern cannot fail.
+        #[cfg_attr(not(target_arch = "x86_64"), allow(irrefutable_let_patterns))]
         let Panels::F32(data) = &mut self.panels else {
             unreachable!("set above")
         };
@@ -359,10 +373,10 @@ pub fn gemm_packed_at(
         return;
     }
     // Tiles take rows 32 at a time.
-    let mc = if matches!(b.panels, Panels::Tiles(_)) {
-        amx::MC
-    } else {
-        MC
+    let mc = match b.panels {
+        #[cfg(target_arch = "x86_64")]
+        Panels::Tiles(_) => amx::MC,
+        _ => MC,
     };
     let row_blocks = m.div_ceil(mc);
     // Whole rows of C per task where there are enough row blocks: a task copies its rows of A
@@ -511,6 +525,7 @@ unsafe fn run_task(
         Panels::F32(data) => data.as_slice(),
         // Safety: tiles are packed only where `amx::usable`; the rest is this function's
         // contract.
+        #[cfg(target_arch = "x86_64")]
         Panels::Tiles(tiles) => {
             return unsafe { amx::run_task(rows, cols, k, a, lda, tiles, c, ldc, out.bias) };
         }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The CPU kernels' tests for AArch64 (the NEON paths Apple Silicon and ARM servers run), built
+# here for aarch64-unknown-linux-gnu and run under QEMU's user-mode emulation, which has NEON and
+# the dot-product extension. Emulation checks results, not speed.
+#
+# rustup's aarch64 standard library is not reachable offline; Debian's packages are: rustc-web
+# (Rust 1.96, for bookworm) with its arm64 standard library (multiarch), the GNU cross linker and
+# qemu-user. Installs what is missing (as root or through sudo); builds into target/aarch64.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+PACKAGES=(rustc-web cargo-web libstd-rust-web-dev:arm64 libc6:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  qemu-user)
+if ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
+  $SUDO dpkg --add-architecture arm64
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+fi
+
+# Debian's compiler and cargo (rustup's proxies come first on PATH), its arm64 std beside them.
+export RUSTC=/usr/bin/rustc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+# The arm64 C library comes from multiarch (with the std package); the cross toolchain's own
+# copy under /usr/aarch64-linux-gnu is another build, and mixing its loader with multiarch's libc
+# hangs the first pthread_create, so QEMU gets no -L prefix.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
+# Optimized (emulated debug code is minutes per test), with the debug checks kept on; warnings
+# are errors here too, since clippy only sees the host's cfg.
+export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true
+export RUSTFLAGS="-D warnings"
+/usr/bin/cargo test --release --locked -p smolvlm-kernels --lib --tests --target aarch64-unknown-linux-gnu \
+  --target-dir target/aarch64
