@@ -6,6 +6,11 @@
 # rustup's aarch64 standard library is not reachable offline; Debian's packages are: rustc-web
 # (Rust 1.96, for bookworm) with its arm64 standard library (multiarch), the GNU cross linker and
 # qemu-user. Installs what is missing (as root or through sudo); builds into target/aarch64.
+#
+# `--engine` also runs the engine's tests (transformers parity, the GGUF pairs, quantize-at-load,
+# generation; the real-weights test too where SMOLVLM_REAL_GGUF is set) on the NEON kernels:
+# about 15 minutes to build candle and the rest for aarch64 on 2 cores and 10 emulated, so CI
+# runs only the kernels' tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +35,11 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
 # are errors here too, since clippy only sees the host's cfg.
 export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true
 export RUSTFLAGS="-D warnings"
-/usr/bin/cargo test --release --locked -p smolvlm-kernels --lib --tests --target aarch64-unknown-linux-gnu \
-  --target-dir target/aarch64
+CRATES=(-p smolvlm-kernels)
+if [ "${1:-}" = "--engine" ]; then
+  CRATES+=(-p smolvlm)
+  # onig (the tokenizer's regex engine) is C, built by its build script for the target.
+  export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+fi
+/usr/bin/cargo test --release --locked "${CRATES[@]}" --lib --tests \
+  --target aarch64-unknown-linux-gnu --target-dir target/aarch64
