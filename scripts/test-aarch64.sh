@@ -16,23 +16,26 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-PACKAGES=(rustc-web cargo-web libstd-rust-web-dev:arm64 libc6:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  qemu-user)
+PACKAGES=(rustc-web cargo-web rust-web-clippy libstd-rust-web-dev:arm64 libc6:arm64
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO dpkg --add-architecture arm64
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 fi
 
-# Debian's compiler and cargo (rustup's proxies come first on PATH), its arm64 std beside them.
-export RUSTC=/usr/bin/rustc
+# Debian's compiler, cargo and clippy (rustup's proxies come first on PATH), its arm64 std beside
+# them.
+export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 # The arm64 C library comes from multiarch (with the std package); the cross toolchain's own
 # copy under /usr/aarch64-linux-gnu is another build, and mixing its loader with multiarch's libc
 # hangs the first pthread_create, so QEMU gets no -L prefix.
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
-# Optimized (emulated debug code is minutes per test), with the debug checks kept on; warnings
-# are errors here too, since clippy only sees the host's cfg.
+# The AArch64-only code is invisible to the host's clippy.
+/usr/bin/cargo-clippy clippy --locked -p smolvlm-kernels --all-targets \
+  --target aarch64-unknown-linux-gnu --target-dir target/aarch64 -- -D warnings
+# Optimized (emulated debug code is minutes per test), with the debug checks kept on.
 export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true
 export RUSTFLAGS="-D warnings"
 CRATES=(-p smolvlm-kernels)
