@@ -54,7 +54,10 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
 }
 
 fn print_table(r: &BenchReport) {
-    println!("device           {} ({} threads)", r.device, r.threads);
+    println!(
+        "device           {} ({} threads, {} kernels)",
+        r.device, r.threads, r.simd
+    );
     println!("load             {:.3} s", r.load_s);
     match r.vision_s_per_tile {
         Some(s) => println!(

@@ -436,3 +436,61 @@ fn a_prompt_past_the_context_says_what_it_needed() {
         got["prompt_tokens"].as_u64().unwrap() + got["token_ids"].as_array().unwrap().len() as u64;
     assert_eq!(total, 64);
 }
+
+/// `smolvlm bench --json`: one object with the fields scripts read (issue 5's contract), the
+/// image's frame count as transformers splits it (the golden's `images_info`), and the settings
+/// given. Speeds are only checked to be measured (positive and finite), never timed.
+#[test]
+fn bench_json_reports_every_measurement() {
+    let dir = fixtures().join("tiny-smolvlm");
+    let golden: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("golden.json")).unwrap()).unwrap();
+    let info = &golden["cases"][0]["images_info"][0];
+    let image = dir.join(info["file"].as_str().unwrap());
+    let out = smolvlm(&[
+        "bench",
+        "--model",
+        dir.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--prompt-tokens",
+        "16",
+        "--decode-tokens",
+        "4",
+        "--repetitions",
+        "1",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_of(&out);
+    for key in [
+        "load_s",
+        "vision_s_per_tile",
+        "prefill_tokens_per_s",
+        "decode_tokens_per_s",
+    ] {
+        let v = r[key].as_f64().unwrap_or_else(|| panic!("{key} in {r}"));
+        assert!(v.is_finite() && v > 0.0, "{key} = {v}");
+    }
+    assert_eq!(r["vision_frames"], info["frames"], "{r}");
+    assert_eq!(r["prefill_tokens"], 16, "{r}");
+    assert_eq!(r["decode_tokens"], 4, "{r}");
+    assert_eq!(r["threads"], 1, "{r}");
+    assert_eq!(r["device"], "cpu", "{r}");
+    let simd = r["simd"].as_str().unwrap();
+    assert!(
+        ["scalar", "neon", "avx2", "avx512", "amx"].contains(&simd),
+        "{simd}"
+    );
+    if cfg!(target_os = "linux") {
+        assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0, "{r}");
+    }
+}

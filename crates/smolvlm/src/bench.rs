@@ -39,6 +39,9 @@ impl Default for BenchOptions {
 pub struct BenchReport {
     pub load_s: f64,
     pub device: String,
+    /// The CPU kernels' instruction set (`amx`, `avx512`, `avx2`, `neon`, `scalar`), so that
+    /// figures from different machines say what they ran on.
+    pub simd: String,
     pub threads: usize,
     pub vision_frames: usize,
     pub vision_s_per_tile: Option<f64>,
@@ -133,6 +136,7 @@ pub fn run(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
     Ok(BenchReport {
         load_s,
         device,
+        simd: smolvlm_kernels::SimdLevel::detect().name().to_string(),
         threads: crate::threads::current(),
         vision_frames,
         vision_s_per_tile,
