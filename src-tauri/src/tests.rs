@@ -152,6 +152,11 @@ impl Harness {
             .invoke("load_model", json!({"path": tiny_model()}))
             .unwrap();
         assert_eq!(info["device"], "cpu");
+        let kernels = info["kernels"].as_str().unwrap_or_else(|| panic!("{info}"));
+        assert!(
+            ["amx", "avx512", "avx2", "neon", "scalar"].contains(&kernels),
+            "{info}"
+        );
     }
 
     fn new_conversation(&self) -> String {

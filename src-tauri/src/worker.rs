@@ -81,6 +81,9 @@ pub struct ModelInfo {
     pub path: String,
     pub name: String,
     pub device: String,
+    /// The CPU kernels' instruction set (`amx`, `avx512`, `avx2`, `neon`, `scalar`) when the
+    /// model runs on the CPU; none on a GPU.
+    pub kernels: Option<String>,
     pub has_vision: bool,
     pub context_length: usize,
     pub load_s: f64,
@@ -493,6 +496,7 @@ fn model_info(path: &Path, m: &SmolVlmModel) -> ModelInfo {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
         device: device.to_string(),
+        kernels: (device == "cpu").then(|| smolvlm::SimdLevel::detect().name().to_string()),
         has_vision: m.has_vision(),
         context_length: m.context_length(),
         load_s: m.load_seconds(),

@@ -69,6 +69,8 @@ export interface ModelInfo {
   path: string;
   name: string;
   device: "cpu" | "cuda" | "metal";
+  /** The CPU kernels' instruction set; null on a GPU. */
+  kernels: "amx" | "avx512" | "avx2" | "neon" | "scalar" | null;
   hasVision: boolean;
   contextLength: number;
   loadS: number;

@@ -5,7 +5,7 @@ import { api, toApiError, type CatalogModel, type LocalModel } from "./api";
 import { confirmDialog } from "./confirm";
 import { h, keepFocus, setChildren } from "./dom";
 import { isActive, type DownloadState } from "./downloads";
-import { formatBytes, formatEta, formatRate } from "./format";
+import { deviceLabel, formatBytes, formatEta, formatRate } from "./format";
 import { icon } from "./icons";
 import type { ModelsController } from "./models";
 import { watch, type AppState, type Store } from "./state";
@@ -164,7 +164,7 @@ export function createModelManager(store: Store<AppState>, models: ModelsControl
     const current = status?.model
       ? h("div", { class: "current-model" },
           icon("cpu"),
-          h("div", null, h("strong", { text: status.model.name }), h("div", { class: "muted", text: `${status.model.device} · ${status.model.hasVision ? "vision" : "text only"} · context ${status.model.contextLength.toLocaleString("en-US")}` })),
+          h("div", null, h("strong", { text: status.model.name }), h("div", { class: "muted", text: `${deviceLabel(status.model)} · ${status.model.hasVision ? "vision" : "text only"} · context ${status.model.contextLength.toLocaleString("en-US")}` })),
           h("span", { class: "spacer" }),
           (() => {
             const b = h("button", { type: "button", class: "button", testid: "unload-model", disabled: status.state !== "ready" }, icon("eject"), h("span", { text: "Unload" }));

@@ -2,7 +2,7 @@
 
 import type { ModelStatus } from "./api";
 import { h, setChildren } from "./dom";
-import { formatSeconds } from "./format";
+import { deviceLabel, formatSeconds } from "./format";
 import { watch, type AppState, type Store } from "./state";
 
 /** The status line's parts; the state word itself is always in the text. */
@@ -15,9 +15,9 @@ export function describeStatus(s: ModelStatus | null): { state: string; detail: 
     case "loading":
       return { state: "loading", detail: `${s.loading ?? "model"}…` };
     case "ready":
-      return { state: "ready", detail: m ? `${m.name} · ${m.device}${m.hasVision ? "" : " · text only"}` : "" };
+      return { state: "ready", detail: m ? `${m.name} · ${deviceLabel(m)}${m.hasVision ? "" : " · text only"}` : "" };
     case "generating":
-      return { state: "generating", detail: m ? `${m.name} · ${m.device}` : "" };
+      return { state: "generating", detail: m ? `${m.name} · ${deviceLabel(m)}` : "" };
   }
 }
 

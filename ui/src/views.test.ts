@@ -24,7 +24,7 @@ const chat = {
 
 const ready: ModelStatus = {
   state: "ready", loading: null, generationId: null, restarts: 0, lastError: null,
-  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", hasVision: true, contextLength: 8192, loadS: 1.2 },
+  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", kernels: "avx512", hasVision: true, contextLength: 8192, loadS: 1.2 },
 };
 
 function msg(id: string, role: "user" | "assistant", text: string, extra: Partial<StoredMessage> = {}): StoredMessage {
@@ -153,7 +153,9 @@ describe("status bar", () => {
     const el = createStatusBar(store, vi.fn());
     const text = el.querySelector('[data-testid="model-status"]')?.textContent ?? "";
     expect(text).toContain("ready");
-    expect(text).toContain("cpu");
+    expect(text).toContain("CPU · AVX-512");
+    const gpu = { ...ready, model: { ...ready.model!, device: "metal" as const, kernels: null } };
+    expect(describeStatus(gpu).detail).toBe("SmolVLM-256M-Instruct · Metal");
     expect(describeStatus({ ...ready, state: "empty", model: null }).state).toBe("empty");
     store.set({ status: { ...ready, state: "generating" } });
     expect(el.querySelector('[data-testid="model-status"]')?.textContent).toContain("generating");

@@ -136,7 +136,7 @@ pub fn run(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
     Ok(BenchReport {
         load_s,
         device,
-        simd: smolvlm_kernels::SimdLevel::detect().name().to_string(),
+        simd: crate::SimdLevel::detect().name().to_string(),
         threads: crate::threads::current(),
         vision_frames,
         vision_s_per_tile,

@@ -25,4 +25,6 @@ pub use quant::Quantization;
 pub mod bench;
 pub mod gguf;
 pub mod quant;
+/// Which CPU kernels run (detected once; the shell shows it beside the device).
+pub use smolvlm_kernels::SimdLevel;
 pub use smolvlm_kernels::threads;
