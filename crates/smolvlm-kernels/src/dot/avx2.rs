@@ -62,37 +62,29 @@ unsafe fn fifth_bits(h: u32) -> __m256i {
     }
 }
 
-/// Runs `step(block, activations, acc, offset)` over the blocks with two independent pairs of
-/// accumulators, so consecutive blocks do not wait on each other's additions.
-macro_rules! two_chains {
-    ($w:expr, $a:expr, $bytes:expr, $step:expr) => {{
-        let mut blocks = $w.chunks_exact($bytes).zip($a);
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let (mut off0, mut off1) = (0f32, 0f32);
-        loop {
-            let Some((b, a)) = blocks.next() else { break };
-            $step(b, a, &mut acc0, &mut off0);
-            let Some((b, a)) = blocks.next() else { break };
-            $step(b, a, &mut acc1, &mut off1);
-        }
-        hsum(_mm256_add_ps(acc0, acc1)) + (off0 + off1)
-    }};
+/// The two accumulator chains of [`super::two_chains`] summed.
+#[inline(always)]
+unsafe fn sum_chains(a: __m256, b: __m256) -> f32 {
+    unsafe { hsum(_mm256_add_ps(a, b)) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
     unsafe {
         let t = crate::formats::f16_table();
-        two_chains!(w, a, 34, |b: &[u8],
-                               a: &Q8Block,
-                               acc: &mut __m256,
-                               _: &mut f32| {
-            let x = load(b.as_ptr().add(2) as *const i8);
-            let y = load(a.q.as_ptr());
-            let p = dot_u8_i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-            let s = _mm256_set1_ps(half(t, b, 0) * a.d);
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, *acc);
-        })
+        two_chains!(
+            w,
+            a,
+            34,
+            _mm256_setzero_ps(),
+            |b: &[u8], a: &Q8Block, acc: &mut __m256, _: &mut f32| {
+                let x = load(b.as_ptr().add(2) as *const i8);
+                let y = load(a.q.as_ptr());
+                let p = dot_u8_i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+                let s = _mm256_set1_ps(half(t, b, 0) * a.d);
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, *acc);
+            }
+        )
     }
 }
 
@@ -100,15 +92,18 @@ pub unsafe fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
 pub unsafe fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
     unsafe {
         let t = crate::formats::f16_table();
-        two_chains!(w, a, 18, |b: &[u8],
-                               a: &Q8Block,
-                               acc: &mut __m256,
-                               off: &mut f32| {
-            let p = dot_u8_i8(nibbles(b.as_ptr().add(2)), load(a.q.as_ptr()));
-            let s = half(t, b, 0) * a.d;
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
-            *off += s * (-8 * a.sum) as f32;
-        })
+        two_chains!(
+            w,
+            a,
+            18,
+            _mm256_setzero_ps(),
+            |b: &[u8], a: &Q8Block, acc: &mut __m256, off: &mut f32| {
+                let p = dot_u8_i8(nibbles(b.as_ptr().add(2)), load(a.q.as_ptr()));
+                let s = half(t, b, 0) * a.d;
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
+                *off += s * (-8 * a.sum) as f32;
+            }
+        )
     }
 }
 
@@ -116,15 +111,18 @@ pub unsafe fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
 pub unsafe fn q4_1(w: &[u8], a: &[Q8Block]) -> f32 {
     unsafe {
         let t = crate::formats::f16_table();
-        two_chains!(w, a, 20, |b: &[u8],
-                               a: &Q8Block,
-                               acc: &mut __m256,
-                               off: &mut f32| {
-            let p = dot_u8_i8(nibbles(b.as_ptr().add(4)), load(a.q.as_ptr()));
-            let s = half(t, b, 0) * a.d;
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
-            *off += half(t, b, 2) * a.d * a.sum as f32;
-        })
+        two_chains!(
+            w,
+            a,
+            20,
+            _mm256_setzero_ps(),
+            |b: &[u8], a: &Q8Block, acc: &mut __m256, off: &mut f32| {
+                let p = dot_u8_i8(nibbles(b.as_ptr().add(4)), load(a.q.as_ptr()));
+                let s = half(t, b, 0) * a.d;
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
+                *off += half(t, b, 2) * a.d * a.sum as f32;
+            }
+        )
     }
 }
 
@@ -132,17 +130,20 @@ pub unsafe fn q4_1(w: &[u8], a: &[Q8Block]) -> f32 {
 pub unsafe fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
     unsafe {
         let t = crate::formats::f16_table();
-        two_chains!(w, a, 22, |b: &[u8],
-                               a: &Q8Block,
-                               acc: &mut __m256,
-                               off: &mut f32| {
-            let h = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-            let x = _mm256_or_si256(nibbles(b.as_ptr().add(6)), fifth_bits(h));
-            let p = dot_u8_i8(x, load(a.q.as_ptr()));
-            let s = half(t, b, 0) * a.d;
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
-            *off += s * (-16 * a.sum) as f32;
-        })
+        two_chains!(
+            w,
+            a,
+            22,
+            _mm256_setzero_ps(),
+            |b: &[u8], a: &Q8Block, acc: &mut __m256, off: &mut f32| {
+                let h = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let x = _mm256_or_si256(nibbles(b.as_ptr().add(6)), fifth_bits(h));
+                let p = dot_u8_i8(x, load(a.q.as_ptr()));
+                let s = half(t, b, 0) * a.d;
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
+                *off += s * (-16 * a.sum) as f32;
+            }
+        )
     }
 }
 
@@ -150,17 +151,20 @@ pub unsafe fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
 pub unsafe fn q5_1(w: &[u8], a: &[Q8Block]) -> f32 {
     unsafe {
         let t = crate::formats::f16_table();
-        two_chains!(w, a, 24, |b: &[u8],
-                               a: &Q8Block,
-                               acc: &mut __m256,
-                               off: &mut f32| {
-            let h = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-            let x = _mm256_or_si256(nibbles(b.as_ptr().add(8)), fifth_bits(h));
-            let p = dot_u8_i8(x, load(a.q.as_ptr()));
-            let s = half(t, b, 0) * a.d;
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
-            *off += half(t, b, 2) * a.d * a.sum as f32;
-        })
+        two_chains!(
+            w,
+            a,
+            24,
+            _mm256_setzero_ps(),
+            |b: &[u8], a: &Q8Block, acc: &mut __m256, off: &mut f32| {
+                let h = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                let x = _mm256_or_si256(nibbles(b.as_ptr().add(8)), fifth_bits(h));
+                let p = dot_u8_i8(x, load(a.q.as_ptr()));
+                let s = half(t, b, 0) * a.d;
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), *acc);
+                *off += half(t, b, 2) * a.d * a.sum as f32;
+            }
+        )
     }
 }
 

@@ -5,6 +5,25 @@
 use crate::act::{Q8Block, Q8KBlock};
 use crate::formats::WeightType;
 
+/// Runs `step(block, activations, acc, offset)` over the blocks with two independent pairs of
+/// accumulators (each starting at `$zero`), so consecutive blocks do not wait on each other's
+/// additions; the vector kernels' modules define `sum_chains` for their vector type.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+macro_rules! two_chains {
+    ($w:expr, $a:expr, $bytes:expr, $zero:expr, $step:expr) => {{
+        let mut blocks = $w.chunks_exact($bytes).zip($a);
+        let (mut acc0, mut acc1) = ($zero, $zero);
+        let (mut off0, mut off1) = (0f32, 0f32);
+        loop {
+            let Some((b, a)) = blocks.next() else { break };
+            $step(b, a, &mut acc0, &mut off0);
+            let Some((b, a)) = blocks.next() else { break };
+            $step(b, a, &mut acc1, &mut off1);
+        }
+        sum_chains(acc0, acc1) + (off0 + off1)
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "aarch64")]

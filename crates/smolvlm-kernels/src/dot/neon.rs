@@ -78,95 +78,100 @@ unsafe fn dot32(lo: uint8x16_t, hi: uint8x16_t, a: &Q8Block) -> int32x4_t {
     }
 }
 
-/// Runs `step(block, activations, acc, offset)` over the blocks with two independent pairs of
-/// accumulators, so consecutive blocks do not wait on each other's additions.
-macro_rules! two_chains {
-    ($w:expr, $a:expr, $bytes:expr, $step:expr) => {{
-        let mut blocks = $w.chunks_exact($bytes).zip($a);
-        let (mut acc0, mut acc1) = (vdupq_n_f32(0.0), vdupq_n_f32(0.0));
-        let (mut off0, mut off1) = (0f32, 0f32);
-        loop {
-            let Some((b, a)) = blocks.next() else { break };
-            $step(b, a, &mut acc0, &mut off0);
-            let Some((b, a)) = blocks.next() else { break };
-            $step(b, a, &mut acc1, &mut off1);
-        }
-        vaddvq_f32(vaddq_f32(acc0, acc1)) + (off0 + off1)
-    }};
+/// The two accumulator chains of [`super::two_chains`] summed.
+#[inline(always)]
+fn sum_chains(a: float32x4_t, b: float32x4_t) -> f32 {
+    // Safety: NEON is baseline on AArch64.
+    unsafe { vaddvq_f32(vaddq_f32(a, b)) }
 }
 
 #[target_feature(enable = "neon,dotprod")]
 pub unsafe fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
     let t = crate::formats::f16_table();
-    two_chains!(w, a, 34, |b: &[u8],
-                           a: &Q8Block,
-                           acc: &mut float32x4_t,
-                           _: &mut f32| unsafe {
-        let x = b.as_ptr().add(2) as *const i8;
-        let p = sdot(vdupq_n_s32(0), load(x), load(a.q.as_ptr()));
-        let p = sdot(p, load(x.add(16)), load(a.q.as_ptr().add(16)));
-        *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), half(t, b, 0) * a.d);
-    })
+    two_chains!(
+        w,
+        a,
+        34,
+        vdupq_n_f32(0.0),
+        |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, _: &mut f32| unsafe {
+            let x = b.as_ptr().add(2) as *const i8;
+            let p = sdot(vdupq_n_s32(0), load(x), load(a.q.as_ptr()));
+            let p = sdot(p, load(x.add(16)), load(a.q.as_ptr().add(16)));
+            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), half(t, b, 0) * a.d);
+        }
+    )
 }
 
 #[target_feature(enable = "neon,dotprod")]
 pub unsafe fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
     let t = crate::formats::f16_table();
-    two_chains!(w, a, 18, |b: &[u8],
-                           a: &Q8Block,
-                           acc: &mut float32x4_t,
-                           off: &mut f32| unsafe {
-        let (lo, hi) = nibbles(b.as_ptr().add(2));
-        let s = half(t, b, 0) * a.d;
-        *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
-        *off += s * (-8 * a.sum) as f32;
-    })
+    two_chains!(
+        w,
+        a,
+        18,
+        vdupq_n_f32(0.0),
+        |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| unsafe {
+            let (lo, hi) = nibbles(b.as_ptr().add(2));
+            let s = half(t, b, 0) * a.d;
+            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
+            *off += s * (-8 * a.sum) as f32;
+        }
+    )
 }
 
 #[target_feature(enable = "neon,dotprod")]
 pub unsafe fn q4_1(w: &[u8], a: &[Q8Block]) -> f32 {
     let t = crate::formats::f16_table();
-    two_chains!(w, a, 20, |b: &[u8],
-                           a: &Q8Block,
-                           acc: &mut float32x4_t,
-                           off: &mut f32| unsafe {
-        let (lo, hi) = nibbles(b.as_ptr().add(4));
-        let s = half(t, b, 0) * a.d;
-        *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
-        *off += half(t, b, 2) * a.d * a.sum as f32;
-    })
+    two_chains!(
+        w,
+        a,
+        20,
+        vdupq_n_f32(0.0),
+        |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| unsafe {
+            let (lo, hi) = nibbles(b.as_ptr().add(4));
+            let s = half(t, b, 0) * a.d;
+            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
+            *off += half(t, b, 2) * a.d * a.sum as f32;
+        }
+    )
 }
 
 #[target_feature(enable = "neon,dotprod")]
 pub unsafe fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
     let t = crate::formats::f16_table();
-    two_chains!(w, a, 22, |b: &[u8],
-                           a: &Q8Block,
-                           acc: &mut float32x4_t,
-                           off: &mut f32| unsafe {
-        let (lo, hi) = nibbles(b.as_ptr().add(6));
-        let (h0, h1) = fifth_bits(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
-        let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
-        let s = half(t, b, 0) * a.d;
-        *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
-        *off += s * (-16 * a.sum) as f32;
-    })
+    two_chains!(
+        w,
+        a,
+        22,
+        vdupq_n_f32(0.0),
+        |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| unsafe {
+            let (lo, hi) = nibbles(b.as_ptr().add(6));
+            let (h0, h1) = fifth_bits(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
+            let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
+            let s = half(t, b, 0) * a.d;
+            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
+            *off += s * (-16 * a.sum) as f32;
+        }
+    )
 }
 
 #[target_feature(enable = "neon,dotprod")]
 pub unsafe fn q5_1(w: &[u8], a: &[Q8Block]) -> f32 {
     let t = crate::formats::f16_table();
-    two_chains!(w, a, 24, |b: &[u8],
-                           a: &Q8Block,
-                           acc: &mut float32x4_t,
-                           off: &mut f32| unsafe {
-        let (lo, hi) = nibbles(b.as_ptr().add(8));
-        let (h0, h1) = fifth_bits(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
-        let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
-        let s = half(t, b, 0) * a.d;
-        *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
-        *off += half(t, b, 2) * a.d * a.sum as f32;
-    })
+    two_chains!(
+        w,
+        a,
+        24,
+        vdupq_n_f32(0.0),
+        |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| unsafe {
+            let (lo, hi) = nibbles(b.as_ptr().add(8));
+            let (h0, h1) = fifth_bits(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+            let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
+            let s = half(t, b, 0) * a.d;
+            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
+            *off += half(t, b, 2) * a.d * a.sum as f32;
+        }
+    )
 }
 
 /// Σ of 32 weights times 32 codes starting at `y`.
