@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all --check
+# No import cycle between sibling modules, no source file over 600 lines (ARCHITECTURE.md).
+python3 scripts/check-structure.py
 # The desktop app's UI: type check, unit tests (Vitest, incl. the markdown sanitizing) and the
 # production build the app embeds (seconds).
 npm --prefix ui run typecheck

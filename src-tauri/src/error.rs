@@ -90,8 +90,15 @@ impl Serialize for AppError {
     }
 }
 
+/// The bindings' error type of every command: the `{code, message}` of [`ErrorPayload`].
+impl specta::Type for AppError {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        ErrorPayload::definition(types)
+    }
+}
+
 /// An error as data (stream events, model status), the same `{code, message}` shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct ErrorPayload {
     pub code: String,
     pub message: String,

@@ -12,8 +12,9 @@ use crate::error::ErrorPayload;
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(16);
 
 /// One message of a generation's stream. JSON: `{"type": "<kebab-case name>", ...camelCase fields}`
-/// (pinned by `tests::stream_event_json_is_pinned`; `ui/src/api.ts` mirrors it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (pinned by `tests::contract::stream_event_json_is_pinned`; its TypeScript type is generated
+/// into `ui/src/bindings.ts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(
     tag = "type",
     rename_all = "kebab-case",
@@ -40,6 +41,7 @@ pub enum StreamEvent {
     },
     /// The end: why it stopped, counts and timings (seconds).
     Done {
+        #[specta(type = crate::ipc::foreign::StopReason)]
         stop_reason: StopReason,
         generated_tokens: usize,
         prompt_tokens: usize,
@@ -49,7 +51,7 @@ pub enum StreamEvent {
     Error(ErrorPayload),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DoneTimings {
     pub vision_s: f64,

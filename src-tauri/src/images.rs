@@ -2,14 +2,13 @@
 //! loaded model: its tile grid and image tokens, from the file's header and the model's processor
 //! settings (no pixel is decoded to count tiles).
 
+use std::path::Path;
+
 use serde::Serialize;
 use smolvlm_image::MAX_IMAGE_SIZE;
-use tauri::State;
-use tauri::ipc::{InvokeBody, Request};
 
-use crate::commands::AppState;
 use crate::error::{AppError, AppResult};
-use crate::store::StoredImage;
+use crate::store::{Conversation, Store, StoredImage, StoredMessage};
 use crate::validate;
 use crate::worker::ImageGeometry;
 
@@ -18,7 +17,7 @@ pub const NAME_HEADER: &str = "x-name";
 const MAX_NAME_CHARS: usize = 255;
 
 /// What one image costs with the loaded model's processor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageCost {
     pub width: u32,
@@ -114,77 +113,60 @@ pub fn cost(g: &ImageGeometry, width: u32, height: u32, edge: u32) -> AppResult<
     })
 }
 
-/// Validates an image file (exists, within the size limits, decodes) and copies it into the
-/// image store. The answer's `file` is the stored copy's absolute path.
-#[tauri::command(async)]
-pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<StoredImage> {
-    let path = validate::absolute(&path, "image path")?;
-    let image = state.store.import_image_verified(&path)?;
-    Ok(absolute_file(&state, image))
-}
-
-/// Stores pasted image data: the request body is the raw bytes, the `x-name` header its name.
-#[tauri::command(async)]
-pub fn import_image_bytes(
-    state: State<'_, AppState>,
-    request: Request<'_>,
-) -> AppResult<StoredImage> {
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(AppError::invalid(
-            "send the image as the raw request body (a Uint8Array)",
-        ));
-    };
-    let name = request
-        .headers()
-        .get(NAME_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(percent_decode)
-        .map(|n| sanitize_name(&n))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "pasted image".to_string());
-    let image = state.store.import_image_bytes(bytes, &name)?;
-    Ok(absolute_file(&state, image))
-}
-
-/// Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
-/// model's limits; default: the settings' resolution, else the model's).
-#[tauri::command(async)]
-pub fn image_cost(
-    state: State<'_, AppState>,
-    path: String,
-    longest_edge: Option<u32>,
+/// What the image at `path` costs with `geometry` at `asked` pixels (clamped to the model's
+/// limits; default: `default_tiles` tiles, else the model's own longest edge). Reads the file's
+/// header only.
+pub fn file_cost(
+    geometry: &ImageGeometry,
+    path: &Path,
+    asked: Option<u32>,
+    default_tiles: Option<u32>,
 ) -> AppResult<ImageCost> {
-    let path = validate::absolute(&path, "image path")?;
-    let geometry = state.worker.image_geometry().ok_or(AppError::NoModel)?;
     if !geometry.has_vision {
         return Err(AppError::Engine(smolvlm::Error::NoVision));
     }
-    let edge = self::longest_edge(
-        &geometry,
-        longest_edge,
-        state.settings.get().longest_edge_tiles,
-    )?;
-    validate::image_file(&path)?;
+    let edge = longest_edge(geometry, asked, default_tiles)?;
+    validate::image_file(path)?;
     let (width, height) =
-        smolvlm_image::image_dimensions(&path, &Default::default()).map_err(|e| {
+        smolvlm_image::image_dimensions(path, &Default::default()).map_err(|e| {
             AppError::NotAnImage {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 reason: e.to_string(),
             }
         })?;
-    cost(&geometry, width, height, edge)
+    cost(geometry, width, height, edge)
 }
 
-/// The image with `file` as its absolute path in the store (what the UI shows and sends back);
+/// The image with `file` as its absolute path in `store` (what the UI shows and sends back);
 /// on disk conversations keep it relative so the data folder can move.
-pub(crate) fn absolute_file(state: &AppState, mut image: StoredImage) -> StoredImage {
-    image.file = state
-        .store
-        .images_dir()
-        .join(&image.file)
-        .display()
-        .to_string();
+pub fn absolute_file(store: &Store, mut image: StoredImage) -> StoredImage {
+    image.file = store.images_dir().join(&image.file).display().to_string();
     image
+}
+
+/// Every image of `c` with its absolute path in `store`.
+pub fn absolute_images(store: &Store, mut c: Conversation) -> Conversation {
+    for m in &mut c.messages {
+        absolute_message_images(store, m);
+    }
+    c
+}
+
+/// Every image of `m` with its absolute path in `store`.
+pub fn absolute_message_images(store: &Store, m: &mut StoredMessage) {
+    for image in &mut m.images {
+        *image = absolute_file(store, image.clone());
+    }
+}
+
+/// The display name of a pasted image from its [`NAME_HEADER`] (percent-encoded), sanitized;
+/// "pasted image" when there is none.
+pub fn pasted_name(header: Option<&str>) -> String {
+    header
+        .map(percent_decode)
+        .map(|n| sanitize_name(&n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "pasted image".to_string())
 }
 
 /// `%XX` sequences decoded; anything malformed is kept as it is.

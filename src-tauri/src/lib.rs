@@ -1,29 +1,41 @@
 //! SmolVLM Desktop's backend: a Tauri 2 shell over the `smolvlm` engine.
 //!
-//! - [`worker`]: the one thread that owns the loaded model;
-//! - [`events`]: what a generation streams to the UI (coalesced tokens);
+//! - [`state`]: what the commands work with ([`state::AppState`]);
+//! - [`commands`]: what the webview may call, by domain, all validated ([`validate`]) and typed
+//!   ([`error`]); [`ipc`] lists them once and generates their TypeScript bindings;
+//! - [`worker`]: the one thread that owns the loaded model; [`loading`] loads and unloads it;
+//! - [`chat`]: asking the model; [`recorder`] saves the answer as it streams; [`events`]: what
+//!   a generation streams to the UI (coalesced tokens);
 //! - [`store`]: conversations and the content-addressed image store in the app data dir;
-//! - [`commands`]: what the webview may call, all validated ([`validate`]) and typed ([`error`]).
+//!   [`images`]: imported images and what one costs;
+//! - [`models`]: the catalog, downloads, local models; [`settings`]: the user's settings.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::{Builder, Emitter, Manager, Runtime};
 
+pub mod chat;
 pub mod commands;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod ipc;
+pub mod loading;
 pub mod models;
+pub mod recorder;
 pub mod settings;
+pub mod state;
 pub mod store;
+mod sync;
 pub mod validate;
 pub mod worker;
 
 #[cfg(test)]
 mod tests;
 
-use commands::AppState;
+use models::{DOWNLOAD_PROGRESS_EVENT, DownloadProgress};
+use state::AppState;
 use store::Store;
 use worker::{ModelStatus, WorkerHandle};
 
@@ -55,6 +67,7 @@ impl AppOptions {
 /// Adds the app's state, setup and commands to `builder` (a `tauri::Builder::default()` in the
 /// app, `tauri::test::mock_builder()` in tests).
 pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builder<R> {
+    let commands = ipc::builder::<R>();
     builder
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
@@ -70,36 +83,14 @@ pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builde
             let worker = WorkerHandle::spawn(Arc::new(move |status: &ModelStatus| {
                 let _ = handle.emit(MODEL_STATUS_EVENT, status);
             }));
-            app.manage(AppState::new(worker, store, options.hub));
+            let handle = app.handle().clone();
+            let on_download = Arc::new(move |progress: &DownloadProgress| {
+                let _ = handle.emit(DOWNLOAD_PROGRESS_EVENT, progress);
+            });
+            app.manage(AppState::new(worker, store, options.hub, on_download));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::model_status,
-            commands::load_model,
-            commands::unload_model,
-            commands::list_conversations,
-            commands::create_conversation,
-            commands::get_conversation,
-            commands::delete_conversation,
-            commands::send_message,
-            commands::cancel_generation,
-            images::import_image,
-            images::import_image_bytes,
-            images::image_cost,
-            commands::rename_conversation,
-            commands::truncate_conversation,
-            models::list_catalog,
-            models::download_model,
-            models::cancel_download,
-            models::delete_model,
-            models::models_disk_usage,
-            models::add_local_model,
-            models::list_local_models,
-            models::hub_status,
-            settings::get_settings,
-            settings::save_settings,
-        ])
+        .invoke_handler(ipc::invoke_handler(&commands))
 }
 
 /// Runs the app with the configuration in the repository's top-level `tauri.conf.json`.

@@ -19,7 +19,10 @@ fn composite_in_software_without_a_gpu() {
             .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
     });
     if !render_node && std::env::var_os(VAR).is_none() {
-        // Safety: the first thing main does, before any other thread exists.
+        // SAFETY: `set_var` must not race with another thread reading or writing the
+        // environment. This is called from the first statement of `main`: the Rust runtime starts
+        // no thread before `main`, and tauri, GTK/WebKit and the model worker (the app's threads)
+        // have not been started yet, so this thread is the only one.
         unsafe { std::env::set_var(VAR, "1") };
     }
 }

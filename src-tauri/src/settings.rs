@@ -12,13 +12,11 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use smolvlm::DevicePreference;
-use tauri::State;
 
-use crate::commands::AppState;
 use crate::error::{AppError, AppResult};
 use crate::store::write_atomic;
+use crate::sync::lock;
 use crate::validate::{self, GenerationSettings};
-use crate::worker::lock;
 
 /// Most compute threads one may ask for.
 pub const MAX_THREADS: usize = 256;
@@ -26,7 +24,7 @@ pub const MAX_THREADS: usize = 256;
 /// see `images::edge_limits`).
 pub const MAX_LONGEST_EDGE_TILES: u32 = 16;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     #[default]
@@ -35,7 +33,7 @@ pub enum Theme {
     Dark,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Settings {
     /// 0 is greedy decoding.
@@ -50,6 +48,7 @@ pub struct Settings {
     /// Compute threads for the CPU; 0 lets the engine decide. Applied on the next load.
     pub threads: usize,
     /// Applied on the next load.
+    #[specta(type = crate::ipc::foreign::DevicePreference)]
     pub device: DevicePreference,
     /// The default resolution: images are resized so their longest edge is this many tiles of
     /// the loaded model; `None` keeps the model's own default.
@@ -139,6 +138,50 @@ impl Settings {
     }
 }
 
+/// Some or all of the settings' keys, as `save_settings` takes them: overlaid on the current
+/// settings by [`SettingsStore::merge`], which checks them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SettingsPatch(pub serde_json::Value);
+
+/// The bindings' shape of a [`SettingsPatch`]: every key of [`Settings`], optional.
+impl specta::Type for SettingsPatch {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        SettingsKeys::definition(types)
+    }
+}
+
+/// [`Settings`] with every key optional (only its TypeScript type is used; kept equal to
+/// `Settings` by `tests::settings::the_settings_patch_type_has_every_key`).
+#[derive(Deserialize, specta::Type)]
+#[serde(rename = "SettingsPatch", rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct SettingsKeys {
+    #[specta(optional)]
+    temperature: Option<f64>,
+    #[specta(optional)]
+    top_p: Option<f64>,
+    #[specta(optional)]
+    top_k: Option<usize>,
+    #[specta(optional)]
+    max_new_tokens: Option<usize>,
+    #[specta(optional)]
+    repetition_penalty: Option<f32>,
+    #[specta(optional)]
+    system_prompt: Option<String>,
+    #[specta(optional)]
+    threads: Option<usize>,
+    #[specta(optional)]
+    #[specta(type = Option<crate::ipc::foreign::DevicePreference>)]
+    device: Option<DevicePreference>,
+    #[specta(optional)]
+    longest_edge_tiles: Option<Option<u32>>,
+    #[specta(optional)]
+    theme: Option<Theme>,
+    #[specta(optional)]
+    last_model: Option<Option<String>>,
+}
+
 /// The settings file and its current contents.
 pub struct SettingsStore {
     path: PathBuf,
@@ -222,18 +265,4 @@ impl SettingsStore {
         })?;
         write_atomic(&self.path, &bytes)
     }
-}
-
-#[tauri::command]
-pub fn get_settings(state: State<'_, AppState>) -> Settings {
-    state.settings.get()
-}
-
-/// Saves the settings (all of them, or only the keys given) and answers them as saved.
-#[tauri::command(async)]
-pub fn save_settings(
-    state: State<'_, AppState>,
-    settings: serde_json::Value,
-) -> AppResult<Settings> {
-    state.settings.merge(settings)
 }

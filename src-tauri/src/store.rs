@@ -23,13 +23,13 @@ use smolvlm::{ContentPart, ImageSource, Message, Role};
 
 use crate::error::{AppError, AppResult, ErrorPayload};
 use crate::validate;
-use crate::worker::lock;
+use crate::sync::lock;
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const ANSWER_SAVE_INTERVAL: Duration = Duration::from_millis(250);
 const TEMP_MARK: &str = ".tmp-";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
     pub schema_version: u32,
@@ -40,7 +40,7 @@ pub struct Conversation {
     pub messages: Vec<StoredMessage>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum MessageStatus {
     Complete,
@@ -52,10 +52,11 @@ pub enum MessageStatus {
     Error,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredMessage {
     pub id: String,
+    #[specta(type = crate::ipc::foreign::Role)]
     pub role: Role,
     pub text: String,
     #[serde(default)]
@@ -69,7 +70,7 @@ pub struct StoredMessage {
 }
 
 /// An image in the content-addressed store: the file is `<images dir>/<file>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredImage {
     pub sha256: String,
@@ -81,7 +82,7 @@ pub struct StoredImage {
     pub height: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSummary {
     pub id: String,

@@ -210,7 +210,7 @@ pub fn image_paths(paths: &[String]) -> AppResult<Vec<PathBuf>> {
 }
 
 /// Generation settings from the UI; every field optional, bounded.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct GenerationSettings {
     pub max_new_tokens: Option<usize>,

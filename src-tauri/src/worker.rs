@@ -7,9 +7,9 @@
 //! cancelled — but trips the generation's [`CancelToken`], which the engine checks between tokens
 //! and image frames.
 //!
-//! `threads` (from the settings, at load) runs the model on a rayon pool of that many threads:
-//! the engine's CPU kernels (candle, gemm) split their work over the current rayon pool, so the
-//! load and every generation run inside it. 0 keeps rayon's global pool (all cores).
+//! The compute threads (the `threads` setting) are the engine's own business: they travel in
+//! [`LoadOptions::threads`] and the model runs its kernels and candle's CPU ops on that many
+//! threads itself; [`ModelInfo::threads`] is the number it actually uses.
 //!
 //! A panic while handling a request is caught: the requester gets `worker_panicked`, the model is
 //! dropped (its state is unknown), and a fresh thread takes over the same request queue.
@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use smolvlm::{CancelToken, LoadOptions, Message, SamplingParams, SmolVlmModel};
@@ -27,6 +27,7 @@ use smolvlm_image::ImageProcessor;
 
 use crate::error::{AppError, AppResult, ErrorPayload};
 use crate::events::{Coalescer, StreamEvent};
+use crate::sync::lock;
 
 type SinkFn = Box<dyn FnMut(StreamEvent) + Send>;
 
@@ -51,8 +52,6 @@ pub enum Request {
     Load {
         path: PathBuf,
         options: LoadOptions,
-        /// Compute threads; 0 for all cores.
-        threads: usize,
         reply: Sender<AppResult<ModelInfo>>,
     },
     Generate(GenerateJob),
@@ -75,7 +74,7 @@ pub struct GenerateJob {
     pub cancel: CancelToken,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
     pub path: String,
@@ -84,12 +83,15 @@ pub struct ModelInfo {
     /// The CPU kernels' instruction set (`amx`, `avx512`, `avx2`, `neon`, `scalar`) when the
     /// model runs on the CPU; none on a GPU.
     pub kernels: Option<String>,
+    /// The CPU threads the model computes on (the `threads` setting, or the engine's automatic
+    /// choice for 0).
+    pub threads: usize,
     pub has_vision: bool,
     pub context_length: usize,
     pub load_s: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelState {
     Empty,
@@ -99,7 +101,7 @@ pub enum ModelState {
 }
 
 /// What every window shows about the model (app event `model-status`, command `model_status`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelStatus {
     pub state: ModelState,
@@ -188,19 +190,17 @@ impl WorkerHandle {
         lock(&self.shared.geometry).clone()
     }
 
-    /// Queues a load on `threads` compute threads (0: all cores); the answer arrives on the
-    /// returned receiver.
+    /// Queues a load (with `options.threads` compute threads; 0: the engine decides); the answer
+    /// arrives on the returned receiver.
     pub fn load(
         &self,
         path: &Path,
         options: LoadOptions,
-        threads: usize,
     ) -> AppResult<Receiver<AppResult<ModelInfo>>> {
         let (reply, rx) = channel();
         self.send(Request::Load {
             path: path.to_path_buf(),
             options,
-            threads,
             reply,
         })?;
         Ok(rx)
@@ -265,21 +265,10 @@ fn start_thread(rx: Receiver<Request>, shared: Arc<Shared>) {
         .expect("spawning the model worker thread");
 }
 
-/// The model and the thread pool it runs on.
+/// The loaded model, if any (it owns its compute threads).
 #[derive(Default)]
 struct Loaded {
     model: Option<SmolVlmModel>,
-    pool: Option<rayon::ThreadPool>,
-}
-
-impl Loaded {
-    /// Runs `f` on the model's pool (the global one when there is none).
-    fn install<T: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
-        match pool {
-            Some(pool) => pool.install(f),
-            None => f(),
-        }
-    }
 }
 
 fn worker_main(rx: Receiver<Request>, shared: Arc<Shared>) {
@@ -348,7 +337,6 @@ fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
         Request::Load {
             path,
             options,
-            threads,
             reply,
         } => {
             // Free the old model first: two in memory at once may not fit.
@@ -360,25 +348,8 @@ fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
                 s.loading = Some(path.display().to_string());
                 s.last_error = None;
             });
-            let pool = match threads {
-                0 => Ok(None),
-                n => rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(|i| format!("smolvlm-compute-{i}"))
-                    .build()
-                    .map(Some)
-                    .map_err(|e| {
-                        AppError::Engine(smolvlm::Error::Device(format!(
-                            "cannot start {n} compute threads: {e}"
-                        )))
-                    }),
-            };
-            let result = pool.and_then(|pool| {
-                let m = Loaded::install(&pool, || SmolVlmModel::load(&path, &options))?;
-                Ok((m, pool))
-            });
-            match result {
-                Ok((m, pool)) => {
+            match SmolVlmModel::load(&path, &options).map_err(AppError::from) {
+                Ok(m) => {
                     let info = model_info(&path, &m);
                     *lock(&shared.geometry) = Some(ImageGeometry {
                         processor: m.processor().clone(),
@@ -386,7 +357,6 @@ fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
                         context_length: m.context_length(),
                     });
                     loaded.model = Some(m);
-                    loaded.pool = pool;
                     shared.update(|s| {
                         s.state = ModelState::Ready;
                         s.model = Some(info.clone());
@@ -407,7 +377,6 @@ fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
         Request::Unload { reply } => {
             *lock(&shared.geometry) = None;
             loaded.model = None;
-            loaded.pool = None;
             shared.update(|s| {
                 s.state = ModelState::Empty;
                 s.model = None;
@@ -418,8 +387,7 @@ fn handle(loaded: &mut Loaded, req: Request, shared: &Shared) {
         Request::Panic { .. } => panic!("panic requested by a test"),
         Request::Generate(job) => {
             let id = job.id;
-            let Loaded { model, pool } = loaded;
-            Loaded::install(pool, || run_generation(model, job, shared));
+            run_generation(&mut loaded.model, job, shared);
             shared.finish_generation(id);
         }
     }
@@ -497,6 +465,7 @@ fn model_info(path: &Path, m: &SmolVlmModel) -> ModelInfo {
             .unwrap_or_else(|| path.display().to_string()),
         device: device.to_string(),
         kernels: (device == "cpu").then(|| smolvlm::SimdLevel::detect().name().to_string()),
+        threads: m.threads(),
         has_vision: m.has_vision(),
         context_length: m.context_length(),
         load_s: m.load_seconds(),
@@ -511,9 +480,4 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
     } else {
         "unknown panic".to_string()
     }
-}
-
-/// Locks, recovering the data from a poisoned mutex (a caught panic must not wedge the app).
-pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,45 +1,55 @@
-// The one typed wrapper over the backend's commands (src-tauri/src/commands.rs). Every call to
-// the backend goes through here. The Rust test `command_list_is_pinned` checks that COMMANDS below
-// equals the backend's list, and `stream_event_json_is_pinned` pins the StreamEvent JSON mirrored
-// by the types here.
+// The UI's one way to the backend: a thin layer over the bindings generated from the Rust
+// commands and types (./bindings.ts, by tauri-specta; regenerate with
+// `UPDATE_BINDINGS=1 cargo test -p smolvlm-desktop -- bindings`). It turns every rejection into an
+// ApiError, builds the channels that answers and downloads stream over, and adds what the bindings
+// cannot: pasted image bytes (a raw request body), the native open dialog and the app events.
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import {
+  commands,
+  type DevicePreference,
+  type DownloadEvent,
+  type DownloadProgress,
+  type ErrorPayload,
+  type GenerationSettings,
+  type ModelStatus,
+  type SettingsPatch,
+  type StoredImage,
+  type StreamEvent,
+} from "./bindings";
 
-export const COMMANDS = [
-  "app_info",
-  "model_status",
-  "load_model",
-  "unload_model",
-  "list_conversations",
-  "create_conversation",
-  "get_conversation",
-  "delete_conversation",
-  "send_message",
-  "cancel_generation",
-  "import_image",
-  "import_image_bytes",
-  "image_cost",
-  "rename_conversation",
-  "truncate_conversation",
-  "list_catalog",
-  "download_model",
-  "cancel_download",
-  "delete_model",
-  "models_disk_usage",
-  "add_local_model",
-  "list_local_models",
-  "hub_status",
-  "get_settings",
-  "save_settings",
-] as const;
-export type CommandName = (typeof COMMANDS)[number];
+export type {
+  AppInfo,
+  CatalogModel,
+  Conversation,
+  ConversationSummary,
+  DiskUsage,
+  DoneTimings,
+  DownloadEvent,
+  DownloadProgress,
+  DownloadTicket,
+  GenerationSettings,
+  HubStatus,
+  ImageCost,
+  LocalModel,
+  MessageStatus,
+  ModelFormat,
+  ModelInfo,
+  ModelState,
+  ModelStatus,
+  SendTicket,
+  Settings,
+  StopReason,
+  StoredImage,
+  StoredMessage,
+  StreamEvent,
+  Theme,
+} from "./bindings";
 
 /** Every backend error: a stable `code` to branch on and a `message` for people. */
-export interface ApiError {
-  code: string;
-  message: string;
-}
+export type ApiError = ErrorPayload;
+export type DeviceChoice = DevicePreference;
 
 export function isApiError(e: unknown): e is ApiError {
   return (
@@ -56,236 +66,18 @@ export function toApiError(e: unknown): ApiError {
   return { code: "ipc", message: String(e) };
 }
 
-export interface AppInfo {
-  version: string;
-  dataDir: string;
-  imagesDir: string;
-  maxImagesPerMessage: number;
-  maxImageFileBytes: number;
-  maxTextChars: number;
-}
-
-export interface ModelInfo {
-  path: string;
-  name: string;
-  device: "cpu" | "cuda" | "metal";
-  /** The CPU kernels' instruction set; null on a GPU. */
-  kernels: "amx" | "avx512" | "avx2" | "neon" | "scalar" | null;
-  hasVision: boolean;
-  contextLength: number;
-  loadS: number;
-}
-
-export type ModelState = "empty" | "loading" | "ready" | "generating";
-
-export interface ModelStatus {
-  state: ModelState;
-  model: ModelInfo | null;
-  loading: string | null;
-  generationId: number | null;
-  restarts: number;
-  lastError: ApiError | null;
-}
-
-export type MessageStatus = "complete" | "streaming" | "interrupted" | "cancelled" | "error";
-
-export interface StoredImage {
-  sha256: string;
-  file: string;
-  originalName: string;
-  width: number;
-  height: number;
-}
-
-export interface StoredMessage {
-  id: string;
-  role: "system" | "user" | "assistant";
-  text: string;
-  images: StoredImage[];
-  status: MessageStatus;
-  createdMs: number;
-  error?: ApiError;
-  generatedTokens?: number;
-}
-
-export interface Conversation {
-  schemaVersion: number;
-  id: string;
-  title: string;
-  createdMs: number;
-  updatedMs: number;
-  messages: StoredMessage[];
-}
-
-export interface ConversationSummary {
-  id: string;
-  title: string;
-  updatedMs: number;
-  messages: number;
-}
-
-export interface GenerationSettings {
-  maxNewTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-  ignoreEos?: boolean;
-  longestEdge?: number;
-}
-
-export type StopReason = "eos" | "length" | "cancelled";
-
-export interface DoneTimings {
-  visionS: number;
-  prefillS: number;
-  decodeS: number;
-  decodeTokensPerS: number;
-  firstTokenS: number | null;
-  totalS: number;
-}
-
-/** What one answer streams, in order: started, image-progress*, token*, then done or error. */
-export type StreamEvent =
-  | {
-      type: "started";
-      generationId: number;
-      promptTokens: number;
-      imageTokens: number;
-      frames: number;
-      reusedTokens: number;
-    }
-  | { type: "image-progress"; framesDone: number; framesTotal: number }
-  | { type: "token"; text: string; count: number }
-  | {
-      type: "done";
-      stopReason: StopReason;
-      generatedTokens: number;
-      promptTokens: number;
-      imageTokens: number;
-      timings: DoneTimings;
-    }
-  | ({ type: "error" } & ApiError);
-
-export interface SendTicket {
-  generationId: number;
-  userMessage: StoredMessage;
-  assistantMessageId: string;
-}
-
-/** Tiles and image tokens one image costs with the loaded model's processor. */
-export interface ImageCost {
-  /** The image's own size. */
-  width: number;
-  height: number;
-  /** After the resize to the longest edge (a multiple of the tile size when split). */
-  resizedWidth: number;
-  resizedHeight: number;
-  /** Tile grid (0 × 0 when the image is not split). */
-  rows: number;
-  cols: number;
-  /** Frames the vision encoder sees: rows × cols tiles plus the global view (or 1). */
-  frames: number;
-  /** Image tokens in the prompt. */
-  tokens: number;
-  tileSize: number;
-  defaultLongestEdge: number;
-  maxLongestEdge: number;
-}
-
-export type ModelFormat = "safetensors" | "gguf";
-
-export interface CatalogModel {
-  id: string;
-  repo: string;
-  title: string;
-  format: ModelFormat;
-  quant?: string;
-  downloadBytes: number;
-  memoryBytes: number;
-  tokensPerTile: number;
-  tileSize: number;
-  goodFor: string;
-  isDefault: boolean;
-  installed: boolean;
-  installedPath?: string;
-  /** Bytes of an interrupted download that `downloadModel` resumes. */
-  partialBytes: number;
-}
-
-/** What one model download streams: started, progress* / file-done*, then done, cancelled or error. */
-export type DownloadEvent =
-  | { type: "started"; files: number; totalBytes: number }
-  | {
-      type: "progress";
-      file: string;
-      fileBytes: number;
-      fileTotal: number;
-      bytes: number;
-      totalBytes: number;
-      bytesPerS: number;
-      etaS: number | null;
-    }
-  | { type: "file-done"; file: string }
-  | { type: "done"; path: string }
-  | { type: "cancelled" }
-  | ({ type: "error" } & ApiError);
-
-/** The app event `download-progress`: one catalog model's download event. */
-export interface DownloadProgress {
-  id: string;
-  event: DownloadEvent;
-}
-
-export interface DownloadTicket {
-  downloadId: string;
-}
-
-export interface DiskUsage {
-  bytes: number;
-  cacheDir: string;
-}
-
-export interface LocalModel {
-  id: string;
-  name: string;
-  path: string;
-  mmproj?: string;
-}
-
-export interface HubStatus {
-  offline: boolean;
-  endpoint: string;
-}
-
-export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
-export type Theme = "system" | "light" | "dark";
-
-export interface Settings {
-  temperature: number;
-  topP: number;
-  topK: number;
-  maxNewTokens: number;
-  repetitionPenalty: number;
-  systemPrompt: string;
-  /** 0 = automatic. Applied on the next model load. */
-  threads: number;
-  /** Applied on the next model load. */
-  device: DeviceChoice;
-  /** Default resolution: the longest image edge in tiles of the loaded model (N → N × tileSize
-   * pixels, 1–16, clamped to the model's maximum); null = the model's default. Used by
-   * `imageCost` and `sendMessage` when they are given no `longestEdge`. */
-  longestEdgeTiles: number | null;
-  theme: Theme;
-  /** The model loaded last (folder or `.gguf` path); the backend sets it on every load. */
-  lastModel: string | null;
-}
-
-function call<T>(cmd: CommandName, args?: Record<string, unknown>): Promise<T> {
-  return invoke<T>(cmd, args).catch((e: unknown) => {
+/** `p`, rejecting with an ApiError. */
+function call<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
     throw toApiError(e);
   });
+}
+
+/** A channel delivering every message to `f`. */
+function channel<T>(f: (message: T) => void): Channel<T> {
+  const ch = new Channel<T>();
+  ch.onmessage = f;
+  return ch;
 }
 
 const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
@@ -298,23 +90,18 @@ function openDialog(options: {
   title?: string;
   filters?: { name: string; extensions: string[] }[] | undefined;
 }): Promise<string | string[] | null> {
-  return invoke<string | string[] | null>("plugin:dialog|open", { options }).catch(
-    (e: unknown) => {
-      throw toApiError(e);
-    },
-  );
+  return call(invoke<string | string[] | null>("plugin:dialog|open", { options }));
 }
 
 export const api = {
-  appInfo: () => call<AppInfo>("app_info"),
-  modelStatus: () => call<ModelStatus>("model_status"),
-  loadModel: (path: string) => call<ModelInfo>("load_model", { path }),
-  unloadModel: () => call<null>("unload_model"),
-  listConversations: () => call<ConversationSummary[]>("list_conversations"),
-  createConversation: (title?: string) =>
-    call<Conversation>("create_conversation", { title: title ?? null }),
-  getConversation: (id: string) => call<Conversation>("get_conversation", { id }),
-  deleteConversation: (id: string) => call<null>("delete_conversation", { id }),
+  appInfo: () => call(commands.appInfo()),
+  modelStatus: () => call(commands.modelStatus()),
+  loadModel: (path: string) => call(commands.loadModel(path)),
+  unloadModel: () => call(commands.unloadModel()),
+  listConversations: () => call(commands.listConversations()),
+  createConversation: (title?: string) => call(commands.createConversation(title ?? null)),
+  getConversation: (id: string) => call(commands.getConversation(id)),
+  deleteConversation: (id: string) => call(commands.deleteConversation(id)),
   /** Sends a question; the answer streams to `onEvent`. Rejects with code `busy` while another
    * answer is being generated. */
   sendMessage: (
@@ -323,67 +110,52 @@ export const api = {
     images: string[],
     settings: GenerationSettings | null,
     onEvent: (event: StreamEvent) => void,
-  ) => {
-    const channel = new Channel<StreamEvent>();
-    channel.onmessage = onEvent;
-    return call<SendTicket>("send_message", {
-      conversationId,
-      text,
-      images,
-      settings,
-      onEvent: channel,
-    });
-  },
-  cancelGeneration: (generationId: number) =>
-    call<boolean>("cancel_generation", { generationId }),
+  ) => call(commands.sendMessage(conversationId, text, images, settings, channel(onEvent))),
+  cancelGeneration: (generationId: number) => call(commands.cancelGeneration(generationId)),
   /** Validates an image file (exists, within the limits, decodes) and copies it into the image
    * store. The answer's `file` is the stored copy's absolute path (for `convertFileSrc` and as a
    * `sendMessage` image); stored messages keep `file` relative to `AppInfo.imagesDir`. Rejects
    * with `not_found`, `not_an_image`, `image_too_large` or `invalid_input`. */
-  importImage: (path: string) => call<StoredImage>("import_image", { path }),
+  importImage: (path: string) => call(commands.importImage(path)),
   /** Stores pasted image data (the raw bytes travel as the request body, the name in the
-   * `x-name` header, percent-encoded); answers as `importImage`. */
+   * `x-name` header, percent-encoded); answers as `importImage`. Not in the bindings: its input
+   * is the raw body. */
   importImageBytes: (bytes: Uint8Array, name: string) =>
-    invoke<StoredImage>("import_image_bytes", bytes, {
-      headers: { "x-name": encodeURIComponent(name) },
-    }).catch(
-      (e: unknown) => {
-        throw toApiError(e);
-      },
+    call(
+      invoke<StoredImage>("import_image_bytes", bytes, {
+        headers: { "x-name": encodeURIComponent(name) },
+      }),
     ),
   /** Tiles and tokens the image costs with the loaded model (`longestEdge` in pixels, clamped to
    * `[tileSize, maxLongestEdge]`; default: Settings.longestEdgeTiles, else the model's). Rejects
    * with `no_model_loaded` when no model is loaded, `no_vision_encoder` for a text-only model. */
   imageCost: (path: string, longestEdge?: number) =>
-    call<ImageCost>("image_cost", { path, longestEdge: longestEdge ?? null }),
+    call(commands.imageCost(path, longestEdge ?? null)),
   renameConversation: (id: string, title: string) =>
-    call<ConversationSummary>("rename_conversation", { id, title }),
+    call(commands.renameConversation(id, title)),
   /** Drops message `messageId` and every message after it. */
   truncateConversation: (id: string, messageId: string) =>
-    call<Conversation>("truncate_conversation", { id, messageId }),
-  listCatalog: () => call<CatalogModel[]>("list_catalog"),
+    call(commands.truncateConversation(id, messageId)),
+  listCatalog: () => call(commands.listCatalog()),
   /** Starts (or resumes) downloading catalog model `id`; progress streams to `onEvent` (and to
    * every window as `download-progress`). `done.path` is what `loadModel` takes. Rejects with
    * `download_in_progress` while the same model downloads. */
-  downloadModel: (id: string, onEvent: (event: DownloadEvent) => void) => {
-    const channel = new Channel<DownloadEvent>();
-    channel.onmessage = onEvent;
-    return call<DownloadTicket>("download_model", { id, onEvent: channel });
-  },
+  downloadModel: (id: string, onEvent: (event: DownloadEvent) => void) =>
+    call(commands.downloadModel(id, channel(onEvent))),
   /** Stops a download, keeping the partial. Resolves false when none was running. */
-  cancelDownload: (id: string) => call<boolean>("cancel_download", { id }),
+  cancelDownload: (id: string) => call(commands.cancelDownload(id)),
   /** Removes a catalog model's files (`model_in_use` for the loaded one), or forgets a local
    * model (`local-…` ids; its files stay). */
-  deleteModel: (id: string) => call<null>("delete_model", { id }),
-  modelsDiskUsage: () => call<DiskUsage>("models_disk_usage"),
+  deleteModel: (id: string) => call(commands.deleteModel(id)),
+  modelsDiskUsage: () => call(commands.modelsDiskUsage()),
   /** Remembers a `.gguf` file (its `mmproj*.gguf` found beside it) or a model folder, and loads
    * it; resolves once it is loaded. Rejects with `not_a_model` for anything else. */
-  addLocalModel: (path: string) => call<LocalModel>("add_local_model", { path }),
-  listLocalModels: () => call<LocalModel[]>("list_local_models"),
-  hubStatus: () => call<HubStatus>("hub_status"),
-  getSettings: () => call<Settings>("get_settings"),
+  addLocalModel: (path: string) => call(commands.addLocalModel(path)),
+  listLocalModels: () => call(commands.listLocalModels()),
+  hubStatus: () => call(commands.hubStatus()),
+  getSettings: () => call(commands.getSettings()),
   /** Saves the settings (all, or only the keys given) and resolves to them as saved. */
-  saveSettings: (settings: Partial<Settings>) => call<Settings>("save_settings", { settings }),
+  saveSettings: (settings: SettingsPatch) => call(commands.saveSettings(settings)),
   /** Native file picker for images; resolves to the chosen paths ([] when cancelled). */
   pickImages: async (): Promise<string[]> => {
     const picked = await openDialog({

@@ -2,13 +2,14 @@
 //! the model's chat template with the generation prompt.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
 use smolvlm::{
     CancelToken, GenerationEvent, GenerationSummary, ImageSource, Message, SamplingParams,
 };
+use smolvlm_hub::HubError;
 
 use crate::CliError;
 use crate::model_args::ModelArgs;
@@ -62,8 +63,9 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
     let (mut model, model_path) = args.model.load()?;
     if !model.has_vision() && !args.json {
         eprintln!(
-            "[text-only: {} has no vision projector; pass --mmproj to ask about images]",
-            model_path.display()
+            "[text-only: {} has no vision projector; pass --mmproj to ask about images{}]",
+            model_path.display(),
+            projector_hint(&model_path)
         );
     }
     let message = Message::user_with_images(
@@ -118,4 +120,19 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// Where a GGUF loaded without `--mmproj` has a projector beside it (the hub's pairing policy),
+/// says which, so the user can pass it; a path given is always loaded as given.
+fn projector_hint(model_path: &Path) -> String {
+    if !model_path.is_file() {
+        return String::new();
+    }
+    match smolvlm_hub::pair_mmproj(model_path) {
+        Ok(Some(p)) => format!(" (its projector looks like {})", p.display()),
+        Err(HubError::AmbiguousMmproj { candidates, .. }) => {
+            format!(" ({} projectors are beside it)", candidates.len())
+        }
+        _ => String::new(),
+    }
 }

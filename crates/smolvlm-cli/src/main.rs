@@ -53,18 +53,6 @@ impl CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let threads = match &cli.command {
-        Command::Generate(a) => a.model.threads,
-        Command::Bench(a) => a.model.threads,
-        Command::Models(_) => None,
-    };
-    if let Some(n) = threads {
-        smolvlm::threads::set(n);
-        // candle's own CPU ops (attention, norms, the dense GEMM) read this once, on first use,
-        // which is after this point.
-        // Safety: no other thread exists yet.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-    }
     let (result, json) = match cli.command {
         Command::Generate(args) => {
             let json = args.json;

@@ -24,9 +24,9 @@ pub struct ModelArgs {
     /// q4_k, q5_k, q6_k (GGUF files keep their own types).
     #[arg(long, default_value = "none")]
     quant: smolvlm::Quantization,
-    /// Threads for the CPU kernels (default: the physical cores).
+    /// CPU compute threads (default: `SMOLVLM_THREADS`, else the physical cores).
     #[arg(long)]
-    pub threads: Option<usize>,
+    threads: Option<usize>,
 }
 
 impl ModelArgs {
@@ -40,6 +40,7 @@ impl ModelArgs {
             dtype: None,
             mmproj: self.mmproj.clone().or(catalog_mmproj),
             quant: self.quant,
+            threads: self.threads.unwrap_or(0),
         };
         let model = SmolVlmModel::load(&path, &options)?;
         Ok((model, path))

@@ -116,7 +116,7 @@ struct SnapshotJson<'a> {
 }
 
 fn print_snapshot(spec: &ModelSpec, snap: &Snapshot, json: bool) -> Result<(), CliError> {
-    let (model_path, mmproj_path) = load_paths(spec, snap);
+    let (model_path, mmproj_path) = load_paths(spec, snap)?;
     let mut out = std::io::stdout().lock();
     if json {
         let obj = SnapshotJson {
@@ -135,15 +135,19 @@ fn print_snapshot(spec: &ModelSpec, snap: &Snapshot, json: bool) -> Result<(), C
     Ok(())
 }
 
-/// The folder for safetensors models; the text model and projector files for GGUF entries.
-fn load_paths(spec: &ModelSpec, snap: &Snapshot) -> (PathBuf, Option<PathBuf>) {
+/// The folder for safetensors models; the text model and its projector for GGUF entries (paired
+/// by the hub's one policy, [`smolvlm_hub::pair_mmproj`], which takes the catalog's own pair).
+fn load_paths(spec: &ModelSpec, snap: &Snapshot) -> Result<(PathBuf, Option<PathBuf>), CliError> {
     match spec.catalog_id.as_deref().and_then(catalog::find) {
         Some(CatalogEntry {
             gguf_model: Some(m),
-            gguf_mmproj,
             ..
-        }) => (snap.path_of(m), gguf_mmproj.map(|p| snap.path_of(p))),
-        _ => (snap.dir.clone(), None),
+        }) => {
+            let model = snap.path_of(m);
+            let mmproj = smolvlm_hub::pair_mmproj(&model)?;
+            Ok((model, mmproj))
+        }
+        _ => Ok((snap.dir.clone(), None)),
     }
 }
 
@@ -346,5 +350,5 @@ pub fn resolve_model_arg(model: &Path) -> Result<(PathBuf, Option<PathBuf>), Cli
         Err(e) => return Err(e.into()),
     };
     let snap = download(&spec, false)?;
-    Ok(load_paths(&spec, &snap))
+    load_paths(&spec, &snap)
 }

@@ -215,7 +215,10 @@ fn generate_with_a_gguf_pair_reproduces_the_goldens() {
         "2",
     ]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("text-only"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("text-only"), "{stderr}");
+    // The path is loaded as given, but the hub's pairing names the projector beside it.
+    assert!(stderr.contains("mmproj-f16.gguf"), "{stderr}");
     let image = dir.join("img_wide_300x200.png").display().to_string();
     expect_failure(
         &[

@@ -216,3 +216,51 @@ fn models_download_path_list_remove_with_json() {
     );
     assert_eq!(json_of(&out)["error"]["code"], "invalid_model_id");
 }
+
+/// A catalog GGUF entry gives the text model and its projector, paired by the hub's policy
+/// (`smolvlm_hub::pair_mmproj`, which takes the catalog's own pair), online and offline.
+#[test]
+fn a_catalog_gguf_entry_gives_its_projector() {
+    let hub = TestHub::start().unwrap();
+    let read = |f: &str| std::fs::read(fixture().join(f)).unwrap();
+    hub.add_repo(
+        "ggml-org/SmolVLM-256M-Instruct-GGUF",
+        vec![
+            (
+                "SmolVLM-256M-Instruct-Q8_0.gguf".into(),
+                read("model-q8_0.gguf"),
+            ),
+            (
+                "mmproj-SmolVLM-256M-Instruct-Q8_0.gguf".into(),
+                read("mmproj-q8_0.gguf"),
+            ),
+            (
+                "mmproj-SmolVLM-256M-Instruct-f16.gguf".into(),
+                read("mmproj-f16.gguf"),
+            ),
+        ],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    for (offline, command) in [(false, "download"), (true, "path")] {
+        let out = smolvlm(
+            &hub,
+            cache.path(),
+            offline,
+            &["models", command, "smolvlm-256m-q8_0", "--json"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_of(&out);
+        let model = PathBuf::from(v["model_path"].as_str().unwrap());
+        let mmproj = PathBuf::from(v["mmproj_path"].as_str().unwrap());
+        assert!(model.ends_with("SmolVLM-256M-Instruct-Q8_0.gguf"), "{v}");
+        assert!(
+            mmproj.ends_with("mmproj-SmolVLM-256M-Instruct-Q8_0.gguf"),
+            "{v}"
+        );
+        assert!(model.is_file() && mmproj.is_file());
+    }
+}

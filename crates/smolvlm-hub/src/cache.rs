@@ -276,13 +276,16 @@ fn free_space_of(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the
-    // right type; statvfs only writes to it.
+    // SAFETY: `c` is a NUL-terminated C string that lives until the end of this function, so
+    // the pointer statvfs reads is valid for the whole call; `st` is a properly aligned, writable
+    // `statvfs` owned by this frame, which statvfs only writes (never reads) and keeps no pointer
+    // to after returning.
     let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
     if rc != 0 {
         return None;
     }
-    // SAFETY: statvfs returned 0, so it filled the struct.
+    // SAFETY: statvfs returned 0, so it filled every field of the struct; and `st` started
+    // zeroed, an all-zero `statvfs` (plain integers) being a valid value in any case.
     let st = unsafe { st.assume_init() };
     #[allow(clippy::unnecessary_cast)]
     Some(st.f_bavail as u64 * st.f_frsize as u64)

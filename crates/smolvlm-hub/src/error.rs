@@ -89,6 +89,17 @@ pub enum HubError {
     #[error("{path} is not a model: {reason}")]
     NotAModel { path: PathBuf, reason: String },
 
+    #[error(
+        "{} has several vision projectors beside it ({}) and none is clearly its own; name the \
+         one to use (--mmproj) or move the others away",
+        .model.display(),
+        file_names(.candidates)
+    )]
+    AmbiguousMmproj {
+        model: PathBuf,
+        candidates: Vec<PathBuf>,
+    },
+
     #[error("{what} is not installed")]
     NotInstalled { what: String },
 
@@ -121,6 +132,7 @@ impl HubError {
             HubError::Io { .. } => "io",
             HubError::InvalidModelId(_) => "invalid_model_id",
             HubError::NotAModel { .. } => "not_a_model",
+            HubError::AmbiguousMmproj { .. } => "ambiguous_mmproj",
             HubError::NotInstalled { .. } => "not_installed",
             HubError::InUse { .. } => "model_in_use",
             HubError::NotOurs { .. } => "not_ours",
@@ -134,4 +146,17 @@ impl HubError {
             source,
         }
     }
+}
+
+/// `a.gguf, b.gguf`: the file names, for messages.
+fn file_names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

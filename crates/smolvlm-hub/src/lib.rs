@@ -34,8 +34,10 @@ pub mod cache;
 pub mod catalog;
 pub mod download;
 pub mod error;
+pub mod gguf;
 pub mod installed;
 pub mod local;
+pub mod pairing;
 
 #[cfg(feature = "test-server")]
 pub mod test_server;
@@ -43,9 +45,10 @@ pub mod test_server;
 pub use cache::HubCache;
 pub use catalog::{CatalogEntry, DEFAULT_MODEL, Format, ModelSpec, catalog};
 pub use download::{
-    CancelToken, Checksum, DownloadEvent, Hub, HubConfig, PlannedFile, RemoteFile, RepoInfo,
-    Snapshot,
+    CancelToken, Checksum, DownloadEvent, Hub, HubConfig, PROGRESS_INTERVAL, PlannedFile,
+    RemoteFile, RepoInfo, Snapshot,
 };
 pub use error::{HubError, Result};
 pub use installed::{InstalledModel, RemoveReport, list_installed, remove};
 pub use local::{LocalKind, LocalModel, LocalRegistry, RegisteredModel, inspect};
+pub use pairing::pair_mmproj;

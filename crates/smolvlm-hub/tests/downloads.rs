@@ -221,7 +221,17 @@ fn server_errors_are_retried_then_succeed_or_give_up() {
     let (err, _) = run(config(&hub, tmp.path()));
     let err = err.unwrap_err();
     assert_eq!(err.code(), "hub_server_error", "{err}");
-    assert!(err.to_string().contains("502"));
+    assert!(
+        matches!(
+            err,
+            HubError::Server {
+                status: 502,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -436,6 +446,72 @@ fn a_full_disk_is_reported_and_loses_nothing_already_downloaded() {
     let served = hub.total_bytes_served();
     assert_eq!(run(cfg).0.unwrap_err().code(), "insufficient_space");
     assert_eq!(hub.total_bytes_served(), served);
+}
+
+/// The hub is the one throttle of progress events: at most one per `progress_interval`, and the
+/// first and completing chunk of every file always, so the app forwards them as they come.
+#[test]
+fn progress_is_throttled_but_the_first_and_last_chunk_of_each_file_always_arrive() {
+    let hub = TestHub::start().unwrap();
+    serve_tiny(&hub);
+    let progress_of = |events: &[DownloadEvent], name: &str| -> Vec<(u64, u64)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                DownloadEvent::Progress {
+                    file,
+                    file_done,
+                    file_total,
+                    ..
+                } if file == name => Some((*file_done, *file_total)),
+                _ => None,
+            })
+            .collect()
+    };
+    let size = weights().len() as u64;
+
+    assert_eq!(
+        smolvlm_hub::PROGRESS_INTERVAL,
+        Duration::from_millis(100),
+        "the documented default"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(&hub, tmp.path());
+    cfg.progress_interval = Duration::from_secs(3600);
+    let (snap, events) = run(cfg);
+    snap.unwrap();
+    let weights_progress = progress_of(&events, WEIGHTS);
+    assert_eq!(weights_progress.len(), 2, "{weights_progress:?}");
+    let (first, _) = weights_progress[0];
+    assert!(
+        first > 0 && first <= CHUNK as u64,
+        "the first chunk: {weights_progress:?}"
+    );
+    assert_eq!(weights_progress[1], (size, size), "the completing chunk");
+    let config_len = config_json().len() as u64;
+    assert_eq!(
+        progress_of(&events, "config.json"),
+        vec![(config_len, config_len)]
+    );
+    let total = match events.last() {
+        Some(DownloadEvent::Finished {
+            transferred_bytes, ..
+        }) => *transferred_bytes,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(total, size + config_len);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(&hub, tmp.path());
+    cfg.progress_interval = Duration::ZERO;
+    let (_, events) = run(cfg);
+    let every = progress_of(&events, WEIGHTS);
+    assert!(
+        every.len() >= (size as usize).div_ceil(CHUNK),
+        "every chunk: {}",
+        every.len()
+    );
+    assert_eq!(every.last(), Some(&(size, size)));
 }
 
 #[test]

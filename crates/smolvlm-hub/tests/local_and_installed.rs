@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use smolvlm_hub::test_server::TestHub;
 use smolvlm_hub::{
-    CancelToken, Hub, HubCache, HubConfig, LocalKind, LocalRegistry, ModelSpec, inspect,
+    CancelToken, Hub, HubCache, HubConfig, HubError, LocalKind, LocalRegistry, ModelSpec, inspect,
     list_installed, remove,
 };
 
@@ -55,6 +55,32 @@ fn a_gguf_pair_and_a_lone_text_gguf_are_told_apart() {
     let err = inspect(&proj).unwrap_err();
     assert_eq!(err.code(), "not_a_model");
     assert!(err.to_string().contains("projector"), "{err}");
+}
+
+/// Registration pairs a text GGUF with its projector by the hub's one policy
+/// (`smolvlm_hub::pair_mmproj`): the same quant among several, and a clear refusal when no
+/// projector is clearly its own.
+#[test]
+fn a_gguf_takes_the_projector_of_its_own_quant_and_refuses_to_guess() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q8 = copy(&fixture().join("model-q8_0.gguf"), tmp.path());
+    let p_q8 = copy(&fixture().join("mmproj-q8_0.gguf"), tmp.path());
+    let p_f16 = copy(&fixture().join("mmproj-f16.gguf"), tmp.path());
+    assert_eq!(
+        inspect(&q8).unwrap().mmproj.as_deref(),
+        Some(p_q8.as_path())
+    );
+    assert_eq!(smolvlm_hub::pair_mmproj(&q8).unwrap(), Some(p_q8.clone()));
+
+    let q4 = tmp.path().join("model-q4_k_m.gguf");
+    std::fs::copy(&q8, &q4).unwrap();
+    match inspect(&q4).unwrap_err() {
+        HubError::AmbiguousMmproj { model, candidates } => {
+            assert_eq!(model, q4);
+            assert_eq!(candidates, vec![p_f16, p_q8]);
+        }
+        other => panic!("{other}"),
+    }
 }
 
 #[test]

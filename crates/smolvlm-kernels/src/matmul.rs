@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use crate::act::{Q8Block, Q8KBlock, quantize_q8, quantize_q8k};
-use crate::dot::{ActKind, Dot, SimdLevel, dot_for};
+use crate::cpu::SimdLevel;
+use crate::dot::{ActKind, Dot, dot_for};
 use crate::formats::WeightType;
 use crate::interleaved::{Interleaved, InterleavedK};
 use crate::pool::parallel;
+use crate::send_ptr::SendPtr;
 
 /// Bytes a weight can live in: an owned buffer, or a memory-mapped file the weight is a range of.
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -55,27 +57,6 @@ enum Layout {
 impl std::fmt::Debug for QWeight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "QWeight({} {}×{})", self.ty.name(), self.rows, self.cols)
-    }
-}
-
-struct SendPtr(*mut f32);
-// Safety: threads write disjoint elements through it, and the caller waits for all of them.
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    /// Safety: `i` in bounds of the buffer and written by one thread only.
-    unsafe fn write(&self, i: usize, v: f32) {
-        unsafe { *self.0.add(i) = v }
-    }
-
-    /// Safety: the range is in bounds and used by one thread only.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
-    }
-
-    fn get(&self) -> *mut f32 {
-        self.0
     }
 }
 
@@ -225,13 +206,13 @@ impl QWeight {
     /// The whole matrix as f32 (rows × cols), dequantized on every thread of the pool.
     pub fn dequantize(&self) -> Vec<f32> {
         let mut out = vec![0f32; self.rows * self.cols];
-        let dst = SendPtr(out.as_mut_ptr());
+        let dst = SendPtr::new(out.as_mut_ptr());
         let (rows, cols) = (self.rows, self.cols);
-        const ROWS: usize = 64;
-        parallel(rows.div_ceil(ROWS), &|c| {
-            for r in c * ROWS..((c + 1) * ROWS).min(rows) {
-                // Safety: each chunk writes its own rows of `out`, which outlives the call.
-                let row = unsafe { dst.slice(r * cols, cols) };
+        parallel(rows.div_ceil(DEQUANTIZE_ROWS), &|c| {
+            for r in c * DEQUANTIZE_ROWS..((c + 1) * DEQUANTIZE_ROWS).min(rows) {
+                // SAFETY: `out` is rows × cols, and each chunk writes only its own rows; `out`
+                // outlives the parallel call.
+                let row = unsafe { dst.slice_mut(r * cols, cols) };
                 self.dequantize_row(r, row);
             }
         });
@@ -254,23 +235,26 @@ impl QWeight {
 
     /// Writes chunk `c` of the product: `out[j·ldy + r]` for this chunk's rows r.
     ///
-    /// Safety: `out` holds `acts.len()` rows of `ldy ≥ self.rows` and nobody else writes this
-    /// chunk's elements.
-    unsafe fn run_chunk(&self, c: usize, acts: &Acts, out: &SendPtr, ldy: usize) {
+    /// # Safety
+    /// `out` holds `acts.rows` rows of `ldy ≥ self.rows` and nobody else accesses this chunk's
+    /// elements during the call.
+    unsafe fn run_chunk(&self, c: usize, acts: &Acts, out: SendPtr, ldy: usize) {
         let (row_bytes, bytes, offset, dot) = match &self.layout {
             Layout::Interleaved(w) => {
                 let q8 = acts
                     .q8
                     .as_deref()
                     .expect("quantized for every weight's kind");
-                return unsafe { w.run_chunk(c, q8, out.0, ldy) };
+                // SAFETY: the caller's contract, passed on.
+                return unsafe { w.run_chunk(c, q8, out, ldy) };
             }
             Layout::InterleavedK(w) => {
                 let q8k = acts
                     .q8k
                     .as_deref()
                     .expect("quantized for every weight's kind");
-                return unsafe { w.run_chunk(c, q8k, out.0, ldy) };
+                // SAFETY: the caller's contract, passed on.
+                return unsafe { w.run_chunk(c, q8k, out, ldy) };
             }
             Layout::Blocks {
                 row_bytes,
@@ -289,7 +273,7 @@ impl QWeight {
                     Dot::Q8(dot) => dot(row(r), &acts.q8.as_deref().expect("quantized")[j]),
                     Dot::Q8K(dot) => dot(row(r), &acts.q8k.as_deref().expect("quantized")[j]),
                 };
-                // Safety: (j, r) is this chunk's, inside `out` (the caller's contract).
+                // SAFETY: (j, r) is this chunk's, inside `out` (the caller's contract).
                 unsafe { out.write(j * ldy + r, v) };
             }
         }
@@ -310,6 +294,12 @@ impl QWeight {
 /// Weight rows per chunk in the file's layout: a tile (a few KiB) stays in L1 while every
 /// activation row passes.
 const TILE: usize = 16;
+/// Rows per chunk of [`QWeight::dequantize`]: a few hundred KiB of output per chunk, so the
+/// shared counter is asked rarely.
+const DEQUANTIZE_ROWS: usize = 64;
+/// Activation rows from which [`quantize_rows`] runs on the pool: below, waking the threads
+/// costs more than quantizing a few rows.
+const PARALLEL_QUANTIZE_FROM: usize = 8;
 
 /// Activation rows quantized once for every weight of a product that reads them.
 struct Acts {
@@ -348,14 +338,15 @@ pub fn matmul_many(weights: &[&QWeight], x: &[f32], y: &mut [f32]) {
         chunks += w.chunks();
         col += w.rows;
     }
-    let out = SendPtr(y.as_mut_ptr());
+    let out = SendPtr::new(y.as_mut_ptr());
     parallel(chunks, &|c| {
         let i = starts.partition_point(|&(first, _)| first <= c) - 1;
         let (first, col) = starts[i];
-        let shifted = SendPtr(out.get().wrapping_add(col));
-        // Safety: y is m × total; weight i writes only its own columns col..col + rows, and
-        // chunk c only its rows of them.
-        unsafe { weights[i].run_chunk(c - first, &acts, &shifted, total) };
+        let shifted = out.wrapping_add(col);
+        // SAFETY: y is m × total (asserted above); weight i writes only its own columns
+        // col..col + rows (so `shifted` rows of `total` hold its outputs), and chunk c only its
+        // rows of them; `y` outlives the parallel call.
+        unsafe { weights[i].run_chunk(c - first, &acts, shifted, total) };
     });
 }
 
@@ -366,7 +357,7 @@ fn quantize_rows<B: Send + Sync>(
     quantize: fn(&[f32], &mut Vec<B>),
 ) -> Vec<Vec<B>> {
     let m = x.len() / cols;
-    if m < 8 {
+    if m < PARALLEL_QUANTIZE_FROM {
         return x
             .chunks_exact(cols)
             .map(|row| {

@@ -7,7 +7,8 @@
 //! once every chunk is taken and waits only for workers that actually joined it. With a static
 //! split the caller would idle for the missing thread's whole time slice.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -17,6 +18,11 @@ use std::time::{Duration, Instant};
 /// How long an idle worker spins before it sleeps: longer than the gap between two products of
 /// a decode step, short enough not to burn a core once generation ends.
 const SPIN: Duration = Duration::from_micros(200);
+/// Spins of an idle worker between looks at the clock: reading it costs more than a spin.
+const SPINS_PER_CLOCK_READ: u32 = 64;
+/// Spins of the caller waiting for the workers still inside a job before it yields its time
+/// slice instead: they usually finish within a chunk's time.
+const CALLER_SPINS: u32 = 1 << 12;
 
 type Job = *const (dyn Fn(usize) + Sync + 'static);
 
@@ -37,13 +43,20 @@ struct Shared {
     wake: Condvar,
 }
 
-// Safety: `job` is written only between jobs (see above); everything else is atomic.
+// SAFETY: `job` is written only by the caller of `Pool::run` while no worker is inside a job
+// (`closed` set, `active` zero) and read by workers only while counted in `active`, so the
+// accesses never overlap; the job pointer it holds is to a `Sync` closure. Every other field is
+// atomic or a lock.
 unsafe impl Sync for Shared {}
+// SAFETY: as above; the raw job pointer is only dereferenced under that protocol.
 unsafe impl Send for Shared {}
 
+/// A pool of `threads - 1` workers and the caller. `Send` but not `Sync`: one job at a time, so
+/// two threads must not `run` on one pool at once (the global pool sits behind a lock).
 pub struct Pool {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
+    _one_job_at_a_time: PhantomData<Cell<()>>,
 }
 
 impl Pool {
@@ -70,7 +83,11 @@ impl Pool {
                     .ok()
             })
             .collect();
-        Self { shared, workers }
+        Self {
+            shared,
+            workers,
+            _one_job_at_a_time: PhantomData,
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -85,9 +102,13 @@ impl Pool {
             return;
         }
         let s = &*self.shared;
-        // Safety: the lifetime is erased only while workers can reach the job: this function
-        // closes it and waits for every worker inside before returning (also on panic).
+        // SAFETY: only the lifetime is erased (same fat-pointer layout), and only while workers
+        // can reach the job: this function closes it and waits for every worker inside before
+        // returning (also when a chunk panics, which `catch_unwind` stops here).
         let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
+        // SAFETY: no worker is inside a job (the previous `run` waited for `active` to reach
+        // zero with `closed` set, and `Pool` is not `Sync`, so no other thread runs on this pool
+        // meanwhile), so nobody reads `job` now.
         unsafe { *s.job.get() = Some((job, chunks)) };
         s.next_chunk.store(0, SeqCst);
         s.closed.store(false, SeqCst);
@@ -101,12 +122,14 @@ impl Pool {
         let mut spins = 0u32;
         while s.active.load(SeqCst) != 0 {
             spins += 1;
-            if spins < 1 << 12 {
+            if spins < CALLER_SPINS {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
             }
         }
+        // SAFETY: the job is closed and no worker is inside it (`active` is zero), so nobody
+        // reads `job` now.
         unsafe { *s.job.get() = None };
         if let Err(p) = mine {
             std::panic::resume_unwind(p);
@@ -142,7 +165,7 @@ fn worker(s: &Shared) {
                 break;
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) {
+            if !spins.is_multiple_of(SPINS_PER_CLOCK_READ) {
                 std::hint::spin_loop();
                 continue;
             }
@@ -163,8 +186,10 @@ fn worker(s: &Shared) {
         // sees this worker in `active` and waits for it, or this worker sees `closed`.
         s.active.fetch_add(1, SeqCst);
         if !s.closed.load(SeqCst) {
-            // Safety: the job stays valid while this worker is counted in `active`.
+            // SAFETY: the job was written before `closed` was cleared and stays unchanged (and
+            // its closure alive) while this worker is counted in `active` (see `Pool::run`).
             if let Some((job, chunks)) = unsafe { *s.job.get() } {
+                // SAFETY: as above: the closure outlives this worker's time in the job.
                 let f = unsafe { &*job };
                 if catch_unwind(AssertUnwindSafe(|| take_chunks(s, f, chunks))).is_err() {
                     s.panicked.store(true, SeqCst);

@@ -11,20 +11,25 @@ pub fn set(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
 }
 
-/// The thread count in effect: the last [`set`], else `SMOLVLM_THREADS`, else the physical cores.
-/// Every product asks, so the default is worked out once (it reads /proc/cpuinfo).
+/// The thread count in effect: the last [`set`], else [`automatic`]. Every product asks, so the
+/// default is worked out once (it reads /proc/cpuinfo).
 pub fn current() -> usize {
-    static DEFAULT: OnceLock<usize> = OnceLock::new();
     match THREADS.load(Ordering::Relaxed) {
-        0 => *DEFAULT.get_or_init(|| {
-            std::env::var("SMOLVLM_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or_else(physical_cores)
-        }),
+        0 => automatic(),
         n => n,
     }
+}
+
+/// What 0 ("automatic") means: `SMOLVLM_THREADS` when set, else the physical cores.
+pub fn automatic() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        std::env::var("SMOLVLM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(physical_cores)
+    })
 }
 
 /// Physical cores available to this process: distinct (package, core) pairs among the CPUs it

@@ -52,8 +52,13 @@ pub struct BenchReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// Runs the measurements on `model` (its KV cache is cleared before and after).
+/// Runs the measurements on `model`, on its threads (its KV cache is cleared before and after).
 pub fn run(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchReport> {
+    let compute = model.compute().clone();
+    compute.run(|| measure(model, options))
+}
+
+fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchReport> {
     let reps = options.repetitions.max(1);
     let vocab = model.config().text_config.vocab_size as u32;
     let load_s = model.load_seconds();
@@ -137,7 +142,7 @@ pub fn run(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
         load_s,
         device,
         simd: crate::SimdLevel::detect().name().to_string(),
-        threads: crate::threads::current(),
+        threads: model.threads(),
         vision_frames,
         vision_s_per_tile,
         prefill_tokens: ids.len(),

@@ -1,19 +1,23 @@
-//! A loaded SmolVLM with everything around the network: processor, tokenizer, chat template,
-//! stop tokens. `prepare` turns a conversation into decoder input; `generate` runs it.
+//! A loaded SmolVLM: its read-only front end ([`crate::frontend`]: config, processor, tokenizer,
+//! template, stop tokens), the network with its KV cache ([`crate::session`]) and the threads it
+//! computes on ([`crate::compute`]). `prepare` turns a conversation into decoder input;
+//! `generate` runs it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use smolvlm_image::{ImageLimits, ImagePlan, ImageProcessor, ProcessorConfig};
+use smolvlm_image::{ImageLimits, ImageProcessor, ProcessorConfig};
 use smolvlm_text::{ChatTemplate, Message, Tokenizer};
 
-use crate::chat::ImageSource;
+use crate::compute::Compute;
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::device::{DevicePreference, select_device};
 use crate::error::{Error, Result};
+use crate::frontend::{Frontend, PreparedPrompt};
 use crate::generate::{CancelToken, Generation, SamplingParams};
 use crate::model::SmolVlm;
+use crate::session::Session;
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -26,34 +30,26 @@ pub struct LoadOptions {
     /// Quantize a safetensors model's linear layers and token embedding as it loads (GGUF files
     /// keep their own types).
     pub quant: crate::quant::Quantization,
-}
-
-/// A conversation made ready for the decoder: the expanded prompt ids and the normalized pixels
-/// of every frame of every image, in prompt order.
-#[derive(Debug, Clone)]
-pub struct PreparedPrompt {
-    pub ids: Vec<u32>,
-    pub image_tokens: usize,
-    /// How each image was resized and tiled.
-    pub images: Vec<ImagePlan>,
-    /// `frames × 3 × tile × tile`, channel-first.
-    pub pixel_values: Vec<f32>,
-    pub frames: usize,
-    pub tile: usize,
+    /// CPU compute threads for everything the model runs (the kernels' pool and candle's CPU
+    /// ops); 0 is automatic (`SMOLVLM_THREADS`, else the physical cores).
+    pub threads: usize,
 }
 
 pub struct SmolVlmModel {
-    pub(crate) dir: PathBuf,
-    pub(crate) config: ModelConfig,
-    pub(crate) processor: ImageProcessor,
-    pub(crate) tokenizer: Tokenizer,
-    pub(crate) template: ChatTemplate,
-    pub(crate) net: SmolVlm,
-    pub(crate) stop_ids: Vec<u32>,
-    pub(crate) image_limits: ImageLimits,
-    pub(crate) load_s: f64,
-    /// Identity of each position in the decoder's KV cache, to reuse it across turns.
-    pub(crate) cached_keys: Vec<u64>,
+    front: Frontend,
+    session: Session,
+    compute: Compute,
+    load_s: f64,
+}
+
+/// What a loader found besides the network.
+struct Parts {
+    dir: PathBuf,
+    config: ModelConfig,
+    processor: ProcessorConfig,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    stop_ids: Vec<u32>,
 }
 
 impl SmolVlmModel {
@@ -91,19 +87,17 @@ impl SmolVlmModel {
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
         let device: Device = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
-        let net = SmolVlm::load(&dir, &config, &device, dtype, options.quant)?;
-        Ok(Self {
+        let compute = Compute::new(options.threads)?;
+        let net = compute.run(|| SmolVlm::load(&dir, &config, &device, dtype, options.quant))?;
+        let parts = Parts {
             dir,
             config,
-            processor: ImageProcessor::new(processor_config),
+            processor: processor_config,
             tokenizer,
             template,
-            net,
             stop_ids,
-            image_limits: ImageLimits::default(),
-            load_s: start.elapsed().as_secs_f64(),
-            cached_keys: Vec::new(),
-        })
+        };
+        Ok(Self::assemble(parts, net, compute, start))
     }
 
     /// Loads a llama.cpp GGUF text model (`llama` architecture) and, when given, its mmproj
@@ -186,51 +180,78 @@ impl SmolVlmModel {
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
         let device: Device = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
-        let net = SmolVlm::load_gguf(text_file, mmproj_file, &config, &device, dtype)?;
-        Ok(Self {
+        let compute = Compute::new(options.threads)?;
+        let net =
+            compute.run(|| SmolVlm::load_gguf(text_file, mmproj_file, &config, &device, dtype))?;
+        let parts = Parts {
             dir,
             config,
-            processor: ImageProcessor::new(processor_config),
+            processor: processor_config,
             tokenizer,
             template,
-            net,
             stop_ids,
-            image_limits: ImageLimits::default(),
+        };
+        Ok(Self::assemble(parts, net, compute, start))
+    }
+
+    fn assemble(parts: Parts, net: SmolVlm, compute: Compute, start: Instant) -> Self {
+        Self {
+            front: Frontend {
+                dir: parts.dir,
+                config: parts.config,
+                processor: ImageProcessor::new(parts.processor),
+                tokenizer: parts.tokenizer,
+                template: parts.template,
+                stop_ids: parts.stop_ids,
+                image_limits: ImageLimits::default(),
+                has_vision: net.has_vision(),
+            },
+            session: Session::new(net),
+            compute,
             load_s: start.elapsed().as_secs_f64(),
-            cached_keys: Vec::new(),
-        })
+        }
     }
 
     /// Whether the model can take images (false for a GGUF text model loaded without mmproj).
     pub fn has_vision(&self) -> bool {
-        self.net.has_vision()
+        self.front.has_vision
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.front.dir
     }
 
     pub fn config(&self) -> &ModelConfig {
-        &self.config
+        &self.front.config
     }
 
     pub fn processor(&self) -> &ImageProcessor {
-        &self.processor
+        &self.front.processor
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+        &self.front.tokenizer
     }
 
     pub fn device(&self) -> &Device {
-        self.net.device()
+        self.session.net().device()
+    }
+
+    /// The CPU threads this model computes on (`LoadOptions::threads`, 0 resolved).
+    pub fn threads(&self) -> usize {
+        self.compute.threads()
+    }
+
+    /// The threads this model computes on, for callers that run its parts themselves
+    /// ([`Self::network`]): work inside [`Compute::run`] uses that many threads.
+    pub fn compute(&self) -> &Compute {
+        &self.compute
     }
 
     /// The network itself, for parity checks and benchmarks of its parts. Whatever is done with
     /// it, the next generation starts from an empty cache.
     pub fn network(&mut self) -> &mut SmolVlm {
-        self.cached_keys.clear();
-        &mut self.net
+        self.session.net_mut()
     }
 
     pub fn load_seconds(&self) -> f64 {
@@ -239,7 +260,7 @@ impl SmolVlmModel {
 
     /// The decoder's context: the most positions a prompt plus its answer can take.
     pub fn context_length(&self) -> usize {
-        self.config.text_config.max_position_embeddings
+        self.front.context_length()
     }
 
     /// Renders the chat template (with the generation prompt), loads and processes every image
@@ -250,83 +271,33 @@ impl SmolVlmModel {
         messages: &[Message],
         longest_edge: Option<u32>,
     ) -> Result<PreparedPrompt> {
-        if messages.is_empty() {
-            return Err(Error::InvalidRequest("the conversation is empty".into()));
-        }
-        let processor = match longest_edge {
-            Some(px) => self.processor.with_longest_edge(px)?,
-            None => self.processor.clone(),
-        };
-        if !self.net.has_vision() && messages.iter().any(|m| m.images().next().is_some()) {
-            return Err(Error::NoVision);
-        }
-        let prompt = self.template.render(messages, true)?;
-        let images = messages
-            .iter()
-            .flat_map(|m| m.images())
-            .map(|src| {
-                let rgb = match src {
-                    ImageSource::Path(p) => smolvlm_image::load_image_file(p, &self.image_limits)?,
-                    ImageSource::Bytes { name, data } => {
-                        smolvlm_image::decode_image_bytes(data, name, &self.image_limits)?
-                    }
-                };
-                Ok(processor.process(&rgb)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let grids: Vec<(usize, usize)> =
-            images.iter().map(|i| (i.plan.rows, i.plan.cols)).collect();
-        let frames: usize = images.iter().map(|i| i.frames.len()).sum();
-        let pixel_values: Vec<f32> = images
-            .iter()
-            .flat_map(|i| i.pixel_values(processor.config()))
-            .collect();
-        let expanded =
-            smolvlm_text::expand_images(&prompt, &grids, processor.config().image_seq_len)?;
-        let ids = self.tokenizer.encode(&expanded)?;
-        let image_tokens = ids
-            .iter()
-            .filter(|&&t| t == self.config.image_token_id)
-            .count();
-        if image_tokens != frames * self.config.tokens_per_frame() {
-            return Err(Error::UnsupportedModel(format!(
-                "the tokenizer does not map <image> to image_token_id {} ({} image positions for {} frames)",
-                self.config.image_token_id, image_tokens, frames
-            )));
-        }
-        // Room for at least one generated token.
-        if ids.len() >= self.context_length() {
-            return Err(Error::PromptTooLong {
-                needed: ids.len() + 1,
-                fits: self.context_length(),
-            });
-        }
-        Ok(PreparedPrompt {
-            ids,
-            image_tokens,
-            images: images.into_iter().map(|i| i.plan).collect(),
-            pixel_values,
-            frames,
-            tile: processor.config().tile_size as usize,
-        })
+        self.front.prepare(messages, longest_edge)
     }
 
     /// Forgets the previous turn's KV cache (the next prompt runs in full).
     pub fn clear_cache(&mut self) {
-        self.cached_keys.clear();
-        self.net.text().clear_cache();
+        self.session.clear();
     }
 
-    /// Starts generating; the returned iterator does the work as it is advanced. When the prompt
-    /// begins like the previous one (a follow-up in the same conversation), the shared prefix is
-    /// taken from the KV cache and its images are not encoded again.
+    /// Starts generating; the returned iterator does the work as it is advanced, on this
+    /// model's threads. When the prompt begins like the previous one (a follow-up in the same
+    /// conversation), the shared prefix is taken from the KV cache and its images are not
+    /// encoded again.
     pub fn generate(
         &mut self,
         prompt: PreparedPrompt,
         params: SamplingParams,
         cancel: CancelToken,
     ) -> Generation<'_> {
-        Generation::new(self, prompt, params, cancel)
+        Generation::new(
+            &self.front,
+            &mut self.session,
+            &self.compute,
+            self.load_s,
+            prompt,
+            params,
+            cancel,
+        )
     }
 }
 

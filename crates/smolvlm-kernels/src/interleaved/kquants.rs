@@ -1,5 +1,5 @@
 //! The k-quants (Q4_K, Q5_K, Q6_K) interleaved 16 rows at a time for AVX-512 VNNI, as the
-//! legacy formats are in the parent module: one record is one 256-weight super-block of 16 rows,
+//! legacy formats are (`super::legacy`): one record is one 256-weight super-block of 16 rows,
 //! about the file's size. These are what a Q4_K_M of a 2048-wide model (SmolVLM-2.2B) is mostly
 //! made of.
 //!
@@ -23,53 +23,11 @@
 
 use half::f16;
 
-use super::{GROUP, Records};
+use super::layout::{GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm};
+use super::records::Records;
 use crate::act::Q8KBlock;
 use crate::formats::{QK_K, WeightType, k_scale_min};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KForm {
-    /// Q4_K (`five: false`) or Q5_K.
-    K45 {
-        five: bool,
-    },
-    K6,
-}
-
-impl KForm {
-    fn of(ty: WeightType) -> Option<Self> {
-        match ty {
-            WeightType::Q4K => Some(KForm::K45 { five: false }),
-            WeightType::Q5K => Some(KForm::K45 { five: true }),
-            WeightType::Q6K => Some(KForm::K6),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn record_bytes(self) -> usize {
-        match self {
-            KForm::K45 { five } => K45_CODES + if five { 512 } else { 0 } + 2048,
-            KForm::K6 => K6_CODES + 2048,
-        }
-    }
-
-    /// Where the codes start.
-    pub(crate) fn codes_at(self) -> usize {
-        match self {
-            KForm::K45 { five } => K45_CODES + if five { 512 } else { 0 },
-            KForm::K6 => K6_CODES,
-        }
-    }
-}
-
-pub(crate) const K45_DMIN: usize = 32;
-pub(crate) const K45_SCALES: usize = 64;
-pub(crate) const K45_MINS: usize = 192;
-pub(crate) const K45_HI: usize = 320;
-const K45_CODES: usize = 320;
-pub(crate) const K6_SCALES: usize = 32;
-pub(crate) const K6_HI: usize = 288;
-const K6_CODES: usize = 1312;
+use crate::send_ptr::SendPtr;
 
 /// One super-block of a row: d, dmin bits, the sub-block scales and mins, 256 unsigned codes.
 struct Unpacked {
@@ -364,26 +322,31 @@ impl InterleavedK {
 
     /// Writes chunk `c` of `acts · Wᵀ` (see [`Records::run_chunk`]).
     ///
-    /// Safety: as [`Records::run_chunk`].
+    /// # Safety
+    /// As [`Records::run_chunk`].
     pub(crate) unsafe fn run_chunk(
         &self,
         c: usize,
         acts: &[Vec<Q8KBlock>],
-        out: *mut f32,
+        out: SendPtr,
         ldy: usize,
     ) {
         let dot =
             |recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]| self.group_dot(recs, a, sums);
+        // SAFETY: the caller's contract, passed on.
         unsafe { self.recs.run_chunk(c, acts, out, ldy, dot) }
     }
 
     fn group_dot(&self, recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]) {
         let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
-        if super::supported() {
-            // Safety: the CPU has the features; `recs` holds `blocks` records of this form and
-            // `a` as many activation blocks.
-            unsafe { super::avx512::group_dot_k(self.form, recs, record, a, sums) };
+        if crate::cpu::has_avx512_vnni() {
+            assert!(recs.len() >= a.len() * record && record == self.form.record_bytes());
+            // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds
+            // `a.len()` records of this form (asserted).
+            unsafe {
+                crate::arch::avx512::interleaved::group_dot_k(self.form, recs, record, a, sums)
+            };
             return;
         }
         // Only reached if a caller built this layout on a CPU without the kernel: same sums.

@@ -4,7 +4,6 @@
 
 mod events;
 mod params;
-mod prefix;
 mod sampler;
 
 use std::time::Instant;
@@ -13,12 +12,15 @@ use candle_core::Tensor;
 use smolvlm_text::StreamDecoder;
 
 pub use events::{GenerationEvent, GenerationSummary, StopReason, Timings};
-pub use params::{CancelToken, SamplingParams};
+pub use params::SamplingParams;
+pub use smolvlm_cancel::CancelToken;
 use sampler::Sampler;
 
-use crate::engine::{PreparedPrompt, SmolVlmModel};
+use crate::compute::Compute;
 use crate::error::{Error, Result};
-use crate::model::SmolVlm;
+use crate::frontend::{Frontend, PreparedPrompt};
+use crate::model::count_image_tokens;
+use crate::session::{Session, position_keys};
 
 enum Phase {
     Announce,
@@ -30,10 +32,11 @@ enum Phase {
 }
 
 pub struct Generation<'a> {
-    net: &'a mut SmolVlm,
-    /// Keys of the positions the KV cache holds (kept in the model across generations).
-    cached_keys: &'a mut Vec<u64>,
-    /// Keys of this prompt's positions.
+    front: &'a Frontend,
+    /// The network and what its KV cache holds (kept in the model across generations).
+    session: &'a mut Session,
+    compute: &'a Compute,
+    /// Keys of this prompt's positions, handed to the session once the prompt has run.
     keys: Vec<u64>,
     /// Prompt positions taken from the cache.
     reused: usize,
@@ -41,7 +44,6 @@ pub struct Generation<'a> {
     first_frame: usize,
     tokens_per_frame: usize,
     decoder: StreamDecoder<'a>,
-    stop_ids: &'a [u32],
     prompt: PreparedPrompt,
     params: SamplingParams,
     cancel: CancelToken,
@@ -56,38 +58,37 @@ pub struct Generation<'a> {
 
 impl<'a> Generation<'a> {
     pub(crate) fn new(
-        model: &'a mut SmolVlmModel,
+        front: &'a Frontend,
+        session: &'a mut Session,
+        compute: &'a Compute,
+        load_s: f64,
         prompt: PreparedPrompt,
         params: SamplingParams,
         cancel: CancelToken,
     ) -> Self {
         let timings = Timings {
-            load_s: model.load_s,
+            load_s,
             ..Timings::default()
         };
-        let tokens_per_frame = model.config.tokens_per_frame();
-        let image_token_id = model.config.image_token_id;
-        let keys = prefix::position_keys(
+        let tokens_per_frame = front.config.tokens_per_frame();
+        let keys = position_keys(
             &prompt.ids,
-            image_token_id,
+            front.config.image_token_id,
             &prompt.pixel_values,
             prompt.frames,
             tokens_per_frame,
         );
-        let reused = prefix::reusable(&model.cached_keys, &keys);
-        let cached_image_tokens = prompt.ids[..reused]
-            .iter()
-            .filter(|&&t| t == image_token_id)
-            .count();
+        let reused = session.reusable(&keys);
+        let cached_image_tokens = count_image_tokens(&prompt.ids[..reused], front.config.image_token_id);
         Self {
-            net: &mut model.net,
-            cached_keys: &mut model.cached_keys,
+            front,
+            session,
+            compute,
             keys,
             reused,
             first_frame: cached_image_tokens / tokens_per_frame,
             tokens_per_frame,
-            decoder: StreamDecoder::new(&model.tokenizer, true),
-            stop_ids: &model.stop_ids,
+            decoder: StreamDecoder::new(&front.tokenizer, true),
             sampler: Sampler::new(&params),
             prompt,
             params,
@@ -134,9 +135,9 @@ impl<'a> Generation<'a> {
                 let tile = self.prompt.tile;
                 let len = 3 * tile * tile;
                 let pixels = &self.prompt.pixel_values[next_frame * len..(next_frame + 1) * len];
-                let pixels = Tensor::from_slice(pixels, (1, 3, tile, tile), self.net.device())?;
-                self.features
-                    .push(self.net.encode_frames(&pixels)?.squeeze(0)?);
+                let net = self.session.net();
+                let pixels = Tensor::from_slice(pixels, (1, 3, tile, tile), net.device())?;
+                self.features.push(net.encode_frames(&pixels)?.squeeze(0)?);
                 self.timings.vision_s += started.elapsed().as_secs_f64();
                 self.phase = Phase::Vision {
                     next_frame: next_frame + 1,
@@ -158,24 +159,20 @@ impl<'a> Generation<'a> {
                     // The first encoded frame may straddle the reused prefix: drop its rows that
                     // the cache already holds.
                     let all = Tensor::cat(&self.features, 0)?;
-                    let cached_rows = self.prompt.ids[..self.reused]
-                        .iter()
-                        .filter(|&&t| t == self.net.image_token_id())
-                        .count()
-                        - self.first_frame * self.tokens_per_frame;
+                    let cached_rows = count_image_tokens(
+                        &self.prompt.ids[..self.reused],
+                        self.front.config.image_token_id,
+                    ) - self.first_frame * self.tokens_per_frame;
                     let rows = all.dim(0)? - cached_rows;
                     Some(all.narrow(0, cached_rows, rows)?)
                 };
                 self.features.clear();
                 let embeds = self
-                    .net
+                    .session
+                    .net()
                     .prompt_embeddings(&self.prompt.ids[self.reused..], features.as_ref())?;
-                // Until the pass succeeds the cache's content is unknown.
-                self.cached_keys.clear();
-                let text = self.net.text();
-                text.truncate_cache(self.reused);
-                let logits = text.forward_embeds(&embeds)?;
-                *self.cached_keys = std::mem::take(&mut self.keys);
+                let keys = std::mem::take(&mut self.keys);
+                let logits = self.session.prefill(self.reused, &embeds, keys)?;
                 let event = self.accept(&logits)?;
                 self.timings.prefill_s = started.elapsed().as_secs_f64();
                 self.decode_started = Some(Instant::now());
@@ -186,12 +183,8 @@ impl<'a> Generation<'a> {
                     .generated
                     .last()
                     .expect("decode follows the first token");
-                let embeds = self.net.prompt_embeddings(&[last], None)?;
-                // Until the pass succeeds the cache's content is unknown.
-                let mut keys = std::mem::take(self.cached_keys);
-                let logits = self.net.text().forward_embeds(&embeds)?;
-                keys.push(prefix::text_key(last));
-                *self.cached_keys = keys;
+                let embeds = self.session.net().prompt_embeddings(&[last], None)?;
+                let logits = self.session.decode(last, &embeds)?;
                 Ok(Some(self.accept(&logits)?))
             }
             Phase::Finish(reason) => Ok(Some(GenerationEvent::Done(self.summary(reason)?))),
@@ -214,7 +207,7 @@ impl<'a> Generation<'a> {
         };
         let id = self.sampler.sample(&logits, &context)?;
         self.generated.push(id);
-        let is_eos = !self.params.ignore_eos && self.stop_ids.contains(&id);
+        let is_eos = !self.params.ignore_eos && self.front.stop_ids.contains(&id);
         let text = if is_eos {
             String::new()
         } else {
@@ -225,7 +218,7 @@ impl<'a> Generation<'a> {
         self.phase = if is_eos {
             Phase::Finish(StopReason::Eos)
         } else if self.generated.len() >= self.params.max_new_tokens
-            || positions >= self.net.text().max_positions()
+            || positions >= self.session.max_positions()
         {
             Phase::Finish(StopReason::Length)
         } else {
@@ -260,7 +253,8 @@ impl Iterator for Generation<'_> {
     type Item = Result<GenerationEvent>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.step() {
+        let compute = self.compute;
+        match compute.run(|| self.step()) {
             Ok(event) => event.map(Ok),
             Err(e) => {
                 self.phase = Phase::Over;

@@ -1,8 +1,5 @@
 //! What a caller can ask of one generation.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,24 +28,5 @@ impl Default for SamplingParams {
             seed: 0,
             ignore_eos: false,
         }
-    }
-}
-
-/// Shared flag a caller sets to stop a generation; it is checked between tokens and between
-/// image frames.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
     }
 }

@@ -67,7 +67,7 @@ impl GgufFile {
             },
             _ => Error::io(path, e),
         })?;
-        // Safety: mapped read-only; like every mmap user we rely on nobody truncating the file
+        // SAFETY: mapped read-only; like every mmap user we rely on nobody truncating the file
         // while the model is loading (the tensors are copied out, the map is dropped after load).
         let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Self::from_mmap(path, mmap)
@@ -164,7 +164,7 @@ impl GgufFile {
         let first = start.next_multiple_of(PAGE);
         let end = (start + len).min(self.mmap.len()) / PAGE * PAGE;
         if end > first {
-            // Safety: MADV_DONTNEED on a private read-only file mapping only discards pages
+            // SAFETY: MADV_DONTNEED on a private read-only file mapping only discards pages
             // that are re-read from the file on the next access; nothing here writes them.
             let _ = unsafe {
                 self.mmap.unchecked_advise_range(
@@ -207,7 +207,7 @@ impl GgufFile {
             bytes
         } else {
             let mut words = vec![0u32; bytes.len().div_ceil(4)];
-            // Safety: `words` holds at least `bytes.len()` bytes; u32 has no invalid bit patterns.
+            // SAFETY: `words` holds at least `bytes.len()` bytes; u32 has no invalid bit patterns.
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     bytes.as_ptr(),
@@ -216,7 +216,7 @@ impl GgufFile {
                 );
             }
             aligned = words;
-            // Safety: the buffer is initialised and outlives the slice.
+            // SAFETY: the buffer is initialised and outlives the slice.
             unsafe { std::slice::from_raw_parts(aligned.as_ptr() as *const u8, bytes.len()) }
         };
         candle_core::quantized::ggml_file::qtensor_from_ggml(

@@ -44,7 +44,7 @@ impl SmolVlm {
         quant: crate::quant::Quantization,
     ) -> Result<Self> {
         let files = safetensors_files(dir)?;
-        // Safety: the files are memory-mapped read-only; like every mmap user we rely on nobody
+        // SAFETY: the files are memory-mapped read-only; like every mmap user we rely on nobody
         // truncating them while the model is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
             .map_err(|e| Error::malformed(&files[0], e))?;
@@ -72,16 +72,21 @@ impl SmolVlm {
         let t = &cfg.text_config;
         let heads = Some((t.num_attention_heads, t.num_kv_heads()));
         let root = Weights::gguf(text.clone(), device, dtype, heads);
+        // Each part is built from one file, so a failure names the file it came from.
+        let blame = |path: &Path| {
+            let path = path.to_path_buf();
+            move |e| crate::error::from_candle(e, |e| Error::malformed(path, e))
+        };
         let vision = mmproj
             .as_ref()
-            .map(|m| Weights::gguf(m.clone(), device, dtype, None));
-        Self::from_weights(cfg, &root.pp("model.text_model"), &root, vision.as_ref()).map_err(|e| {
-            let path = match (&mmproj, e.to_string()) {
-                (Some(m), msg) if msg.contains(" v.") || msg.contains(" mm.") => m.path(),
-                _ => text.path(),
-            };
-            crate::error::from_candle(e, |e| Error::malformed(path, e))
-        })
+            .map(|m| {
+                let weights = Weights::gguf(m.clone(), device, dtype, None);
+                Self::vision_part(cfg, &weights).map_err(blame(m.path()))
+            })
+            .transpose()?;
+        let text_model = TextModel::new(t, &root.pp("model.text_model"), &root)
+            .map_err(blame(text.path()))?;
+        Ok(Self::assemble(cfg, vision, text_model, &root))
     }
 
     /// `text` points at `model.text_model`, `root` at the checkpoint root (for `lm_head`), and
@@ -92,25 +97,40 @@ impl SmolVlm {
         root: &Weights,
         vision: Option<&Weights>,
     ) -> candle_core::Result<Self> {
-        let vision = match vision {
-            Some(v) => Some((
-                VisionTransformer::new(&cfg.vision_config, &v.pp("model.vision_model"))?,
-                Connector::new(
-                    cfg.vision_config.hidden_size,
-                    cfg.text_config.hidden_size,
-                    cfg.scale_factor,
-                    &v.pp("model.connector"),
-                )?,
-            )),
-            None => None,
-        };
-        Ok(Self {
+        let vision = vision.map(|v| Self::vision_part(cfg, v)).transpose()?;
+        let text = TextModel::new(&cfg.text_config, text, root)?;
+        Ok(Self::assemble(cfg, vision, text, root))
+    }
+
+    /// The vision tower and connector, from weights rooted at the checkpoint root.
+    fn vision_part(
+        cfg: &ModelConfig,
+        v: &Weights,
+    ) -> candle_core::Result<(VisionTransformer, Connector)> {
+        Ok((
+            VisionTransformer::new(&cfg.vision_config, &v.pp("model.vision_model"))?,
+            Connector::new(
+                cfg.vision_config.hidden_size,
+                cfg.text_config.hidden_size,
+                cfg.scale_factor,
+                &v.pp("model.connector"),
+            )?,
+        ))
+    }
+
+    fn assemble(
+        cfg: &ModelConfig,
+        vision: Option<(VisionTransformer, Connector)>,
+        text: TextModel,
+        root: &Weights,
+    ) -> Self {
+        Self {
             vision,
-            text: TextModel::new(&cfg.text_config, text, root)?,
+            text,
             image_token_id: cfg.image_token_id,
             device: root.device().clone(),
             dtype: root.dtype(),
-        })
+        }
     }
 
     /// Whether the model can look at images (false for a GGUF text model without its mmproj).
@@ -138,6 +158,11 @@ impl SmolVlm {
         &mut self.text
     }
 
+    /// The most positions the decoder takes.
+    pub fn max_positions(&self) -> usize {
+        self.text.max_positions()
+    }
+
     /// Vision tower output (frames, patches, hidden) for normalized pixels (frames, 3, T, T).
     pub fn vision_hidden(&self, pixels: &Tensor) -> Result<Tensor> {
         Ok(self.vision()?.0.forward(&pixels.to_dtype(self.dtype)?)?)
@@ -154,7 +179,7 @@ impl SmolVlm {
     pub fn prompt_embeddings(&self, ids: &[u32], features: Option<&Tensor>) -> Result<Tensor> {
         let ids_t = Tensor::new(ids, &self.device)?;
         let text = self.text.embed(&ids_t)?;
-        let n_image = ids.iter().filter(|&&t| t == self.image_token_id).count();
+        let n_image = count_image_tokens(ids, self.image_token_id);
         let n_features = features.map_or(Ok(0), |f| f.dim(0))?;
         if n_image != n_features {
             return Err(Error::InvalidRequest(format!(
@@ -185,6 +210,11 @@ impl SmolVlm {
         };
         Ok(embeds.unsqueeze(0)?)
     }
+}
+
+/// How many of `ids` are `<image>` positions (each takes one row of image features).
+pub fn count_image_tokens(ids: &[u32], image_token_id: u32) -> usize {
+    ids.iter().filter(|&&t| t == image_token_id).count()
 }
 
 fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {

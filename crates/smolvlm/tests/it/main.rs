@@ -8,3 +8,4 @@ mod gguf;
 mod golden_parity;
 mod quantized;
 mod real_weights;
+mod threads;

@@ -1,0 +1,106 @@
+//! Everything read-only around the network: config, image processor, tokenizer, chat template,
+//! stop tokens. It turns a conversation into decoder input ([`PreparedPrompt`]) and tells a
+//! generation when to stop; nothing in it changes once the model is loaded.
+
+use std::path::PathBuf;
+
+use smolvlm_image::{ImageLimits, ImagePlan, ImageProcessor};
+use smolvlm_text::{ChatTemplate, Message, Tokenizer};
+
+use crate::chat::ImageSource;
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::model::count_image_tokens;
+
+/// A conversation made ready for the decoder: the expanded prompt ids and the normalized pixels
+/// of every frame of every image, in prompt order.
+#[derive(Debug, Clone)]
+pub struct PreparedPrompt {
+    pub ids: Vec<u32>,
+    pub image_tokens: usize,
+    /// How each image was resized and tiled.
+    pub images: Vec<ImagePlan>,
+    /// `frames × 3 × tile × tile`, channel-first.
+    pub pixel_values: Vec<f32>,
+    pub frames: usize,
+    pub tile: usize,
+}
+
+pub(crate) struct Frontend {
+    pub dir: PathBuf,
+    pub config: ModelConfig,
+    pub processor: ImageProcessor,
+    pub tokenizer: Tokenizer,
+    pub template: ChatTemplate,
+    pub stop_ids: Vec<u32>,
+    pub image_limits: ImageLimits,
+    /// False for a GGUF text model loaded without its mmproj.
+    pub has_vision: bool,
+}
+
+impl Frontend {
+    /// The decoder's context: the most positions a prompt plus its answer can take.
+    pub fn context_length(&self) -> usize {
+        self.config.text_config.max_position_embeddings
+    }
+
+    /// See [`crate::SmolVlmModel::prepare`].
+    pub fn prepare(&self, messages: &[Message], longest_edge: Option<u32>) -> Result<PreparedPrompt> {
+        if messages.is_empty() {
+            return Err(Error::InvalidRequest("the conversation is empty".into()));
+        }
+        let processor = match longest_edge {
+            Some(px) => self.processor.with_longest_edge(px)?,
+            None => self.processor.clone(),
+        };
+        if !self.has_vision && messages.iter().any(|m| m.images().next().is_some()) {
+            return Err(Error::NoVision);
+        }
+        let prompt = self.template.render(messages, true)?;
+        let images = messages
+            .iter()
+            .flat_map(|m| m.images())
+            .map(|src| {
+                let rgb = match src {
+                    ImageSource::Path(p) => smolvlm_image::load_image_file(p, &self.image_limits)?,
+                    ImageSource::Bytes { name, data } => {
+                        smolvlm_image::decode_image_bytes(data, name, &self.image_limits)?
+                    }
+                };
+                Ok(processor.process(&rgb)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let grids: Vec<(usize, usize)> =
+            images.iter().map(|i| (i.plan.rows, i.plan.cols)).collect();
+        let frames: usize = images.iter().map(|i| i.frames.len()).sum();
+        let pixel_values: Vec<f32> = images
+            .iter()
+            .flat_map(|i| i.pixel_values(processor.config()))
+            .collect();
+        let expanded =
+            smolvlm_text::expand_images(&prompt, &grids, processor.config().image_seq_len)?;
+        let ids = self.tokenizer.encode(&expanded)?;
+        let image_tokens = count_image_tokens(&ids, self.config.image_token_id);
+        if image_tokens != frames * self.config.tokens_per_frame() {
+            return Err(Error::UnsupportedModel(format!(
+                "the tokenizer does not map <image> to image_token_id {} ({} image positions for {} frames)",
+                self.config.image_token_id, image_tokens, frames
+            )));
+        }
+        // Room for at least one generated token.
+        if ids.len() >= self.context_length() {
+            return Err(Error::PromptTooLong {
+                needed: ids.len() + 1,
+                fits: self.context_length(),
+            });
+        }
+        Ok(PreparedPrompt {
+            ids,
+            image_tokens,
+            images: images.into_iter().map(|i| i.plan).collect(),
+            pixel_values,
+            frames,
+            tile: processor.config().tile_size as usize,
+        })
+    }
+}

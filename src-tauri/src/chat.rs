@@ -1,0 +1,143 @@
+//! Asking the model: a user turn (text and images, copied into the image store) is added to its
+//! conversation and the answer starts streaming, recorded as it streams ([`crate::recorder`]).
+
+use serde::Serialize;
+use smolvlm::{ContentPart, Message, Role};
+
+use crate::error::{AppError, AppResult};
+use crate::events::StreamEvent;
+use crate::images::{self, absolute_message_images};
+use crate::recorder::AnswerRecorder;
+use crate::state::AppState;
+use crate::store::{MessageStatus, StoredMessage, new_id, now_ms};
+use crate::validate::{self, GenerationSettings};
+use crate::worker::GenerateJob;
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SendTicket {
+    pub generation_id: u64,
+    pub user_message: StoredMessage,
+    pub assistant_message_id: String,
+}
+
+/// Adds the user's turn to `conversation_id` and starts answering it; every event goes to
+/// `send`. Settings `settings` leaves out come from the saved settings. Refused with `busy` while
+/// another answer is being generated.
+pub fn start_answer(
+    state: &AppState,
+    conversation_id: &str,
+    text: &str,
+    images: &[String],
+    settings: GenerationSettings,
+    send: impl Fn(StreamEvent) + Send + 'static,
+) -> AppResult<SendTicket> {
+    validate::id(conversation_id)?;
+    validate::text(text, "the message", validate::MAX_TEXT_CHARS)?;
+    let image_paths = validate::image_paths(images)?;
+    if text.trim().is_empty() && image_paths.is_empty() {
+        return Err(AppError::invalid("the message is empty"));
+    }
+    let saved = state.settings.get();
+    let settings = saved.as_generation(&settings);
+    let params = settings.to_params()?;
+    let Some(geometry) = state.worker.image_geometry() else {
+        return Err(AppError::NoModel);
+    };
+    let longest_edge = if settings.longest_edge.is_some() || saved.longest_edge_tiles.is_some() {
+        Some(images::longest_edge(
+            &geometry,
+            settings.longest_edge,
+            saved.longest_edge_tiles,
+        )?)
+    } else {
+        None
+    };
+    if let Some(running) = state.worker.active_generation() {
+        return Err(AppError::Busy(running));
+    }
+    let stored_images = image_paths
+        .iter()
+        .map(|p| state.store.import_image(p))
+        .collect::<AppResult<Vec<_>>>()?;
+
+    let now = now_ms();
+    let user = StoredMessage {
+        id: new_id('m'),
+        role: Role::User,
+        text: text.to_string(),
+        images: stored_images,
+        status: MessageStatus::Complete,
+        created_ms: now,
+        error: None,
+        generated_tokens: None,
+    };
+    let answer_id = new_id('m');
+    let (conversation, ()) = state.store.update(conversation_id, |c| {
+        if c.title.is_empty() {
+            c.title = title_from(text);
+        }
+        c.messages.push(user.clone());
+        c.messages.push(StoredMessage {
+            id: answer_id.clone(),
+            role: Role::Assistant,
+            text: String::new(),
+            images: Vec::new(),
+            status: MessageStatus::Streaming,
+            created_ms: now,
+            error: None,
+            generated_tokens: None,
+        });
+    })?;
+
+    let sink = AnswerRecorder::new(state.store.clone(), conversation_id, &answer_id).into_sink(send);
+    let mut messages = state.store.engine_messages(&conversation);
+    if !saved.system_prompt.trim().is_empty() {
+        messages.insert(
+            0,
+            Message {
+                role: Role::System,
+                content: vec![ContentPart::Text(saved.system_prompt.clone())],
+            },
+        );
+    }
+    let job = GenerateJob {
+        id: state.worker.next_generation_id(),
+        conversation: messages,
+        longest_edge,
+        params,
+        sink,
+        cancel: smolvlm::CancelToken::new(),
+    };
+    match state.worker.generate(job) {
+        Ok(generation_id) => {
+            let mut user_message = user;
+            absolute_message_images(&state.store, &mut user_message);
+            Ok(SendTicket {
+                generation_id,
+                user_message,
+                assistant_message_id: answer_id,
+            })
+        }
+        Err(e) => {
+            let _ = state.store.update(conversation_id, |c| {
+                c.messages.retain(|m| m.id != user.id && m.id != answer_id);
+            });
+            Err(e)
+        }
+    }
+}
+
+/// A new conversation's title: its first line, at most 60 characters.
+fn title_from(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    if title.is_empty() {
+        "Image question".to_string()
+    } else {
+        title
+    }
+}

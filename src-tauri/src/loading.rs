@@ -1,0 +1,92 @@
+//! Loading and unloading the model, in one place: every load goes through [`load`] (with the
+//! settings' device and threads, recording the last model), whether the UI names a path, adds a
+//! local model or picks an installed catalog model.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+
+use smolvlm::LoadOptions;
+
+use crate::error::{AppError, AppResult};
+use crate::models::{LocalModel, pair_mmproj};
+use crate::state::AppState;
+use crate::worker::ModelInfo;
+
+/// Loads `path` (a model folder, its `config.json`, or a text-model `.gguf`, whose projector is
+/// found beside it when `mmproj` is not given), replacing the loaded model, with the settings'
+/// device and threads; records it as the last model. Answers when it is ready.
+pub async fn load(
+    state: &AppState,
+    path: PathBuf,
+    mmproj: Option<PathBuf>,
+) -> AppResult<ModelInfo> {
+    let mmproj = match mmproj {
+        Some(p) => Some(p),
+        None if is_gguf(&path) => pair_mmproj(&path),
+        None => None,
+    };
+    let settings = state.settings.get();
+    let options = LoadOptions {
+        device: settings.device,
+        threads: settings.threads,
+        mmproj,
+        ..LoadOptions::default()
+    };
+    let info = wait(state.worker.load(&path, options)?).await?;
+    let last = path.display().to_string();
+    if let Err(e) = state.settings.update(|s| s.last_model = Some(last)) {
+        eprintln!("smolvlm-desktop: could not remember the last model: {e}");
+    }
+    Ok(info)
+}
+
+/// Drops the loaded model (nothing happens when none is loaded).
+pub async fn unload(state: &AppState) -> AppResult<()> {
+    wait(state.worker.unload()?).await
+}
+
+/// Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder, and loads it;
+/// a model that fails to load is forgotten again unless it was remembered before.
+pub async fn add_local(state: &AppState, path: PathBuf) -> AppResult<LocalModel> {
+    if !path.exists() {
+        return Err(AppError::NotFound {
+            what: format!("model {}", path.display()),
+        });
+    }
+    let (model, new) = {
+        // Reads GGUF headers: off the async runtime's threads.
+        let manager = state.models.clone();
+        tauri::async_runtime::spawn_blocking(move || manager.remember_local(&path))
+            .await
+            .map_err(|_| AppError::WorkerUnavailable)??
+    };
+    let result = load(
+        state,
+        PathBuf::from(&model.path),
+        model.mmproj.as_ref().map(PathBuf::from),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(model),
+        Err(e) => {
+            if new {
+                let _ = state.models.forget_local(&model.id);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn is_gguf(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+/// The worker's answer, waited for off the async runtime's threads.
+async fn wait<T: Send + 'static>(rx: Receiver<AppResult<T>>) -> AppResult<T> {
+    tauri::async_runtime::spawn_blocking(move || rx.recv())
+        .await
+        .map_err(|_| AppError::WorkerUnavailable)?
+        .map_err(|_| AppError::WorkerUnavailable)?
+}

@@ -1,0 +1,11 @@
+//! The backend's tests, through `tauri::test::mock_builder()` with the tiny fixture model:
+//! [`harness`] builds the app and drives it; the other modules test one area each.
+
+mod chat;
+mod contract;
+mod conversations;
+mod harness;
+mod images;
+mod models;
+mod settings;
+mod worker;
