@@ -90,7 +90,8 @@ pub fn start_answer(
         });
     })?;
 
-    let sink = AnswerRecorder::new(state.store.clone(), conversation_id, &answer_id).into_sink(send);
+    let sink =
+        AnswerRecorder::new(state.store.clone(), conversation_id, &answer_id).into_sink(send);
     let mut messages = state.store.engine_messages(&conversation);
     if !saved.system_prompt.trim().is_empty() {
         messages.insert(

@@ -41,7 +41,7 @@ pub enum StreamEvent {
     },
     /// The end: why it stopped, counts and timings (seconds).
     Done {
-        #[specta(type = crate::ipc::foreign::StopReason)]
+        #[specta(type = crate::foreign::StopReason)]
         stop_reason: StopReason,
         generated_tokens: usize,
         prompt_tokens: usize,
@@ -54,12 +54,18 @@ pub enum StreamEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DoneTimings {
+    #[specta(type = crate::foreign::Finite)]
     pub vision_s: f64,
+    #[specta(type = crate::foreign::Finite)]
     pub prefill_s: f64,
+    #[specta(type = crate::foreign::Finite)]
     pub decode_s: f64,
+    #[specta(type = crate::foreign::Finite)]
     pub decode_tokens_per_s: f64,
     /// From the request reaching the worker to the first token.
+    #[specta(type = Option<crate::foreign::Finite>)]
     pub first_token_s: Option<f64>,
+    #[specta(type = crate::foreign::Finite)]
     pub total_s: f64,
 }
 

@@ -19,6 +19,7 @@ pub mod chat;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod foreign;
 pub mod images;
 pub mod ipc;
 pub mod loading;

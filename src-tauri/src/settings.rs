@@ -37,18 +37,21 @@ pub enum Theme {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Settings {
     /// 0 is greedy decoding.
+    #[specta(type = crate::foreign::Finite)]
     pub temperature: f64,
     /// 1 keeps every token (no nucleus filtering).
+    #[specta(type = crate::foreign::Finite)]
     pub top_p: f64,
     /// 0 keeps every token (no top-k filtering).
     pub top_k: usize,
     pub max_new_tokens: usize,
+    #[specta(type = crate::foreign::Finite)]
     pub repetition_penalty: f32,
     pub system_prompt: String,
     /// Compute threads for the CPU; 0 lets the engine decide. Applied on the next load.
     pub threads: usize,
     /// Applied on the next load.
-    #[specta(type = crate::ipc::foreign::DevicePreference)]
+    #[specta(type = crate::foreign::DevicePreference)]
     pub device: DevicePreference,
     /// The default resolution: images are resized so their longest edge is this many tiles of
     /// the loaded model; `None` keeps the model's own default.
@@ -153,26 +156,32 @@ impl specta::Type for SettingsPatch {
 
 /// [`Settings`] with every key optional (only its TypeScript type is used; kept equal to
 /// `Settings` by `tests::settings::the_settings_patch_type_has_every_key`).
-#[derive(Deserialize, specta::Type)]
-#[serde(rename = "SettingsPatch", rename_all = "camelCase")]
-#[allow(dead_code)]
+#[derive(Serialize, Deserialize, specta::Type)]
+#[serde(
+    rename = "SettingsPatch",
+    rename_all = "camelCase",
+    deny_unknown_fields
+)]
 pub(crate) struct SettingsKeys {
     #[specta(optional)]
+    #[specta(type = Option<crate::foreign::Finite>)]
     temperature: Option<f64>,
     #[specta(optional)]
+    #[specta(type = Option<crate::foreign::Finite>)]
     top_p: Option<f64>,
     #[specta(optional)]
     top_k: Option<usize>,
     #[specta(optional)]
     max_new_tokens: Option<usize>,
     #[specta(optional)]
+    #[specta(type = Option<crate::foreign::Finite>)]
     repetition_penalty: Option<f32>,
     #[specta(optional)]
     system_prompt: Option<String>,
     #[specta(optional)]
     threads: Option<usize>,
     #[specta(optional)]
-    #[specta(type = Option<crate::ipc::foreign::DevicePreference>)]
+    #[specta(type = Option<crate::foreign::DevicePreference>)]
     device: Option<DevicePreference>,
     #[specta(optional)]
     longest_edge_tiles: Option<Option<u32>>,

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 use smolvlm::{ContentPart, ImageSource, Message, Role};
 
 use crate::error::{AppError, AppResult, ErrorPayload};
-use crate::validate;
 use crate::sync::lock;
+use crate::validate;
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const ANSWER_SAVE_INTERVAL: Duration = Duration::from_millis(250);
@@ -56,7 +56,7 @@ pub enum MessageStatus {
 #[serde(rename_all = "camelCase")]
 pub struct StoredMessage {
     pub id: String,
-    #[specta(type = crate::ipc::foreign::Role)]
+    #[specta(type = crate::foreign::Role)]
     pub role: Role,
     pub text: String,
     #[serde(default)]

@@ -214,9 +214,12 @@ pub fn image_paths(paths: &[String]) -> AppResult<Vec<PathBuf>> {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct GenerationSettings {
     pub max_new_tokens: Option<usize>,
+    #[specta(type = Option<crate::foreign::Finite>)]
     pub temperature: Option<f64>,
     pub top_k: Option<usize>,
+    #[specta(type = Option<crate::foreign::Finite>)]
     pub top_p: Option<f64>,
+    #[specta(type = Option<crate::foreign::Finite>)]
     pub repetition_penalty: Option<f32>,
     pub seed: Option<u64>,
     /// Keep going past end-of-utterance (benchmarks want a fixed token count).

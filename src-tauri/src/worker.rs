@@ -88,6 +88,7 @@ pub struct ModelInfo {
     pub threads: usize,
     pub has_vision: bool,
     pub context_length: usize,
+    #[specta(type = crate::foreign::Finite)]
     pub load_s: f64,
 }
 
@@ -410,8 +411,25 @@ fn run_generation(model: &mut Option<SmolVlmModel>, job: GenerateJob, shared: &S
         s.state = ModelState::Generating;
         s.generation_id = Some(id);
     });
+    // The generation is over for everyone before its last event goes out: whoever hears `done`
+    // (or `error`) may send the next message at once, and is not refused with `busy`.
+    let mut settled = false;
+    let mut settle = || {
+        if !std::mem::replace(&mut settled, true) {
+            shared.finish_generation(id);
+            shared.update(|s| {
+                s.state = ModelState::Ready;
+                s.generation_id = None;
+            });
+        }
+    };
     let mut coalescer = Coalescer::new(id);
-    let mut emit = |e: StreamEvent| sink.emit(e);
+    let mut emit = |e: StreamEvent| {
+        if matches!(e, StreamEvent::Done { .. } | StreamEvent::Error(_)) {
+            settle();
+        }
+        sink.emit(e)
+    };
     let result = stream_answer(
         m,
         &conversation,
@@ -427,10 +445,7 @@ fn run_generation(model: &mut Option<SmolVlmModel>, job: GenerateJob, shared: &S
         m.clear_cache();
         emit(StreamEvent::Error(e.payload()));
     }
-    shared.update(|s| {
-        s.state = ModelState::Ready;
-        s.generation_id = None;
-    });
+    settle();
 }
 
 fn stream_answer(

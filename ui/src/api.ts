@@ -8,44 +8,59 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   commands,
+  type CatalogModel_Serialize,
+  type Conversation_Serialize,
   type DevicePreference,
-  type DownloadEvent,
-  type DownloadProgress,
+  type DoneTimings_Serialize,
+  type DownloadEvent_Serialize,
+  type DownloadProgress_Serialize,
   type ErrorPayload,
-  type GenerationSettings,
-  type ModelStatus,
-  type SettingsPatch,
+  type GenerationSettings_Deserialize,
+  type LocalModel_Serialize,
+  type ModelInfo_Serialize,
+  type ModelStatus_Serialize,
+  type SendTicket_Serialize,
+  type SettingsPatch_Deserialize,
+  type Settings_Serialize,
   type StoredImage,
-  type StreamEvent,
+  type StoredMessage_Serialize,
+  type StreamEvent_Serialize,
 } from "./bindings";
 
 export type {
   AppInfo,
-  CatalogModel,
-  Conversation,
   ConversationSummary,
   DiskUsage,
-  DoneTimings,
-  DownloadEvent,
-  DownloadProgress,
   DownloadTicket,
-  GenerationSettings,
   HubStatus,
   ImageCost,
-  LocalModel,
   MessageStatus,
   ModelFormat,
-  ModelInfo,
   ModelState,
-  ModelStatus,
-  SendTicket,
-  Settings,
   StopReason,
   StoredImage,
-  StoredMessage,
-  StreamEvent,
   Theme,
 } from "./bindings";
+
+// The bindings type each value in the form it has going into Rust (`_Deserialize`, where optional
+// keys may be left out) and coming out of it (`_Serialize`); the UI's names are these.
+export type CatalogModel = CatalogModel_Serialize;
+export type Conversation = Conversation_Serialize;
+export type DoneTimings = DoneTimings_Serialize;
+export type DownloadEvent = DownloadEvent_Serialize;
+/** The app event `download-progress`: one catalog model's download event. */
+export type DownloadProgress = DownloadProgress_Serialize;
+export type GenerationSettings = GenerationSettings_Deserialize;
+export type LocalModel = LocalModel_Serialize;
+export type ModelInfo = ModelInfo_Serialize;
+export type ModelStatus = ModelStatus_Serialize;
+export type SendTicket = SendTicket_Serialize;
+export type Settings = Settings_Serialize;
+/** Some or all of the settings, as `saveSettings` takes them. */
+export type SettingsPatch = SettingsPatch_Deserialize;
+export type StoredMessage = StoredMessage_Serialize;
+/** What one answer streams, in order: started, image-progress*, token*, then done or error. */
+export type StreamEvent = StreamEvent_Serialize;
 
 /** Every backend error: a stable `code` to branch on and a `message` for people. */
 export type ApiError = ErrorPayload;
@@ -73,11 +88,13 @@ function call<T>(p: Promise<T>): Promise<T> {
   });
 }
 
-/** A channel delivering every message to `f`. */
-function channel<T>(f: (message: T) => void): Channel<T> {
+/** A channel delivering every message to `f`. Its messages come out of Rust (`T`, a `_Serialize`
+ * type), though the bindings name a channel argument's messages in their `_Deserialize` form
+ * (`W`), which differs only in that optional keys may be left out. */
+function channel<T, W>(f: (message: T) => void): Channel<W> {
   const ch = new Channel<T>();
   ch.onmessage = f;
-  return ch;
+  return ch as unknown as Channel<W>;
 }
 
 const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];

@@ -1,5 +1,6 @@
-//! The model manager's one error type. Every variant has a stable machine-readable [`code`]
-//! (`HubError::code`) so the app can serialize `{code, message}`; messages say what to do next.
+//! The model manager's one error type. Every variant has a stable machine-readable
+//! [`code`](HubError::code) so the app can serialize `{code, message}`; messages say what to do
+//! next.
 
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! The SmolVLM model manager: a catalog of the SmolVLM family, downloads into the standard
 //! Hugging Face cache (progress events, cancel, resume, verification, retries), offline use,
-//! local models registered by path, and the installed-model list.
+//! local models registered by path, and the installed-model list. Two policies live here and
+//! nowhere else: which vision projector goes with a text GGUF ([`pair_mmproj`]), and how often
+//! progress is reported ([`HubConfig::progress_interval`], default [`PROGRESS_INTERVAL`]).
 //!
 //! # Why hf-hub 0.4.3 with only its `ureq` feature
 //!

@@ -39,7 +39,7 @@ fn products() {
         let s = (0..200)
             .map(|_| {
                 let t = Instant::now();
-                // Safety: C holds m × n.
+                // SAFETY: C holds m × n, owned here.
                 unsafe {
                     smolvlm_kernels::gemm::gemm_packed_serial(
                         m,

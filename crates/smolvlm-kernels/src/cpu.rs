@@ -191,7 +191,9 @@ pub(crate) fn has_avx512_vnni() -> bool {
     f.avx512f && f.avx512bw && f.avx512vnni
 }
 
-/// Whether AVX-512 F and BW are there (the bf16 split's vector form).
+/// Whether AVX-512 F and BW are there (the bf16 split's vector form, for its test: the AMX
+/// packing relies on [`amx_usable`], which implies them).
+#[cfg(test)]
 pub(crate) fn has_avx512bw() -> bool {
     let f = features();
     f.avx512f && f.avx512bw

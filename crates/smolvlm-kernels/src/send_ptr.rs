@@ -28,11 +28,6 @@ impl<T> SendPtr<T> {
         Self(p)
     }
 
-    /// The pointer itself (reading it is safe; using it is the caller's business).
-    pub(crate) fn get(self) -> *mut T {
-        self.0
-    }
-
     /// The pointer `i` elements on.
     ///
     /// # Safety

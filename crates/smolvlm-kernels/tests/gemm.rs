@@ -155,6 +155,7 @@ fn prepacked_and_partial_products_match_the_one_off_product() {
     // The leading 70 columns over the leading 150 of k, as causal attention uses a packed K.
     let (n2, k2) = (70, 150);
     let mut part = vec![0f32; m * n2];
+    // SAFETY: `part` is m rows of n2 floats at stride n2, owned here.
     unsafe { gemm_packed_serial(m, n2, k2, &a, k, &packed, part.as_mut_ptr(), n2) };
     let want = reference(m, n2, k2, &a, k, |p, j| b[j * k + p]);
     assert_close(&part, n2, n2, &want, "partial");
@@ -162,6 +163,7 @@ fn prepacked_and_partial_products_match_the_one_off_product() {
         let split = Precision::SplitBf16;
         let tiles = PackedB::with_precision(n, k, BMatrix::Nk { data: &b, ld: k }, split);
         let mut part = vec![0f32; m * n2];
+        // SAFETY: as above.
         unsafe { gemm_packed_serial(m, n2, k2, &a, k, &tiles, part.as_mut_ptr(), n2) };
         let tol = tolerance(SimdLevel::Amx, split);
         assert_within(tol, &part, n2, n2, &want, "partial, tiles");

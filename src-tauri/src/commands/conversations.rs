@@ -29,7 +29,10 @@ pub fn create_conversation(
 #[tauri::command(async)]
 #[specta::specta]
 pub fn get_conversation(state: State<'_, AppState>, id: String) -> AppResult<Conversation> {
-    state.store.get(&id).map(|c| absolute_images(&state.store, c))
+    state
+        .store
+        .get(&id)
+        .map(|c| absolute_images(&state.store, c))
 }
 
 #[tauri::command(async)]

@@ -21,7 +21,7 @@ pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<Store
 
 /// Stores pasted image data: the request body is the raw bytes, the `x-name` header its name.
 /// Not in the generated bindings (its input is the raw body, not named arguments): registered
-/// beside them in [`crate::ipc::invoke_handler`], wrapped by hand in `ui/src/api.ts`.
+/// beside them in `ipc::invoke_handler`, wrapped by hand in `ui/src/api.ts`.
 #[tauri::command(async)]
 pub fn import_image_bytes(
     state: State<'_, AppState>,

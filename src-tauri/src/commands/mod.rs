@@ -1,6 +1,6 @@
 //! The commands the webview may call, grouped by domain; each is thin: it validates its input
-//! ([`crate::validate`]) and hands over to the domain module. Every command is listed once, in
-//! [`crate::ipc::builder`], which registers them and generates their typed TypeScript wrappers
+//! (`validate`) and hands over to the domain module. Every command is listed once, in
+//! `ipc::builder`, which registers them and generates their typed TypeScript wrappers
 //! (`ui/src/bindings.ts`). Kept out of the crate root (a `#[tauri::command]` there clashes with
 //! its generated macro, E0255).
 //!

@@ -9,8 +9,7 @@ use tauri::ipc::Channel;
 use crate::error::AppResult;
 use crate::loading;
 use crate::models::{
-    CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus,
-    LocalModel,
+    CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus, LocalModel,
 };
 use crate::state::AppState;
 use crate::validate;

@@ -11,13 +11,11 @@
 
 use std::path::Path;
 
-use tauri::ipc::Invoke;
 use tauri::Runtime;
+use tauri::ipc::Invoke;
 use tauri_specta::{ErrorHandlingMode, collect_commands};
 
 use crate::commands;
-
-pub mod foreign;
 
 /// The generated bindings, relative to the repository root.
 pub const BINDINGS: &str = "ui/src/bindings.ts";
@@ -25,7 +23,8 @@ pub const BINDINGS: &str = "ui/src/bindings.ts";
 /// The commands registered without generated bindings (see the module docs).
 pub const RAW_COMMANDS: &[&str] = &["import_image_bytes"];
 
-const HEADER: &str = "// Generated from the Rust commands and types (src-tauri/src/ipc): do not edit.
+const HEADER: &str =
+    "// Generated from the Rust commands and types (src-tauri/src/ipc): do not edit.
 // Regenerate: UPDATE_BINDINGS=1 cargo test -p smolvlm-desktop -- bindings";
 
 /// Every command with generated bindings, and how the bindings are written.
@@ -68,7 +67,9 @@ pub fn invoke_handler<R: Runtime>(
     builder: &tauri_specta::Builder<R>,
 ) -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     let typed = builder.invoke_handler();
-    let raw = handler::<R, _>(tauri::generate_handler![commands::images::import_image_bytes]);
+    let raw = handler::<R, _>(tauri::generate_handler![
+        commands::images::import_image_bytes
+    ]);
     move |invoke| {
         if RAW_COMMANDS.contains(&invoke.message.command()) {
             raw(invoke)

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use smolvlm_hub::catalog::{self, CatalogEntry, Format};
 use smolvlm_hub::ModelSpec;
+use smolvlm_hub::catalog::{self, CatalogEntry, Format};
 
 use super::{CatalogModel, ModelManager};
 use crate::error::{AppError, AppResult};

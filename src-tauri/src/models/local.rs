@@ -80,7 +80,6 @@ impl ModelManager {
     }
 }
 
-
 fn local_id(path: &str) -> String {
     let digest = hex::encode(Sha256::digest(path.as_bytes()));
     format!("local-{}", &digest[..12])

@@ -1,6 +1,6 @@
 //! Models: the catalog and its downloads into the Hugging Face cache (`smolvlm-hub`), local
 //! models the user adds by path, and the hub's reachability. Loading any of them goes through
-//! [`crate::loading`].
+//! the `loading` module.
 //!
 //! - [`types`]: what the commands answer and stream;
 //! - [`catalog`]: the catalog with what is installed;
@@ -27,8 +27,7 @@ pub mod types;
 pub use download::{DownloadListener, PROGRESS_INTERVAL};
 pub use local::pair_mmproj;
 pub use types::{
-    CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus,
-    LocalModel,
+    CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus, LocalModel,
 };
 
 use catalog::catalog_entry;
@@ -99,7 +98,8 @@ impl ModelManager {
     pub fn disk_usage(&self) -> DiskUsage {
         let mut repos: Vec<&str> = smolvlm_hub::catalog::catalog()
             .iter()
-            .map(|e| e.repo).collect();
+            .map(|e| e.repo)
+            .collect();
         repos.sort_unstable();
         repos.dedup();
         DiskUsage {

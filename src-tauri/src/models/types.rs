@@ -26,7 +26,9 @@ pub enum DownloadEvent {
         /// All files, cached and resumed bytes included.
         bytes: u64,
         total_bytes: u64,
+        #[specta(type = crate::foreign::Finite)]
         bytes_per_s: f64,
+        #[specta(type = Option<crate::foreign::Finite>)]
         eta_s: Option<f64>,
     },
     FileDone {
@@ -72,7 +74,7 @@ pub struct CatalogModel {
     pub id: String,
     pub repo: String,
     pub title: String,
-    #[specta(type = crate::ipc::foreign::ModelFormat)]
+    #[specta(type = crate::foreign::ModelFormat)]
     pub format: Format,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quant: Option<String>,

@@ -158,7 +158,13 @@ fn cancel_stops_a_generation_mid_stream() {
         c["messages"][1]["text"].as_str().unwrap(),
         answer_text(&events)
     );
-    // Cancelling what is over is a no-op, and the model is free again.
+    // Cancelling what is over is a no-op, and the model is free again. (The worker settles the
+    // generation just after sending `done`: wait for it.)
+    let start = std::time::Instant::now();
+    while h.invoke("model_status", json!({})).unwrap()["state"] != "ready" {
+        assert!(start.elapsed() < WAIT, "the model stayed busy");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     assert_eq!(
         h.invoke("cancel_generation", json!({"generationId": id}))
             .unwrap(),

@@ -76,10 +76,14 @@ fn errors_serialize_as_code_and_message() {
 
 /// The commands the generated bindings invoke, in their order.
 fn bound_commands(bindings: &str) -> Vec<String> {
+    // `__TAURI_INVOKE<Result>("name", …)`
     bindings
-        .split("__TAURI_INVOKE(\"")
+        .split("__TAURI_INVOKE<")
         .skip(1)
-        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .map(|rest| {
+            let name = &rest[rest.find(">(\"").unwrap() + 3..];
+            name[..name.find('"').unwrap()].to_string()
+        })
         .collect()
 }
 
@@ -112,9 +116,10 @@ fn bindings_are_up_to_date() {
 /// not.
 #[test]
 fn every_bound_command_is_registered() {
-    let mut fresh = tempfile::NamedTempFile::new().unwrap();
-    crate::ipc::export_bindings(fresh.path()).unwrap();
-    let bindings = std::io::read_to_string(fresh.as_file_mut()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bindings.ts");
+    crate::ipc::export_bindings(&path).unwrap();
+    let bindings = std::fs::read_to_string(&path).unwrap();
     let mut commands = bound_commands(&bindings);
     assert!(commands.len() >= 20, "{commands:?}");
     commands.extend(crate::ipc::RAW_COMMANDS.iter().map(|c| c.to_string()));
@@ -123,8 +128,7 @@ fn every_bound_command_is_registered() {
     unique.dedup();
     assert_eq!(unique.len(), commands.len(), "{commands:?}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let h = Harness::new(dir.path());
+    let h = Harness::new(&dir.path().join("app"));
     for cmd in &commands {
         if let Err(e) = h.invoke(cmd, json!({})) {
             assert!(
@@ -140,7 +144,7 @@ fn every_bound_command_is_registered() {
 /// The TypeScript mirrors of the engine's and hub's types serialize as those types do.
 #[test]
 fn foreign_mirrors_match_their_types() {
-    use crate::ipc::foreign;
+    use crate::foreign;
     fn same<A: serde::Serialize, B: serde::Serialize>(pairs: &[(A, B)]) {
         for (real, mirror) in pairs {
             assert_eq!(
@@ -157,13 +161,28 @@ fn foreign_mirrors_match_their_types() {
     same(&[
         (smolvlm::StopReason::Eos, foreign::StopReason::Eos),
         (smolvlm::StopReason::Length, foreign::StopReason::Length),
-        (smolvlm::StopReason::Cancelled, foreign::StopReason::Cancelled),
+        (
+            smolvlm::StopReason::Cancelled,
+            foreign::StopReason::Cancelled,
+        ),
     ]);
     same(&[
-        (smolvlm::DevicePreference::Auto, foreign::DevicePreference::Auto),
-        (smolvlm::DevicePreference::Cpu, foreign::DevicePreference::Cpu),
-        (smolvlm::DevicePreference::Cuda, foreign::DevicePreference::Cuda),
-        (smolvlm::DevicePreference::Metal, foreign::DevicePreference::Metal),
+        (
+            smolvlm::DevicePreference::Auto,
+            foreign::DevicePreference::Auto,
+        ),
+        (
+            smolvlm::DevicePreference::Cpu,
+            foreign::DevicePreference::Cpu,
+        ),
+        (
+            smolvlm::DevicePreference::Cuda,
+            foreign::DevicePreference::Cuda,
+        ),
+        (
+            smolvlm::DevicePreference::Metal,
+            foreign::DevicePreference::Metal,
+        ),
     ]);
     use smolvlm_hub::catalog::Format;
     same(&[
@@ -175,7 +194,8 @@ fn foreign_mirrors_match_their_types() {
         smolvlm::Role::System | smolvlm::Role::User | smolvlm::Role::Assistant => {}
     }
     match smolvlm::StopReason::Eos {
-        smolvlm::StopReason::Eos | smolvlm::StopReason::Length | smolvlm::StopReason::Cancelled => {}
+        smolvlm::StopReason::Eos | smolvlm::StopReason::Length | smolvlm::StopReason::Cancelled => {
+        }
     }
     match smolvlm::DevicePreference::Auto {
         smolvlm::DevicePreference::Auto

@@ -220,7 +220,12 @@ pub(crate) fn tiny_dir() -> PathBuf {
 }
 
 /// Invokes `cmd` with a raw body and headers, as `invoke(cmd, bytes, {headers})` does.
-pub(crate) fn invoke_raw(h: &Harness, cmd: &str, body: Vec<u8>, name: Option<&str>) -> Result<Value, Value> {
+pub(crate) fn invoke_raw(
+    h: &Harness,
+    cmd: &str,
+    body: Vec<u8>,
+    name: Option<&str>,
+) -> Result<Value, Value> {
     let mut headers = HeaderMap::new();
     if let Some(name) = name {
         headers.insert("x-name", HeaderValue::from_str(name).unwrap());

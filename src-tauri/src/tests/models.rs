@@ -14,7 +14,6 @@ use super::harness::*;
 
 const DOWNLOAD_WAIT: Duration = Duration::from_secs(120);
 
-
 /// A hub on 127.0.0.1 serving the tiny model as catalog entries: the default (safetensors) and
 /// `smolvlm-256m-q8_0` (the GGUF pair under the catalog's file names).
 struct TestHubSetup {

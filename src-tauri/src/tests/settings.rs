@@ -118,3 +118,20 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
         "system"
     );
 }
+
+/// `SettingsPatch` (the bindings' type of `save_settings`'s argument) has exactly the keys of
+/// `Settings`.
+#[test]
+fn the_settings_patch_type_has_every_key() {
+    use crate::settings::{Settings, SettingsKeys};
+    let full = serde_json::to_value(Settings::default()).unwrap();
+    let keys: SettingsKeys = serde_json::from_value(full.clone())
+        .expect("every key of Settings is a key of SettingsPatch");
+    let back = serde_json::to_value(keys).unwrap();
+    let names = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(names(&back), names(&full));
+}

@@ -22,4 +22,3 @@ pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
 pub(crate) fn inverse_scale(amax: f32) -> Option<f32> {
     (amax != 0.0 && amax.is_finite()).then(|| 1.0 / (amax / 127.0))
 }
-

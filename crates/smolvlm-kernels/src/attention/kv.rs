@@ -153,4 +153,3 @@ impl KvElement for f16 {
         f16::to_f32(self)
     }
 }
-

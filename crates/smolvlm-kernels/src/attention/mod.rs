@@ -245,4 +245,3 @@ fn direct<T: KvElement>(
         });
     });
 }
-

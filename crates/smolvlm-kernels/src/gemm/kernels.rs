@@ -22,8 +22,11 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// The kernels for `level`, which must be one this CPU runs (see [`KernelFn`]).
+    /// The kernels for `level`, capped to what this CPU runs (so that every [`KernelFn`]
+    /// returned may be called here). Besides the main height, edge variants (1 row, and 4 under
+    /// the taller kernels) keep a product's last few rows from costing a whole main block.
     pub fn for_level(level: SimdLevel) -> Self {
+        let level = level.capped();
         #[cfg(target_arch = "x86_64")]
         match level {
             SimdLevel::Avx512 | SimdLevel::Amx => {

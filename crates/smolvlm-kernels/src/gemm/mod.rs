@@ -17,11 +17,14 @@
 //! (`crate::arch::amx`): for weights that are f16, bf16 or quantized, whose own rounding dwarfs
 //! the split's.
 
+// Only the AMX packing (x86-64) splits; the portable split and its test build everywhere.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) mod bf16;
 pub(crate) mod blocking;
 mod kernels;
 mod pack;
 pub(crate) mod panel;
+mod precision;
 pub(crate) mod scalar;
 mod task;
 
@@ -32,32 +35,14 @@ use crate::pool::parallel;
 use crate::send_ptr::SendPtr;
 use blocking::{MC, SERIAL_BELOW, TASKS_PER_THREAD};
 use kernels::Kernel;
+#[cfg(target_arch = "x86_64")]
 use pack::Panels;
 use task::{Out, check_ac, run_task};
 
 pub use blocking::PANEL;
 pub use pack::PackedB;
 pub use panel::BMatrix;
-
-/// How a product may round its operands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// f32 multiply-adds: transformers' numerics, to the order of summation.
-    #[default]
-    F32,
-    /// Both operands split into bf16 halves and multiplied on AMX tiles (relative error ~2⁻¹⁶
-    /// per product, see `crate::arch::amx`) where [`SimdLevel::Amx`] is available;
-    /// [`Precision::F32`] elsewhere. For weights that are f16, bf16 or quantized, and attention
-    /// over them.
-    SplitBf16,
-}
-
-impl Precision {
-    /// Whether products of this precision run on tiles at `level`.
-    pub(crate) fn tiles_at(self, level: SimdLevel) -> bool {
-        self == Precision::SplitBf16 && level >= SimdLevel::Amx && crate::cpu::amx_usable()
-    }
-}
+pub use precision::Precision;
 
 thread_local! {
     /// B packed for a one-off product ([`gemm`] with a [`BMatrix`]).
@@ -149,11 +134,13 @@ pub fn gemm_packed_at(
         return;
     }
     // Tiles take rows 32 at a time.
+    #[cfg(target_arch = "x86_64")]
     let mc = match b.panels {
-        #[cfg(target_arch = "x86_64")]
         Panels::Tiles(_) => crate::arch::amx::MC,
         _ => MC,
     };
+    #[cfg(not(target_arch = "x86_64"))]
+    let mc = MC;
     let row_blocks = m.div_ceil(mc);
     // Whole rows of C per task where there are enough row blocks: a task copies its rows of A
     // once per K block, so the fewer column blocks, the less copying.

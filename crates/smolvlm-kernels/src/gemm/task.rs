@@ -91,10 +91,10 @@ pub(crate) unsafe fn run_task(
     }
     let packed = match &b.panels {
         Panels::F32(data) => data.as_slice(),
-        // SAFETY: tiles are packed only where `cpu::amx_usable` (`Precision::tiles_at`); the
-        // block of C is the caller's (this function's contract).
         #[cfg(target_arch = "x86_64")]
         Panels::Tiles(tiles) => {
+            // SAFETY: tiles are packed only where `cpu::amx_usable` (`TileB::pack` asserts it);
+            // A and the block of C are the caller's (this function's contract).
             return unsafe {
                 crate::arch::amx::task::run_task(rows, cols, k, a, lda, tiles, c, ldc, out.bias)
             };

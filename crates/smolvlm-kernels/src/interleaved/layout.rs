@@ -54,12 +54,21 @@ impl Form {
 
     /// Where the codes start (after the fifth bits' eight masks).
     pub(crate) fn codes_at(self) -> usize {
-        self.hi_at() + if self.bits == 5 { OPERANDS * MASK_BYTES } else { 0 }
+        self.hi_at()
+            + if self.bits == 5 {
+                OPERANDS * MASK_BYTES
+            } else {
+                0
+            }
     }
 
     /// 8-bit codes store each operand whole; 4- and 5-bit ones two operands per 64 bytes.
     pub(crate) fn record_bytes(self) -> usize {
-        let codes = if self.bits == 8 { OPERANDS } else { OPERANDS / 2 };
+        let codes = if self.bits == 8 {
+            OPERANDS
+        } else {
+            OPERANDS / 2
+        };
         self.codes_at() + codes * OPERAND_BYTES
     }
 }

@@ -269,4 +269,3 @@ fn get(f: Form, rec: &[u8], lane: usize, k: usize) -> u8 {
     }
     u
 }
-

@@ -46,11 +46,11 @@ fn exp_shifted(level: SimdLevel, x: &mut [f32], a: f32, b: f32) -> f32 {
     let level = level.capped();
     #[cfg(target_arch = "x86_64")]
     match level {
-        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
         SimdLevel::Avx512 | SimdLevel::Amx => {
+            // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
             return unsafe { crate::arch::avx512::vmath::exp_shifted(x, a, b) };
         }
-        // SAFETY: as above, with AVX2 and FMA.
+        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX2 and FMA.
         SimdLevel::Avx2 => return unsafe { crate::arch::avx2::vmath::exp_shifted(x, a, b) },
         SimdLevel::Scalar | SimdLevel::Neon => {}
     }
@@ -73,11 +73,11 @@ pub fn gelu_tanh_at(level: SimdLevel, x: &mut [f32]) {
     let level = level.capped();
     #[cfg(target_arch = "x86_64")]
     match level {
-        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
         SimdLevel::Avx512 | SimdLevel::Amx => {
+            // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
             return unsafe { crate::arch::avx512::vmath::gelu_tanh(x) };
         }
-        // SAFETY: as above, with AVX2 and FMA.
+        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX2 and FMA.
         SimdLevel::Avx2 => return unsafe { crate::arch::avx2::vmath::gelu_tanh(x) },
         SimdLevel::Scalar | SimdLevel::Neon => {}
     }
@@ -101,11 +101,11 @@ pub fn silu_mul_at(level: SimdLevel, gate: &mut [f32], up: &[f32]) {
     let level = level.capped();
     #[cfg(target_arch = "x86_64")]
     match level {
-        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
         SimdLevel::Avx512 | SimdLevel::Amx => {
+            // SAFETY: `capped` leaves a level this CPU runs, which here has AVX-512F.
             return unsafe { crate::arch::avx512::vmath::silu_mul(gate, up) };
         }
-        // SAFETY: as above, with AVX2 and FMA.
+        // SAFETY: `capped` leaves a level this CPU runs, which here has AVX2 and FMA.
         SimdLevel::Avx2 => return unsafe { crate::arch::avx2::vmath::silu_mul(gate, up) },
         SimdLevel::Scalar | SimdLevel::Neon => {}
     }

@@ -43,17 +43,15 @@ unsafe fn nibbles(p: *const u8) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn fifth_bits(h: u32) -> __m256i {
-    {
-        let v = _mm256_set1_epi32(h as i32);
-        let spread = _mm256_setr_epi8(
-            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3,
-            3, 3, 3,
-        );
-        let b = _mm256_shuffle_epi8(v, spread);
-        let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
-        let set = _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
-        _mm256_and_si256(set, _mm256_set1_epi8(0x10))
-    }
+    let v = _mm256_set1_epi32(h as i32);
+    let spread = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let b = _mm256_shuffle_epi8(v, spread);
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
 /// The two accumulator chains of `two_chains!` summed.

@@ -2,7 +2,7 @@
 
 use crate::vmath::scalar::{
     EXP_HI, EXP_LO, GELU_C, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SQRT_2_OVER_PI,
-    gelu_tanh_scalar, silu_scalar,
+    silu_scalar,
 };
 use std::arch::x86_64::*;
 

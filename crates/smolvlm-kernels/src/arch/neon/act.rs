@@ -35,4 +35,3 @@ pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
         amax / 127.0
     }
 }
-

@@ -5,7 +5,6 @@
 use half::f16;
 use std::arch::aarch64::*;
 
-
 /// Four f32 from `p`.
 ///
 /// # Safety

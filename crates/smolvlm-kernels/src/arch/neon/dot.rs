@@ -103,10 +103,10 @@ pub(crate) fn q8_0(w: &[u8], a: &[Q8Block]) -> f32 {
             // SAFETY: the loads read bytes 2..34 of a 34-byte block (`chunks_exact(34)`) and
             // the 32 codes of its activations.
             unsafe {
-            let x = b.as_ptr().add(2) as *const i8;
-            let p = sdot(vdupq_n_s32(0), load(x), load(a.q.as_ptr()));
-            let p = sdot(p, load(x.add(16)), load(a.q.as_ptr().add(16)));
-            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), half(t, b, 0) * a.d);
+                let x = b.as_ptr().add(2) as *const i8;
+                let p = sdot(vdupq_n_s32(0), load(x), load(a.q.as_ptr()));
+                let p = sdot(p, load(x.add(16)), load(a.q.as_ptr().add(16)));
+                *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), half(t, b, 0) * a.d);
             }
         }
     )
@@ -123,10 +123,10 @@ pub(crate) fn q4_0(w: &[u8], a: &[Q8Block]) -> f32 {
         |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| {
             // SAFETY: the loads read bytes 2..18 of an 18-byte block (`chunks_exact(18)`).
             unsafe {
-            let (lo, hi) = nibbles(b.as_ptr().add(2));
-            let s = half(t, b, 0) * a.d;
-            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
-            *off += s * (-8 * a.sum) as f32;
+                let (lo, hi) = nibbles(b.as_ptr().add(2));
+                let s = half(t, b, 0) * a.d;
+                *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
+                *off += s * (-8 * a.sum) as f32;
             }
         }
     )
@@ -143,10 +143,10 @@ pub(crate) fn q4_1(w: &[u8], a: &[Q8Block]) -> f32 {
         |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| {
             // SAFETY: the loads read bytes 4..20 of a 20-byte block (`chunks_exact(20)`).
             unsafe {
-            let (lo, hi) = nibbles(b.as_ptr().add(4));
-            let s = half(t, b, 0) * a.d;
-            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
-            *off += half(t, b, 2) * a.d * a.sum as f32;
+                let (lo, hi) = nibbles(b.as_ptr().add(4));
+                let s = half(t, b, 0) * a.d;
+                *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(dot32(lo, hi, a)), s);
+                *off += half(t, b, 2) * a.d * a.sum as f32;
             }
         }
     )
@@ -163,12 +163,12 @@ pub(crate) fn q5_0(w: &[u8], a: &[Q8Block]) -> f32 {
         |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| {
             // SAFETY: the loads read bytes 6..22 of a 22-byte block (`chunks_exact(22)`).
             unsafe {
-            let (lo, hi) = nibbles(b.as_ptr().add(6));
-            let (h0, h1) = fifth_bits(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
-            let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
-            let s = half(t, b, 0) * a.d;
-            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
-            *off += s * (-16 * a.sum) as f32;
+                let (lo, hi) = nibbles(b.as_ptr().add(6));
+                let (h0, h1) = fifth_bits(u32::from_le_bytes([b[2], b[3], b[4], b[5]]));
+                let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
+                let s = half(t, b, 0) * a.d;
+                *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
+                *off += s * (-16 * a.sum) as f32;
             }
         }
     )
@@ -185,12 +185,12 @@ pub(crate) fn q5_1(w: &[u8], a: &[Q8Block]) -> f32 {
         |b: &[u8], a: &Q8Block, acc: &mut float32x4_t, off: &mut f32| {
             // SAFETY: the loads read bytes 8..24 of a 24-byte block (`chunks_exact(24)`).
             unsafe {
-            let (lo, hi) = nibbles(b.as_ptr().add(8));
-            let (h0, h1) = fifth_bits(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
-            let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
-            let s = half(t, b, 0) * a.d;
-            *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
-            *off += half(t, b, 2) * a.d * a.sum as f32;
+                let (lo, hi) = nibbles(b.as_ptr().add(8));
+                let (h0, h1) = fifth_bits(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+                let p = dot32(vorrq_u8(lo, h0), vorrq_u8(hi, h1), a);
+                let s = half(t, b, 0) * a.d;
+                *acc = vfmaq_n_f32(*acc, vcvtq_f32_s32(p), s);
+                *off += half(t, b, 2) * a.d * a.sum as f32;
             }
         }
     )
