@@ -8,7 +8,7 @@ use std::sync::mpsc::Receiver;
 use smolvlm::LoadOptions;
 
 use crate::error::{AppError, AppResult};
-use crate::models::{LocalModel, pair_mmproj};
+use crate::models::LocalModel;
 use crate::state::AppState;
 use crate::worker::ModelInfo;
 
@@ -22,7 +22,7 @@ pub async fn load(
 ) -> AppResult<ModelInfo> {
     let mmproj = match mmproj {
         Some(p) => Some(p),
-        None if is_gguf(&path) => pair_mmproj(&path),
+        None if is_gguf(&path) => smolvlm_hub::pair_mmproj(&path)?,
         None => None,
     };
     let settings = state.settings.get();

@@ -5,15 +5,21 @@
 //! ([`QWeight::matmul`], [`matmul_many`]), and GEMM for batches ([`gemm`]: f32, or split bf16 on
 //! AMX tiles for reduced-precision weights).
 //!
-//! Layout, as ggml-cpu's: the generic modules ([`act`], [`attention`], [`dot`], [`gemm`],
-//! [`vmath`], `interleaved`) hold the data layouts, the dispatch and the portable reference
-//! kernels; `arch` holds one module per instruction set (`avx2`, `avx512`, `amx`, `neon`), each
-//! with one file per kernel family. Features are detected once, in `cpu` (re-exported here as
-//! [`SimdLevel`]), which every dispatcher asks; `send_ptr` is the one raw pointer tasks share.
+//! Layers, as ggml-cpu's, each using only those below it:
+//! - bottom: `common` (as `ggml-common.h`: activation blocks, the interleaved record layout,
+//!   GEMM block sizes, the bf16 split, the element-wise constants), with [`formats`] (the weight
+//!   blocks), `cpu` (features, detected once; re-exported as [`SimdLevel`]), `send_ptr` (the one
+//!   raw pointer tasks share), [`pool`] and [`threads`];
+//! - `arch`: one module per instruction set (`avx2`, `avx512`, `amx`, `neon`), each with one
+//!   file per kernel family;
+//! - the generic modules ([`act`], [`dot`], [`vmath`], `interleaved`, [`gemm`], then `matmul`
+//!   and [`attention`]): the dispatch, which asks `cpu` and calls `arch`, and the portable
+//!   reference kernels.
 
 pub mod act;
 mod arch;
 pub mod attention;
+mod common;
 mod cpu;
 pub mod dot;
 pub mod formats;

@@ -1,10 +1,10 @@
 //! Catalog downloads: each on threads of its own (the hub crate's `spawn_download` and one that
 //! forwards its events), never on the model worker, so the model keeps answering meanwhile.
-//! Progress is sent at most ten times a second (start, file ends and the end always).
+//! The hub sends progress at most every `smolvlm_hub::PROGRESS_INTERVAL` (the first and last
+//! chunk of each file always); events are forwarded as they come.
 //! Cancelling keeps the partial file; the next download of the same model resumes it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use smolvlm_hub::catalog;
 use smolvlm_hub::{CancelToken, HubError, ModelSpec};
@@ -18,9 +18,6 @@ use crate::sync::lock;
 /// Where every download event goes besides the command's channel: the app event
 /// `download-progress`, to every window.
 pub type DownloadListener = Arc<dyn Fn(&DownloadProgress) + Send + Sync>;
-
-/// Progress events are sent at most this often (the first and last of each file always).
-pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(super) struct ActiveDownload {
     pub(super) download_id: String,
@@ -59,9 +56,8 @@ impl ModelManager {
         let spawned = std::thread::Builder::new()
             .name(format!("download-{id}"))
             .spawn(move || {
-                let mut forward = Forwarder::default();
                 for event in events {
-                    if let Some(e) = forward.map(event) {
+                    if let Some(e) = app_event(event) {
                         send(&id, &e);
                     }
                 }
@@ -111,61 +107,39 @@ impl ModelManager {
     }
 }
 
-/// Turns hub events into the app's, throttling progress.
-#[derive(Default)]
-struct Forwarder {
-    last_progress: Option<Instant>,
-}
-
-impl Forwarder {
-    fn map(&mut self, event: smolvlm_hub::DownloadEvent) -> Option<DownloadEvent> {
-        use smolvlm_hub::DownloadEvent as H;
-        match event {
-            H::Plan {
-                files, total_bytes, ..
-            } => Some(DownloadEvent::Started {
-                files: files.len(),
-                total_bytes,
-            }),
-            H::Progress {
-                file,
-                file_done,
-                file_total,
-                done,
-                total,
-                bytes_per_sec,
-                eta_s,
-            } => {
-                let now = Instant::now();
-                let due = file_done >= file_total
-                    || self
-                        .last_progress
-                        .is_none_or(|t| now.duration_since(t) >= PROGRESS_INTERVAL);
-                if !due {
-                    return None;
-                }
-                self.last_progress = Some(now);
-                Some(DownloadEvent::Progress {
-                    file,
-                    file_bytes: file_done,
-                    file_total,
-                    bytes: done,
-                    total_bytes: total,
-                    bytes_per_s: if bytes_per_sec.is_finite() {
-                        bytes_per_sec
-                    } else {
-                        0.0
-                    },
-                    eta_s: eta_s.filter(|s| s.is_finite()),
-                })
-            }
-            H::FileStarted { .. } => {
-                // The first chunk of every file is reported.
-                self.last_progress = None;
-                None
-            }
-            H::FileDone { file, .. } => Some(DownloadEvent::FileDone { file }),
-            H::Retrying { .. } | H::Finished { .. } => None,
-        }
+/// A hub event as the app's (the ones the UI has no use for are dropped).
+fn app_event(event: smolvlm_hub::DownloadEvent) -> Option<DownloadEvent> {
+    use smolvlm_hub::DownloadEvent as H;
+    match event {
+        H::Plan {
+            files, total_bytes, ..
+        } => Some(DownloadEvent::Started {
+            files: files.len(),
+            total_bytes,
+        }),
+        H::Progress {
+            file,
+            file_done,
+            file_total,
+            done,
+            total,
+            bytes_per_sec,
+            eta_s,
+        } => Some(DownloadEvent::Progress {
+            file,
+            file_bytes: file_done,
+            file_total,
+            bytes: done,
+            total_bytes: total,
+            bytes_per_s: if bytes_per_sec.is_finite() {
+                bytes_per_sec
+            } else {
+                0.0
+            },
+            eta_s: eta_s.filter(|s| s.is_finite()),
+        }),
+        H::FileStarted { .. } => None,
+        H::FileDone { file, .. } => Some(DownloadEvent::FileDone { file }),
+        H::Retrying { .. } | H::Finished { .. } => None,
     }
 }

@@ -1,7 +1,7 @@
-//! Local models the user adds by path, remembered in `<data>/local-models.json`, and the
-//! pairing of a text-model GGUF with the vision projector beside it.
+//! Local models the user adds by path, remembered in `<data>/local-models.json` (a text-model
+//! GGUF with the projector the hub's pairing policy finds beside it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -19,11 +19,7 @@ impl ModelManager {
     /// Checks what `path` is and remembers it; answers the entry and whether it is new.
     pub fn remember_local(&self, path: &Path) -> AppResult<(LocalModel, bool)> {
         let found = smolvlm_hub::inspect(path)?;
-        let mmproj = if found.path.is_file() {
-            pair_mmproj(&found.path).or(found.mmproj)
-        } else {
-            None
-        };
+        let mmproj = found.mmproj;
         let path_text = found.path.display().to_string();
         let model = LocalModel {
             id: local_id(&path_text),
@@ -83,41 +79,4 @@ impl ModelManager {
 fn local_id(path: &str) -> String {
     let digest = hex::encode(Sha256::digest(path.as_bytes()));
     format!("local-{}", &digest[..12])
-}
-
-/// The vision projector for a text-model GGUF: an `mmproj*.gguf` in the same folder, preferring
-/// one whose name carries the model's quantization (`model-q8_0.gguf` → `mmproj-q8_0.gguf`),
-/// else the first by name.
-pub fn pair_mmproj(model: &Path) -> Option<PathBuf> {
-    let dir = model.parent()?;
-    let stem = model.file_stem()?.to_string_lossy().to_ascii_lowercase();
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.as_path() != model && p.is_file())
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            name.starts_with("mmproj") && name.ends_with(".gguf")
-        })
-        .filter(|p| {
-            smolvlm_hub::local::read_gguf_header(p)
-                .ok()
-                .flatten()
-                .is_some_and(|info| info.is_projector())
-        })
-        .collect();
-    candidates.sort();
-    let quant = stem.rsplit(['-', '.']).next().unwrap_or("").to_string();
-    let matching = candidates.iter().find(|p| {
-        let name = p
-            .file_stem()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        !quant.is_empty() && name.rsplit(['-', '.']).next() == Some(quant.as_str())
-    });
-    matching.or(candidates.first()).cloned()
 }

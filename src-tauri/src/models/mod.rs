@@ -24,8 +24,7 @@ mod local;
 mod probe;
 pub mod types;
 
-pub use download::{DownloadListener, PROGRESS_INTERVAL};
-pub use local::pair_mmproj;
+pub use download::DownloadListener;
 pub use types::{
     CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus, LocalModel,
 };

@@ -6,26 +6,9 @@
 
 use crate::formats::QK_K;
 
+pub use crate::common::q8::{Q8Block, Q8KBlock};
+
 pub(crate) mod scalar;
-
-/// 32 activations: `x ≈ d · q`, with the integer sum of `q` kept for the formats whose weights
-/// have an offset (Q4_0's −8, Q4_1's min, …).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(16))]
-pub struct Q8Block {
-    pub d: f32,
-    pub sum: i32,
-    pub q: [i8; 32],
-}
-
-/// 256 activations with the sum of each run of 16 (the k-quants' mins and Q6_K's offset).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(16))]
-pub struct Q8KBlock {
-    pub d: f32,
-    pub q: [i8; QK_K],
-    pub bsums: [i16; 16],
-}
 
 /// `x ≈ d · q` with `d = max|x| / 127`, rounding to nearest (ties to even, as the vector
 /// rounding does, so every SIMD level gives the same codes).

@@ -1,5 +1,7 @@
 //! The portable 8-bit quantization of a run of activations.
 
+use crate::common::q8::inverse_scale;
+
 /// `x ≈ d · q` with `d = max|x| / 127`, rounding to nearest (ties to even): the reference of the
 /// vector kernels in `crate::arch`.
 pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
@@ -16,9 +18,4 @@ pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
         *q = (v * id).round_ties_even().clamp(-127.0, 127.0) as i8;
     }
     amax / 127.0
-}
-
-/// `1 / d` for `d = amax / 127`; `None` when every value is 0 or one is not finite.
-pub(crate) fn inverse_scale(amax: f32) -> Option<f32> {
-    (amax != 0.0 && amax.is_finite()).then(|| 1.0 / (amax / 127.0))
 }

@@ -40,7 +40,7 @@ pub(crate) mod neon;
 /// activation sum (the vector kernels apply the scales to integer products and subtract this).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
-fn k_mins(scales: &[u8], a: &crate::act::Q8KBlock) -> ([i16; 8], i32) {
+fn k_mins(scales: &[u8], a: &crate::common::q8::Q8KBlock) -> ([i16; 8], i32) {
     let mut sc = [0i16; 8];
     let mut summ = 0i32;
     for (j, s) in sc.iter_mut().enumerate() {

@@ -49,7 +49,7 @@ pub struct AttentionError(String);
 
 /// Queries per task: a multiple of the AVX-512 kernel's 14 rows (f32), the GEMM's rows per
 /// task.
-const Q_BLOCK: usize = crate::gemm::blocking::MC;
+const Q_BLOCK: usize = crate::common::gemm::MC;
 /// Queries per task on tiles: a multiple of the tiles' 32 rows.
 const Q_BLOCK_TILES: usize = 128;
 const _: () = assert!(Q_BLOCK <= Q_BLOCK_TILES);

@@ -3,7 +3,7 @@
 //! the CPU has it. Here the dispatch and the portable kernels (`scalar`); the vector ones are in
 //! `crate::arch` (`avx2::dot`, `neon::dot`).
 
-use crate::act::{Q8Block, Q8KBlock};
+use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::formats::WeightType;
 
 pub mod scalar;

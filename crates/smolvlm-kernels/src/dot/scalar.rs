@@ -1,7 +1,7 @@
 //! Portable dot products of one weight row with one quantized activation row. Integer sums are
 //! exact, so the SIMD versions agree with these up to float rounding of the per-block scaling.
 
-use crate::act::{Q8Block, Q8KBlock};
+use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::formats::{f16_at, k_scale_min};
 
 #[inline(always)]

@@ -7,8 +7,8 @@ use crate::cpu::SimdLevel;
 ///
 /// # Safety
 /// The CPU has the features of the level the kernel was chosen for; `a_panel` holds R rows of
-/// `kc` floats at stride [`super::blocking::A_STRIDE`], `b_panel` `kc` rows of a panel
-/// ([`super::blocking::PANEL`] floats apart, the kernel's `nr` columns from there), and `c` R
+/// `kc` floats at stride [`crate::common::gemm::A_STRIDE`], `b_panel` `kc` rows of a panel
+/// ([`crate::common::gemm::PANEL`] floats apart, the kernel's `nr` columns from there), and `c` R
 /// rows of `live_cols` (≤ `nr`) writable floats at stride `ldc`, which nobody else accesses
 /// during the call. `accumulate` adds to C instead of overwriting it.
 pub type KernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, bool);

@@ -1,6 +1,6 @@
 //! B packed once for many products: f32 panels of [`PANEL`] columns, k-major, or AMX tiles.
 
-use super::blocking::PANEL;
+use crate::common::gemm::PANEL;
 use super::panel::{BMatrix, check_b, pack_panel};
 use super::precision::Precision;
 use crate::cpu::SimdLevel;
@@ -140,7 +140,8 @@ impl PackedB {
         self.k = k;
         #[cfg(target_arch = "x86_64")]
         if tiles {
-            self.panels = Panels::Tiles(crate::arch::amx::pack::TileB::pack(n, k, &b, threaded));
+            let panel = |dst: &mut [f32], j0: usize| pack_panel(dst, j0, n, k, &b);
+            self.panels = Panels::Tiles(crate::arch::amx::pack::TileB::pack(n, k, panel, threaded));
             return;
         }
         #[cfg(not(target_arch = "x86_64"))]

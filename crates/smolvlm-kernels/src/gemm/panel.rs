@@ -1,7 +1,7 @@
 //! The right-hand matrix of a product and the packing of one f32 panel of it, shared by the f32
 //! panels ([`super::PackedB`]) and the AMX tiles (`crate::arch::amx`), which split it further.
 
-use super::blocking::{PANEL, TRANSPOSE_KB};
+use crate::common::gemm::{PANEL, TRANSPOSE_KB};
 use crate::matmul::QWeight;
 
 /// The right-hand matrix of a product, before packing.

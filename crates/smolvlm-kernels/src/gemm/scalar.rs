@@ -1,42 +1,18 @@
-//! The portable micro-kernel (the reference for the vector ones in `crate::arch`), and the edge
-//! store every kernel shares.
+//! The portable micro-kernel (the reference for the vector ones in `crate::arch`; the edge store
+//! they all share is `crate::common::gemm::store`).
 //!
 //! A micro-kernel computes a block of C (`R × nr`) from a packed A panel (R rows at a stride of
 //! [`A_STRIDE`], K block `kc` long) and a packed B panel (`kc` × [`PANEL`]), with the block held
 //! in registers for the whole k loop. Edge blocks compute the full width (panels are
 //! zero-padded) and store only the live columns.
 
-use super::blocking::{A_STRIDE, PANEL};
+use crate::common::gemm::{A_STRIDE, PANEL, store};
 
 /// Columns per call of the portable kernel: half a panel.
 pub(crate) const NR: usize = 16;
 /// Rows of the portable kernel's main variant (4 × 16 accumulators the compiler can keep in
 /// registers).
 pub(crate) const MR: usize = 4;
-
-/// Writes an accumulated block's live columns to C.
-///
-/// # Safety
-/// C has `R` rows of `cols` (≤ NR) writable floats at stride `ldc`, which nobody else accesses
-/// during the call.
-#[inline(always)]
-pub(crate) unsafe fn store<const R: usize, const NR: usize>(
-    acc: &[[f32; NR]; R],
-    c: *mut f32,
-    ldc: usize,
-    cols: usize,
-    accumulate: bool,
-) {
-    for (i, row) in acc.iter().enumerate() {
-        // SAFETY: row i of C's block, `cols` floats, is the caller's (this function's contract).
-        let out = unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), cols) };
-        if accumulate {
-            out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
-        } else {
-            out.copy_from_slice(&row[..cols]);
-        }
-    }
-}
 
 /// `C[..R, ..cols] (+)= A · B` for one K block.
 ///

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use super::blocking::{A_STRIDE, KC, PANEL};
+use crate::common::gemm::{A_STRIDE, KC, PANEL};
 use super::kernels::{Kernel, KernelFn};
 use super::pack::{PackedB, Panels};
 use super::panel::extent;

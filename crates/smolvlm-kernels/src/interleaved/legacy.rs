@@ -4,9 +4,9 @@
 
 use half::f16;
 
-use super::layout::{Form, GROUP};
+use crate::common::interleaved::{Form, GROUP};
 use super::records::Records;
-use crate::act::Q8Block;
+use crate::common::q8::Q8Block;
 use crate::formats::WeightType;
 use crate::send_ptr::SendPtr;
 

@@ -21,12 +21,11 @@
 //! The records of a group of 16 rows follow each other, so a thread streams its rows' bytes in
 //! order. Rows past the last are zero (scale 0) and never stored.
 //!
-//! Here: `layout` (the offsets), `records` (storage and threading), `legacy` and `kquants` (the
-//! two families, with their portable dot products); the kernels are in
-//! `crate::arch::avx512::interleaved`.
+//! Here: `records` (storage and threading), `legacy` and `kquants` (the
+//! two families, with their portable dot products); the offsets are in `crate::common::interleaved`,
+//! the kernels in `crate::arch::avx512::interleaved`.
 
 mod kquants;
-pub(crate) mod layout;
 mod legacy;
 mod records;
 

@@ -1,7 +1,7 @@
 //! Records of 16 rows, group after group: the storage and threading both interleaved layouts
 //! share.
 
-use super::layout::GROUP;
+use crate::common::interleaved::GROUP;
 use crate::pool::parallel;
 use crate::send_ptr::SendPtr;
 

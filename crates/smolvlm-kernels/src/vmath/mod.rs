@@ -4,7 +4,8 @@
 //!
 //! The vector exp is Cephes' `expf` (range reduction by ln 2, degree-6 polynomial): relative error
 //! within 2 ulp of the correctly rounded result over the range that does not overflow. Here the
-//! dispatch; `scalar` has the portable code and the constants, `crate::arch` the vector kernels.
+//! dispatch; `scalar` has the portable code, `crate::arch` the vector kernels, and
+//! `crate::common::math` the constants and scalar functions they share.
 
 pub(crate) mod scalar;
 

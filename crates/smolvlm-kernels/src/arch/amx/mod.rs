@@ -1,5 +1,5 @@
 //! Products on AMX tiles (Intel Xeon since Sapphire Rapids) for [`Precision::SplitBf16`]: each
-//! operand is split into two bf16 halves, `x = hi + lo` (`crate::gemm::bf16`), and
+//! operand is split into two bf16 halves, `x = hi + lo` (`crate::common::bf16`), and
 //! `hi·hi + hi·lo + lo·hi` is summed in f32 by `tdpbf16ps`. The dropped `lo·lo` term and the
 //! split's remainder leave a relative error of about 2⁻¹⁶ per product: a hundred times f32's,
 //! ten times below f16 activations (llama.cpp's f16 weights) and far below any weight's rounding

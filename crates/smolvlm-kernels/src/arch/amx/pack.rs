@@ -5,9 +5,8 @@ use std::ops::Range;
 
 use super::{B_TILES, KB, MR, TILE_ROWS, Tile, ZERO};
 use crate::arch::avx512::bf16::{split_32, split_pair_rows};
-use crate::gemm::bf16::split;
-use crate::gemm::blocking::PANEL;
-use crate::gemm::panel::{BMatrix, pack_panel};
+use crate::common::bf16::split;
+use crate::common::gemm::PANEL;
 use crate::send_ptr::SendPtr;
 
 /// B packed as tiles: `panels × k_blocks × 4` tiles (see the module docs).
@@ -22,9 +21,16 @@ impl TileB {
         self.tiles.len() * std::mem::size_of::<Tile>()
     }
 
-    /// Packs `b` (n × k as the product sees it): each panel through the f32 packing, then split.
-    /// Only where `crate::cpu::amx_usable` (which implies AVX-512 F and BW, used for the split).
-    pub(crate) fn pack(n: usize, k: usize, b: &BMatrix<'_>, threaded: bool) -> Self {
+    /// Packs B (n × k as the product sees it): each panel through the f32 packing
+    /// (`pack_panel(dst, j0)` fills `dst`, k × [`PANEL`], with columns `j0..` of B, zero past n:
+    /// `crate::gemm`'s packing, which knows B's forms), then split. Only where
+    /// `crate::cpu::amx_usable` (which implies AVX-512 F and BW, used for the split).
+    pub(crate) fn pack(
+        n: usize,
+        k: usize,
+        pack_panel: impl Fn(&mut [f32], usize) + Sync,
+        threaded: bool,
+    ) -> Self {
         assert!(crate::cpu::amx_usable(), "tiles packed without AMX");
         let panels = n.div_ceil(PANEL);
         let k_blocks = k.div_ceil(KB);
@@ -32,7 +38,7 @@ impl TileB {
         let out = SendPtr::new(tiles.as_mut_ptr());
         let pack = |panel: usize| {
             let mut f32s = vec![0f32; k * PANEL];
-            pack_panel(&mut f32s, panel * PANEL, n, k, b);
+            pack_panel(&mut f32s, panel * PANEL);
             let per_panel = k_blocks * B_TILES;
             // SAFETY: the buffer holds `panels` panels of `per_panel` tiles, and each call of
             // `pack` (one per panel) writes only its own.
@@ -129,6 +135,8 @@ fn split_row(src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gemm::BMatrix;
+    use crate::gemm::panel::pack_panel;
 
     #[test]
     fn packed_tiles_hold_the_split_of_every_element() {
@@ -146,7 +154,8 @@ mod tests {
                 (x % 20_001) as f32 / 997.0 - 10.0
             })
             .collect();
-        let b = TileB::pack(n, k, &BMatrix::Nk { data: &data, ld: k }, false);
+        let nk = BMatrix::Nk { data: &data, ld: k };
+        let b = TileB::pack(n, k, |dst, j0| pack_panel(dst, j0, n, k, &nk), false);
         assert_eq!(b.k_blocks, 3);
         for j in 0..n.next_multiple_of(PANEL) {
             for p in 0..b.k_blocks * KB {

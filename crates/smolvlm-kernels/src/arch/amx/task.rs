@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::pack::{TileB, pack_a};
 use super::tiles::{configure, kernel, load, prefetch, release, store, zero};
 use super::{B_TILES, KB, KC_BLOCKS, MR, Tile};
-use crate::gemm::blocking::PANEL;
+use crate::common::gemm::PANEL;
 use crate::send_ptr::SendPtr;
 
 thread_local! {

@@ -5,7 +5,7 @@
 //! [`configure`] that the tiles were configured by it on this thread.
 
 use super::Tile;
-use crate::gemm::blocking::PANEL;
+use crate::common::gemm::PANEL;
 
 /// Every tile register 16 rows × 64 bytes (palette 1).
 ///

@@ -26,7 +26,7 @@ pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
     } else {
         lanes.iter().fold(0f32, |a, &b| a.max(b))
     };
-    let Some(id) = crate::act::scalar::inverse_scale(amax) else {
+    let Some(id) = crate::common::q8::inverse_scale(amax) else {
         q.fill(0);
         return if amax.is_finite() { 0.0 } else { f32::NAN };
     };

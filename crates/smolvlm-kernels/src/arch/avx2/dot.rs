@@ -5,7 +5,7 @@
 use std::arch::x86_64::*;
 
 use super::hsum;
-use crate::act::{Q8Block, Q8KBlock};
+use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::arch::{half, k_mins};
 
 /// Unsigned bytes × signed bytes, summed in fours into eight i32.

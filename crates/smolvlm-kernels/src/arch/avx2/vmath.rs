@@ -1,6 +1,6 @@
 //! The element-wise math of `crate::vmath` (see there for the exp), 8 lanes at a time.
 
-use crate::vmath::scalar::{
+use crate::common::math::{
     EXP_HI, EXP_LO, GELU_C, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SQRT_2_OVER_PI,
     gelu_tanh_scalar, silu_scalar,
 };

@@ -1,9 +1,9 @@
-//! The bf16 split of `crate::gemm::bf16` sixteen floats at a time (AVX-512 F and BW), for the
+//! The bf16 split of `crate::common::bf16` sixteen floats at a time (AVX-512 F and BW), for the
 //! AMX packing.
 
 use std::arch::x86_64::*;
 
-/// 16 floats into bf16 hi and lo halves, as `crate::gemm::bf16::split` does one, each in the
+/// 16 floats into bf16 hi and lo halves, as `crate::common::bf16::split` does one, each in the
 /// upper 16 bits of its lane (the lower 16 are zero).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -67,7 +67,7 @@ pub(crate) fn split_32(src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gemm::bf16::split;
+    use crate::common::bf16::split;
 
     #[test]
     fn vector_split_equals_scalar_split() {

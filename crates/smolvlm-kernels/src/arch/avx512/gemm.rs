@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::gemm::blocking::{A_STRIDE, PANEL};
+use crate::common::gemm::{A_STRIDE, PANEL};
 
 /// Columns per call: a whole panel.
 pub(crate) const NR: usize = PANEL;

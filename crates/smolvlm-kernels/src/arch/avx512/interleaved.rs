@@ -4,8 +4,8 @@
 
 use std::arch::x86_64::*;
 
-use crate::act::{Q8Block, Q8KBlock};
-use crate::interleaved::layout::{
+use crate::common::q8::{Q8Block, Q8KBlock};
+use crate::common::interleaved::{
     Form, GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm,
 };
 

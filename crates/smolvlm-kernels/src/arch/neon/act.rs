@@ -19,7 +19,7 @@ pub(crate) fn quantize_run(x: &[f32], q: &mut [i8]) -> f32 {
         } else {
             vmaxvq_f32(m)
         };
-        let Some(id) = crate::act::scalar::inverse_scale(amax) else {
+        let Some(id) = crate::common::q8::inverse_scale(amax) else {
             q.fill(0);
             return if amax.is_finite() { 0.0 } else { f32::NAN };
         };

@@ -6,7 +6,7 @@
 
 use std::arch::aarch64::*;
 
-use crate::act::{Q8Block, Q8KBlock};
+use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::arch::{half, k_mins};
 
 /// `acc + Σ a·b` in groups of four bytes. `vdotq_s32` is not stable in this toolchain; the

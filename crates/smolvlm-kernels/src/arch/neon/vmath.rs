@@ -1,7 +1,7 @@
 //! The element-wise math on AArch64 NEON, four lanes at a time: the same Cephes exp as the x86
 //! kernels, so every level agrees to the polynomial's rounding.
 
-use crate::vmath::scalar::{
+use crate::common::math::{
     EXP_HI, EXP_LO, GELU_C, LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5, SQRT_2_OVER_PI,
     gelu_tanh_scalar, silu_scalar,
 };

@@ -1,7 +1,9 @@
 //! The split of f32 values into two bf16 halves, `x = hi + lo` (16 significant bits of f32's
 //! 24; an f16 or bf16 value splits exactly), for products of
-//! [`super::Precision::SplitBf16`]: the portable reference of the AVX-512 split
+//! [`Precision::SplitBf16`]: the portable reference of the AVX-512 split
 //! (`crate::arch::avx512::bf16`), and the tail of the AMX packing.
+//!
+//! [`Precision::SplitBf16`]: crate::gemm::Precision::SplitBf16
 
 /// Rounds f32 bits to the nearest bf16 (ties to even), for finite values that do not round up
 /// past the largest bf16.

@@ -1,5 +1,5 @@
-//! Where everything is in an interleaved record (see the parent module for the legacy formats'
-//! table and `super::kquants` for the k-quants'): the offsets the builders, the portable
+//! Where everything is in an interleaved record (see `crate::interleaved` for the legacy formats'
+//! table and its `kquants` module for the k-quants'): the offsets the builders, the portable
 //! fallback and the AVX-512 kernels (`crate::arch::avx512::interleaved`) share.
 
 use crate::formats::WeightType;

@@ -1,4 +1,6 @@
-//! The GEMM's block sizes, in one place: every kernel and task is cut to these.
+//! The GEMM's block sizes, in one place: every kernel and task is cut to these (the generic
+//! `crate::gemm`, its vector micro-kernels and AMX tiles in `crate::arch`, attention's query
+//! blocks); and the edge store every micro-kernel shares.
 
 /// Columns of a packed panel of B, for every kernel (the 16-wide ones take half a panel per
 /// call): two AVX-512 vectors, so the widest kernel covers a panel per call.
@@ -8,7 +10,7 @@ pub const PANEL: usize = 32;
 pub(crate) const KC: usize = 256;
 
 /// The stride of a task's copy of A's rows: KC + 16, so rows do not share L1 sets (see
-/// `task::run_task`).
+/// `crate::gemm::task::run_task`).
 pub(crate) const A_STRIDE: usize = KC + 16;
 
 /// Rows of A per task: 8 × the AVX-512 kernel's 14 rows (and 28 × the portable kernel's 4), so
@@ -27,3 +29,27 @@ pub(crate) const SERIAL_BELOW: usize = 1 << 18;
 /// K per step of the transposing pack: 128 rows of a 32-column panel (16 KiB) stay in L1 while
 /// the panel's columns fill them.
 pub(crate) const TRANSPOSE_KB: usize = 128;
+
+/// Writes an accumulated block's live columns to C.
+///
+/// # Safety
+/// C has `R` rows of `cols` (≤ NR) writable floats at stride `ldc`, which nobody else accesses
+/// during the call.
+#[inline(always)]
+pub(crate) unsafe fn store<const R: usize, const NR: usize>(
+    acc: &[[f32; NR]; R],
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    for (i, row) in acc.iter().enumerate() {
+        // SAFETY: row i of C's block, `cols` floats, is the caller's (this function's contract).
+        let out = unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), cols) };
+        if accumulate {
+            out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+        } else {
+            out.copy_from_slice(&row[..cols]);
+        }
+    }
+}
