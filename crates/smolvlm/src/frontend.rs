@@ -45,7 +45,11 @@ impl Frontend {
     }
 
     /// See [`crate::SmolVlmModel::prepare`].
-    pub fn prepare(&self, messages: &[Message], longest_edge: Option<u32>) -> Result<PreparedPrompt> {
+    pub fn prepare(
+        &self,
+        messages: &[Message],
+        longest_edge: Option<u32>,
+    ) -> Result<PreparedPrompt> {
         if messages.is_empty() {
             return Err(Error::InvalidRequest("the conversation is empty".into()));
         }

@@ -5,8 +5,10 @@
 //! dispatches to it and keeps the portable reference code.
 //!
 //! Nothing here detects features: the dispatchers ask [`crate::cpu`] and call these only where
-//! the CPU has what a kernel's `#[target_feature]` names. Kernels depend on the generic modules'
-//! data types and portable helpers, never the other way round, except for the dispatch itself.
+//! the CPU has what a kernel's `#[target_feature]` names. Kernels use only the bottom layer —
+//! `crate::common` (the blocks, layouts and constants they share with the portable code),
+//! `crate::formats`, `crate::cpu`, `crate::send_ptr`, `crate::pool` — never the generic modules,
+//! which use them for the dispatch.
 
 /// Runs `step(block, activations, acc, offset)` over the blocks with two independent pairs of
 /// accumulators (each starting at `$zero`), so consecutive blocks do not wait on each other's

@@ -8,7 +8,7 @@ use crate::formats::WeightType;
 
 pub mod scalar;
 
-/// Where it always was; detected in [`crate::cpu`].
+/// Where it always was; detected in `crate::cpu`.
 pub use crate::cpu::SimdLevel;
 
 /// The activation layout a weight type multiplies with.

@@ -6,12 +6,14 @@
 //! once at load and kept only in that form. A is read in place: the micro-kernel broadcasts one
 //! element of each of its rows per step and keeps a `rows × 32` block of C in registers (14 × 32
 //! with AVX-512: 28 of the 32 vector registers). K is cut into blocks so a panel stays in L1
-//! while the rows of a task pass over it (`crate::common::gemm` has the sizes). candle's GEMM (the `gemm`
-//! crate) has no AVX-512 path on stable Rust, which halves the rate on CPUs that have it.
+//! while the rows of a task pass over it (`crate::common::gemm` has the sizes). candle's GEMM
+//! (the `gemm` crate) has no AVX-512 path on stable Rust, which halves the rate on CPUs that
+//! have it.
 //!
 //! Here: the entry points and the threading; `pack` (B's panels), `task` (one block of C),
-//! `kernels` (which micro-kernel), `scalar` (the portable micro-kernel). The block sizes, the
-//! edge store and the bf16 split of [`Precision::SplitBf16`] are in `crate::common`. The vector micro-kernels live in `crate::arch`.
+//! `kernels` (which micro-kernel), `scalar` (the portable micro-kernel). The vector
+//! micro-kernels live in `crate::arch`; what they share with these (the block sizes, the edge
+//! store, the bf16 split of [`Precision::SplitBf16`]) in `crate::common`.
 //!
 //! A product of [`Precision::SplitBf16`] runs on AMX tiles where the CPU has them
 //! (`crate::arch::amx`): for weights that are f16, bf16 or quantized, whose own rounding dwarfs
@@ -26,10 +28,10 @@ mod task;
 
 use std::cell::RefCell;
 
+use crate::common::gemm::{MC, SERIAL_BELOW, TASKS_PER_THREAD};
 use crate::cpu::SimdLevel;
 use crate::pool::parallel;
 use crate::send_ptr::SendPtr;
-use crate::common::gemm::{MC, SERIAL_BELOW, TASKS_PER_THREAD};
 use kernels::Kernel;
 #[cfg(target_arch = "x86_64")]
 use pack::Panels;

@@ -1,8 +1,8 @@
 //! B packed once for many products: f32 panels of [`PANEL`] columns, k-major, or AMX tiles.
 
-use crate::common::gemm::PANEL;
 use super::panel::{BMatrix, check_b, pack_panel};
 use super::precision::Precision;
+use crate::common::gemm::PANEL;
 use crate::cpu::SimdLevel;
 use crate::pool::parallel;
 use crate::send_ptr::SendPtr;

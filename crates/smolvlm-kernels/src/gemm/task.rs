@@ -3,10 +3,10 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use crate::common::gemm::{A_STRIDE, KC, PANEL};
 use super::kernels::{Kernel, KernelFn};
 use super::pack::{PackedB, Panels};
 use super::panel::extent;
+use crate::common::gemm::{A_STRIDE, KC, PANEL};
 use crate::send_ptr::SendPtr;
 
 /// Panics unless A holds m × k at stride `lda` and C (`c_len` floats) m × n at stride `ldc`.

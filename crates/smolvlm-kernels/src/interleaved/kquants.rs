@@ -23,8 +23,10 @@
 
 use half::f16;
 
-use crate::common::interleaved::{GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm};
 use super::records::Records;
+use crate::common::interleaved::{
+    GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm,
+};
 use crate::common::q8::Q8KBlock;
 use crate::formats::{QK_K, WeightType, k_scale_min};
 use crate::send_ptr::SendPtr;

@@ -4,8 +4,8 @@
 
 use half::f16;
 
-use crate::common::interleaved::{Form, GROUP};
 use super::records::Records;
+use crate::common::interleaved::{Form, GROUP};
 use crate::common::q8::Q8Block;
 use crate::formats::WeightType;
 use crate::send_ptr::SendPtr;

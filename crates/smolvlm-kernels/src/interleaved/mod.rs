@@ -21,9 +21,9 @@
 //! The records of a group of 16 rows follow each other, so a thread streams its rows' bytes in
 //! order. Rows past the last are zero (scale 0) and never stored.
 //!
-//! Here: `records` (storage and threading), `legacy` and `kquants` (the
-//! two families, with their portable dot products); the offsets are in `crate::common::interleaved`,
-//! the kernels in `crate::arch::avx512::interleaved`.
+//! Here: `records` (storage and threading), `legacy` and `kquants` (the two families, with their
+//! portable dot products); the offsets are in `crate::common::interleaved`, the kernels in
+//! `crate::arch::avx512::interleaved`.
 
 mod kquants;
 mod legacy;

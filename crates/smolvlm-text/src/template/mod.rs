@@ -26,9 +26,7 @@ use minijinja::{Environment, Error, ErrorKind, Value};
 
 mod python;
 
-use python::{
-    PyDict, json_to_value, python_formatter, python_str, strftime_now, tojson_filter,
-};
+use python::{PyDict, json_to_value, python_formatter, python_str, strftime_now, tojson_filter};
 
 use crate::chat::{ContentPart, Message};
 use crate::config::{TokenizerConfig, template_from_json};

@@ -13,8 +13,8 @@ use smolvlm_text::StreamDecoder;
 
 pub use events::{GenerationEvent, GenerationSummary, StopReason, Timings};
 pub use params::SamplingParams;
-pub use smolvlm_cancel::CancelToken;
 use sampler::Sampler;
+pub use smolvlm_cancel::CancelToken;
 
 use crate::compute::Compute;
 use crate::error::{Error, Result};
@@ -79,7 +79,8 @@ impl<'a> Generation<'a> {
             tokens_per_frame,
         );
         let reused = session.reusable(&keys);
-        let cached_image_tokens = count_image_tokens(&prompt.ids[..reused], front.config.image_token_id);
+        let cached_image_tokens =
+            count_image_tokens(&prompt.ids[..reused], front.config.image_token_id);
         Self {
             front,
             session,

@@ -84,8 +84,8 @@ impl SmolVlm {
                 Self::vision_part(cfg, &weights).map_err(blame(m.path()))
             })
             .transpose()?;
-        let text_model = TextModel::new(t, &root.pp("model.text_model"), &root)
-            .map_err(blame(text.path()))?;
+        let text_model =
+            TextModel::new(t, &root.pp("model.text_model"), &root).map_err(blame(text.path()))?;
         Ok(Self::assemble(cfg, vision, text_model, &root))
     }
 

@@ -35,7 +35,11 @@ fn the_threads_setting_reaches_the_kernels() {
         generate_with_threads(&dir, n);
         if cfg!(target_os = "linux") {
             // The caller's thread takes part in every product: n - 1 workers.
-            assert_eq!(threads_named("smolvlm-kernel"), n - 1, "kernel workers for {n}");
+            assert_eq!(
+                threads_named("smolvlm-kernel"),
+                n - 1,
+                "kernel workers for {n}"
+            );
         }
     }
 }
@@ -76,7 +80,10 @@ fn generate_with_threads(dir: &Path, n: usize) {
         // rayon ends a dropped pool's threads without waiting for them.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while threads_named("smolvlm-comput") > 0 {
-            assert!(std::time::Instant::now() < deadline, "compute pool outlived its model");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "compute pool outlived its model"
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }

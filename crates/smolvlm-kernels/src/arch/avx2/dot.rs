@@ -5,8 +5,8 @@
 use std::arch::x86_64::*;
 
 use super::hsum;
-use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::arch::{half, k_mins};
+use crate::common::q8::{Q8Block, Q8KBlock};
 
 /// Unsigned bytes × signed bytes, summed in fours into eight i32.
 #[inline]

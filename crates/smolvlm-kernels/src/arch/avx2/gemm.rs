@@ -3,8 +3,8 @@
 
 use std::arch::x86_64::*;
 
-use crate::common::gemm::{A_STRIDE, PANEL};
 use crate::common::gemm::store;
+use crate::common::gemm::{A_STRIDE, PANEL};
 
 /// Columns per call: half a panel, two vectors.
 pub(crate) const NR: usize = 16;

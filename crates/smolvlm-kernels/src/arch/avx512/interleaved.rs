@@ -1,13 +1,15 @@
 //! The interleaved layout's 16-row dot products with AVX-512 VNNI (see `crate::interleaved` for
-//! the record layout, and its `legacy`/`kquants` modules for the portable sums these equal). Per record: eight `vpdpbusd` (codes × broadcast activations, one row per
-//! lane), one conversion, and one FMA with the rows' scales times the activation block's scale.
+//! the record layout, `crate::common::interleaved` for its offsets, and the `legacy`/`kquants`
+//! modules of `crate::interleaved` for the portable sums these equal). Per record: eight
+//! `vpdpbusd` (codes × broadcast activations, one row per lane), one conversion, and one FMA
+//! with the rows' scales times the activation block's scale.
 
 use std::arch::x86_64::*;
 
-use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::common::interleaved::{
     Form, GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm,
 };
+use crate::common::q8::{Q8Block, Q8KBlock};
 
 /// How far ahead of the record being multiplied its successors are prefetched, in bytes (see
 /// [`prefetch_record`]).

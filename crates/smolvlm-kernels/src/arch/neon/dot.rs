@@ -6,8 +6,8 @@
 
 use std::arch::aarch64::*;
 
-use crate::common::q8::{Q8Block, Q8KBlock};
 use crate::arch::{half, k_mins};
+use crate::common::q8::{Q8Block, Q8KBlock};
 
 /// `acc + Σ a·b` in groups of four bytes. `vdotq_s32` is not stable in this toolchain; the
 /// instruction is, so it is written out.
