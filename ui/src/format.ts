@@ -4,14 +4,17 @@ import type { ModelInfo } from "./api";
 
 const UNITS = ["B", "KB", "MB", "GB", "TB"] as const;
 
-/** Bytes in decimal units as the Hugging Face hub shows them: "0 B", "980 KB", "1.21 GB". */
-/** Where a model runs, for people: "CPU · AVX-512", "CUDA", "Metal". */
-export function deviceLabel(m: Pick<ModelInfo, "device" | "kernels">): string {
+/** Where a model runs, for people: "CPU · AVX-512 · 4 threads", "CUDA", "Metal". The thread
+ * count is the one the engine uses (the Threads setting, or the physical cores when automatic). */
+export function deviceLabel(m: Pick<ModelInfo, "device" | "kernels" | "threads">): string {
   const device = { cpu: "CPU", cuda: "CUDA", metal: "Metal" }[m.device] ?? m.device;
   if (!m.kernels) return device;
   const kernels = { amx: "AMX", avx512: "AVX-512", avx2: "AVX2", neon: "NEON", scalar: "portable" }[m.kernels];
-  return `${device} · ${kernels ?? m.kernels}`;
+  const threads = m.threads === 1 ? "1 thread" : `${m.threads} threads`;
+  return `${device} · ${kernels ?? m.kernels} · ${threads}`;
 }
+
+/** Bytes in decimal units as the Hugging Face hub shows them: "0 B", "980 KB", "1.21 GB". */
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "—";

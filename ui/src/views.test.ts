@@ -153,7 +153,7 @@ describe("status bar", () => {
     const el = createStatusBar(store, vi.fn());
     const text = el.querySelector('[data-testid="model-status"]')?.textContent ?? "";
     expect(text).toContain("ready");
-    expect(text).toContain("CPU · AVX-512");
+    expect(text).toContain("CPU · AVX-512 · 4 threads");
     const gpu = { ...ready, model: { ...ready.model!, device: "metal" as const, kernels: null } };
     expect(describeStatus(gpu).detail).toBe("SmolVLM-256M-Instruct · Metal");
     expect(describeStatus({ ...ready, state: "empty", model: null }).state).toBe("empty");
