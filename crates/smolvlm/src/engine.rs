@@ -30,8 +30,9 @@ pub struct LoadOptions {
     /// Quantize a safetensors model's linear layers and token embedding as it loads (GGUF files
     /// keep their own types).
     pub quant: crate::quant::Quantization,
-    /// CPU compute threads for everything the model runs (the kernels' pool and candle's CPU
-    /// ops); 0 is automatic (`SMOLVLM_THREADS`, else the physical cores).
+    /// CPU compute threads: the kernels' pool (nearly all the work) and, for the first model of
+    /// a process, rayon's pool of candle's CPU ops; 0 is automatic (`SMOLVLM_THREADS`, else the
+    /// physical cores). See [`crate::compute`].
     pub threads: usize,
 }
 
@@ -87,7 +88,7 @@ impl SmolVlmModel {
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
         let device: Device = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
-        let compute = Compute::new(options.threads)?;
+        let compute = Compute::new(options.threads);
         let net = compute.run(|| SmolVlm::load(&dir, &config, &device, dtype, options.quant))?;
         let parts = Parts {
             dir,
@@ -180,7 +181,7 @@ impl SmolVlmModel {
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
         let device: Device = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
-        let compute = Compute::new(options.threads)?;
+        let compute = Compute::new(options.threads);
         let net =
             compute.run(|| SmolVlm::load_gguf(text_file, mmproj_file, &config, &device, dtype))?;
         let parts = Parts {

@@ -50,9 +50,6 @@ pub enum Error {
     #[error("device error: {0}")]
     Device(String),
 
-    #[error("cannot start {threads} compute threads: {reason}")]
-    Threads { threads: usize, reason: String },
-
     #[error("tensor computation failed: {0}")]
     Compute(#[from] candle_core::Error),
 }
@@ -72,7 +69,6 @@ impl Error {
             Error::NoVision => "no_vision_encoder",
             Error::InvalidRequest(_) => "invalid_request",
             Error::Device(_) => "device",
-            Error::Threads { .. } => "threads",
             Error::Compute(_) => "compute",
         }
     }
