@@ -296,6 +296,21 @@ fn free_space_of(_path: &Path) -> Option<u64> {
     None
 }
 
+/// Bytes of interrupted downloads (`blobs/*.incomplete`) kept for resuming in the cache folder
+/// of one repository (`HubCache::repo_dir`).
+pub fn partial_bytes(repo_dir: &Path) -> u64 {
+    std::fs::read_dir(repo_dir.join("blobs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".incomplete"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,16 +80,7 @@ fn describe(cache: &HubCache, repo: &str, loaded: Option<&Path>) -> InstalledMod
         })
         .map(|e| e.id.to_string())
         .collect();
-    let partial_bytes = std::fs::read_dir(dir.join("blobs"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".incomplete"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
+    let partial_bytes = crate::cache::partial_bytes(&dir);
     InstalledModel {
         repo: repo.to_string(),
         catalog_ids,

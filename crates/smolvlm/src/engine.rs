@@ -43,16 +43,6 @@ pub struct SmolVlmModel {
     load_s: f64,
 }
 
-/// What a loader found besides the network.
-struct Parts {
-    dir: PathBuf,
-    config: ModelConfig,
-    processor: ProcessorConfig,
-    tokenizer: Tokenizer,
-    template: ChatTemplate,
-    stop_ids: Vec<u32>,
-}
-
 impl SmolVlmModel {
     /// Loads a Hugging Face model folder (config, processor settings, tokenizer, template,
     /// safetensors weights).
@@ -90,15 +80,16 @@ impl SmolVlmModel {
         let dtype = options.dtype.unwrap_or(DType::F32);
         let compute = Compute::new(options.threads);
         let net = compute.run(|| SmolVlm::load(&dir, &config, &device, dtype, options.quant))?;
-        let parts = Parts {
+        let front = Frontend {
             dir,
             config,
-            processor: processor_config,
+            processor: ImageProcessor::new(processor_config),
             tokenizer,
             template,
             stop_ids,
+            image_limits: ImageLimits::default(),
         };
-        Ok(Self::assemble(parts, net, compute, start))
+        Ok(Self::assemble(front, net, compute, start))
     }
 
     /// Loads a llama.cpp GGUF text model (`llama` architecture) and, when given, its mmproj
@@ -184,29 +175,21 @@ impl SmolVlmModel {
         let compute = Compute::new(options.threads);
         let net =
             compute.run(|| SmolVlm::load_gguf(text_file, mmproj_file, &config, &device, dtype))?;
-        let parts = Parts {
+        let front = Frontend {
             dir,
             config,
-            processor: processor_config,
+            processor: ImageProcessor::new(processor_config),
             tokenizer,
             template,
             stop_ids,
+            image_limits: ImageLimits::default(),
         };
-        Ok(Self::assemble(parts, net, compute, start))
+        Ok(Self::assemble(front, net, compute, start))
     }
 
-    fn assemble(parts: Parts, net: SmolVlm, compute: Compute, start: Instant) -> Self {
+    fn assemble(front: Frontend, net: SmolVlm, compute: Compute, start: Instant) -> Self {
         Self {
-            front: Frontend {
-                dir: parts.dir,
-                config: parts.config,
-                processor: ImageProcessor::new(parts.processor),
-                tokenizer: parts.tokenizer,
-                template: parts.template,
-                stop_ids: parts.stop_ids,
-                image_limits: ImageLimits::default(),
-                has_vision: net.has_vision(),
-            },
+            front,
             session: Session::new(net),
             compute,
             load_s: start.elapsed().as_secs_f64(),
@@ -215,7 +198,7 @@ impl SmolVlmModel {
 
     /// Whether the model can take images (false for a GGUF text model loaded without mmproj).
     pub fn has_vision(&self) -> bool {
-        self.front.has_vision
+        self.session.net().has_vision()
     }
 
     pub fn dir(&self) -> &Path {
@@ -272,7 +255,8 @@ impl SmolVlmModel {
         messages: &[Message],
         longest_edge: Option<u32>,
     ) -> Result<PreparedPrompt> {
-        self.front.prepare(messages, longest_edge)
+        self.front
+            .prepare(messages, longest_edge, self.session.net().has_vision())
     }
 
     /// Forgets the previous turn's KV cache (the next prompt runs in full).

@@ -34,8 +34,6 @@ pub(crate) struct Frontend {
     pub template: ChatTemplate,
     pub stop_ids: Vec<u32>,
     pub image_limits: ImageLimits,
-    /// False for a GGUF text model loaded without its mmproj.
-    pub has_vision: bool,
 }
 
 impl Frontend {
@@ -44,11 +42,13 @@ impl Frontend {
         self.config.text_config.max_position_embeddings
     }
 
-    /// See [`crate::SmolVlmModel::prepare`].
+    /// See [`crate::SmolVlmModel::prepare`]; `has_vision` is false for a GGUF text model loaded
+    /// without its mmproj (images are then refused).
     pub fn prepare(
         &self,
         messages: &[Message],
         longest_edge: Option<u32>,
+        has_vision: bool,
     ) -> Result<PreparedPrompt> {
         if messages.is_empty() {
             return Err(Error::InvalidRequest("the conversation is empty".into()));
@@ -57,7 +57,7 @@ impl Frontend {
             Some(px) => self.processor.with_longest_edge(px)?,
             None => self.processor.clone(),
         };
-        if !self.has_vision && messages.iter().any(|m| m.images().next().is_some()) {
+        if !has_vision && messages.iter().any(|m| m.images().next().is_some()) {
             return Err(Error::NoVision);
         }
         let prompt = self.template.render(messages, true)?;

@@ -36,7 +36,7 @@ impl ModelManager {
                     partial_bytes: if installed_path.is_some() {
                         0
                     } else {
-                        partial_bytes(&self.cache().repo_dir(e.repo))
+                        smolvlm_hub::cache::partial_bytes(&self.cache().repo_dir(e.repo))
                     },
                     installed_path: installed_path.map(|p| p.display().to_string()),
                 }
@@ -67,17 +67,4 @@ pub(super) fn load_path(e: &CatalogEntry, snapshot: &Path) -> PathBuf {
         Some(file) => snapshot.join(file),
         None => snapshot.to_path_buf(),
     }
-}
-
-fn partial_bytes(repo_dir: &Path) -> u64 {
-    std::fs::read_dir(repo_dir.join("blobs"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".incomplete"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -32,7 +32,7 @@ pub use transfer::partial_path;
 
 use listing::parse_info;
 use progress::Meter;
-use retry::{Failure, RetryPolicy, classify, give_up};
+use retry::{Failure, RetryPolicy, classify};
 use transfer::{FileJob, Http, file_len};
 
 /// The client.
@@ -117,17 +117,13 @@ impl Hub {
             match failure {
                 Failure::Fatal(e) => return Err(e),
                 Failure::Transient { status, reason } => {
-                    if policy.exhausted(attempt) {
-                        return Err(give_up(
-                            &self.cfg.endpoint,
-                            &what,
-                            status,
-                            reason,
-                            attempt + 1,
-                        ));
-                    }
-                    let wait = policy.backoff(attempt);
-                    attempt += 1;
+                    let wait = policy.next_wait(
+                        &mut attempt,
+                        &self.cfg.endpoint,
+                        &what,
+                        status,
+                        &reason,
+                    )?;
                     on_event(&DownloadEvent::Retrying {
                         file: None,
                         attempt,

@@ -54,6 +54,31 @@ impl RetryPolicy {
     pub(super) fn exhausted(&self, attempt: u32) -> bool {
         attempt >= self.max_retries
     }
+
+    /// After a transient failure when `*attempt` tries have failed before: the error to give up
+    /// with once the policy is exhausted, else the wait before the next try (which `*attempt`
+    /// then counts).
+    pub(super) fn next_wait(
+        &self,
+        attempt: &mut u32,
+        endpoint: &str,
+        what: &str,
+        status: Option<u16>,
+        reason: &str,
+    ) -> Result<Duration, HubError> {
+        if self.exhausted(*attempt) {
+            return Err(give_up(
+                endpoint,
+                what,
+                status,
+                reason.to_string(),
+                *attempt + 1,
+            ));
+        }
+        let wait = self.backoff(*attempt);
+        *attempt += 1;
+        Ok(wait)
+    }
 }
 
 /// Types a `ureq` error: auth and not-found are final, server trouble and transport errors are

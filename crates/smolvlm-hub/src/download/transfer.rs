@@ -16,7 +16,7 @@ use super::config::HubConfig;
 use super::listing::RemoteFile;
 use super::lock::BlobLock;
 use super::progress::{DownloadEvent, Meter};
-use super::retry::{Failure, RetryPolicy, classify, give_up};
+use super::retry::{Failure, RetryPolicy, classify};
 use super::verify::{Hasher, hash_prefix};
 
 /// The HTTP side: one `ureq` agent (the client hf-hub uses) and the token it sends.
@@ -170,17 +170,13 @@ impl FileJob<'_> {
                     if have > before {
                         attempt = 0;
                     }
-                    if policy.exhausted(attempt) {
-                        return Err(give_up(
-                            &self.cfg.endpoint,
-                            &what,
-                            status,
-                            reason,
-                            attempt + 1,
-                        ));
-                    }
-                    let wait = policy.backoff(attempt);
-                    attempt += 1;
+                    let wait = policy.next_wait(
+                        &mut attempt,
+                        &self.cfg.endpoint,
+                        &what,
+                        status,
+                        &reason,
+                    )?;
                     (self.on_event)(&DownloadEvent::Retrying {
                         file: Some(self.file.path.clone()),
                         attempt,
