@@ -8,8 +8,8 @@
 //! and image frames.
 //!
 //! The compute threads (the `threads` setting) are the engine's own business: they travel in
-//! [`LoadOptions::threads`] and the model runs its kernels and candle's CPU ops on that many
-//! threads itself; [`ModelInfo::threads`] is the number it actually uses.
+//! [`LoadOptions::threads`] and the model runs its kernels on that many threads itself
+//! (`smolvlm::compute` says what else follows it); [`ModelInfo::threads`] is the number used.
 //!
 //! A panic while handling a request is caught: the requester gets `worker_panicked`, the model is
 //! dropped (its state is unknown), and a fresh thread takes over the same request queue.
