@@ -4,10 +4,12 @@
 use serde::Serialize;
 use smolvlm::{ContentPart, Message, Role};
 
+use crate::connections::Connection;
 use crate::error::{AppError, AppResult};
 use crate::events::StreamEvent;
 use crate::images::{self, absolute_message_images};
 use crate::recorder::AnswerRecorder;
+use crate::remote;
 use crate::state::AppState;
 use crate::store::{MessageStatus, StoredMessage, new_id, now_ms};
 use crate::validate::{self, GenerationSettings};
@@ -21,8 +23,8 @@ pub struct SendTicket {
     pub assistant_message_id: String,
 }
 
-/// Adds the user's turn to `conversation_id` and starts answering it; every event goes to
-/// `send`. Settings `settings` leaves out come from the saved settings. Refused with `busy` while
+/// Adds the user's turn to `conversation_id` and starts answering it — with this computer's
+/// model, or the connection the settings' `backend` names; every event goes to `send`. Settings `settings` leaves out come from the saved settings. Refused with `busy` while
 /// another answer is being generated.
 pub fn start_answer(
     state: &AppState,
@@ -41,17 +43,28 @@ pub fn start_answer(
     let saved = state.settings.get();
     let settings = saved.as_generation(&settings);
     let params = settings.to_params()?;
-    let Some(geometry) = state.worker.image_geometry() else {
-        return Err(AppError::NoModel);
-    };
-    let longest_edge = if settings.longest_edge.is_some() || saved.longest_edge_tiles.is_some() {
-        Some(images::longest_edge(
-            &geometry,
-            settings.longest_edge,
-            saved.longest_edge_tiles,
-        )?)
-    } else {
-        None
+    let connection = saved
+        .backend
+        .as_ref()
+        .and_then(|b| saved.connections.iter().find(|c| &c.id == b).cloned());
+    let (longest_edge, answered_by) = match &connection {
+        // The server's processor decides the resolution.
+        Some(c) => (None, answered_by_connection(c)),
+        None => {
+            let Some(geometry) = state.worker.image_geometry() else {
+                return Err(AppError::NoModel);
+            };
+            let edge = if settings.longest_edge.is_some() || saved.longest_edge_tiles.is_some() {
+                Some(images::longest_edge(
+                    &geometry,
+                    settings.longest_edge,
+                    saved.longest_edge_tiles,
+                )?)
+            } else {
+                None
+            };
+            (edge, state.worker.status().model.map(|m| m.name))
+        }
     };
     if let Some(running) = state.worker.active_generation() {
         return Err(AppError::Busy(running));
@@ -71,6 +84,7 @@ pub fn start_answer(
         created_ms: now,
         error: None,
         generated_tokens: None,
+        answered_by: None,
     };
     let answer_id = new_id('m');
     let (conversation, ()) = state.store.update(conversation_id, |c| {
@@ -87,6 +101,7 @@ pub fn start_answer(
             created_ms: now,
             error: None,
             generated_tokens: None,
+            answered_by: answered_by.clone(),
         });
     })?;
 
@@ -102,15 +117,26 @@ pub fn start_answer(
             },
         );
     }
-    let job = GenerateJob {
-        id: state.worker.next_generation_id(),
-        conversation: messages,
-        longest_edge,
-        params,
-        sink,
-        cancel: smolvlm::CancelToken::new(),
+    let id = state.worker.next_generation_id();
+    let cancel = smolvlm::CancelToken::new();
+    let started = match connection {
+        Some(conn) => remote::request(&conn, &messages, &params).and_then(|req| {
+            let chat = state.worker.chat();
+            chat.begin(id, cancel.clone())?;
+            remote::spawn(conn, req, id, cancel, chat.releasing(id, sink))
+                .inspect_err(|_| chat.finish(id))
+                .map(|()| id)
+        }),
+        None => state.worker.generate(GenerateJob {
+            id,
+            conversation: messages,
+            longest_edge,
+            params,
+            sink,
+            cancel,
+        }),
     };
-    match state.worker.generate(job) {
+    match started {
         Ok(generation_id) => {
             let mut user_message = user;
             absolute_message_images(&state.store, &mut user_message);
@@ -127,6 +153,15 @@ pub fn start_answer(
             Err(e)
         }
     }
+}
+
+/// How an answer from `c` is labelled: the connection's name, and the model asked there.
+fn answered_by_connection(c: &Connection) -> Option<String> {
+    Some(if c.model.is_empty() {
+        c.name.clone()
+    } else {
+        format!("{} · {}", c.name, c.model)
+    })
 }
 
 /// A new conversation's title: its first line, at most 60 characters.

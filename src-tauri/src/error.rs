@@ -20,10 +20,9 @@ pub enum AppError {
     NoModel,
     #[error("a generation is already running ({0}); stop it or wait for it to finish")]
     Busy(u64),
-    #[error("the model worker crashed ({0}); it was restarted with no model loaded")]
-    WorkerPanicked(String),
-    #[error("the model worker is not answering")]
-    WorkerUnavailable,
+    /// The model worker's own failures (`worker_panicked`, `worker_unavailable`, `queue_full`).
+    #[error(transparent)]
+    Worker(smolvlm_worker::WorkerError),
     #[error(transparent)]
     Engine(#[from] smolvlm::Error),
     #[error("storage error at {}: {source}", path.display())]
@@ -40,6 +39,16 @@ pub enum AppError {
     Hub(#[from] smolvlm_hub::HubError),
     #[error("{0} is already being downloaded")]
     DownloadInProgress(String),
+    /// The local API could not start (`addr_in_use`, …).
+    #[error(transparent)]
+    Server(#[from] smolvlm_server::ServerError),
+    /// A connection's server failed to answer; codes `remote_connect`, `remote_http`, ….
+    #[error("{connection}: {source}")]
+    Remote {
+        connection: String,
+        #[source]
+        source: smolvlm_openai::ClientError,
+    },
 }
 
 impl AppError {
@@ -52,13 +61,20 @@ impl AppError {
             AppError::ImageTooLarge { .. } => "image_too_large",
             AppError::NoModel => "no_model_loaded",
             AppError::Busy(_) => "busy",
-            AppError::WorkerPanicked(_) => "worker_panicked",
-            AppError::WorkerUnavailable => "worker_unavailable",
+            AppError::Worker(e) => e.code(),
             AppError::Engine(e) => e.code(),
             AppError::Storage { .. } => "storage",
             AppError::Corrupt { .. } => "corrupt_data",
             AppError::Hub(e) => e.code(),
             AppError::DownloadInProgress(_) => "download_in_progress",
+            AppError::Server(e) => e.code(),
+            AppError::Remote { source, .. } => match source {
+                smolvlm_openai::ClientError::Connect { .. } => "remote_connect",
+                smolvlm_openai::ClientError::Http { .. } => "remote_http",
+                smolvlm_openai::ClientError::Protocol { .. } => "remote_protocol",
+                smolvlm_openai::ClientError::InvalidUrl { .. } => "remote_invalid_url",
+                smolvlm_openai::ClientError::Cancelled => "cancelled",
+            },
         }
     }
 
@@ -78,6 +94,24 @@ impl AppError {
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         AppError::InvalidInput(msg.into())
+    }
+}
+
+impl From<smolvlm_worker::WorkerError> for AppError {
+    fn from(e: smolvlm_worker::WorkerError) -> Self {
+        use smolvlm_worker::WorkerError;
+        match e {
+            WorkerError::NoModel => AppError::NoModel,
+            WorkerError::Engine(e) => AppError::Engine(e),
+            e => AppError::Worker(e),
+        }
+    }
+}
+
+impl AppError {
+    /// The worker thread is gone (its channel closed).
+    pub(crate) fn worker_unavailable() -> Self {
+        AppError::Worker(smolvlm_worker::WorkerError::Unavailable)
     }
 }
 

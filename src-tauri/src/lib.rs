@@ -8,7 +8,8 @@
 //!   a generation streams to the UI (coalesced tokens);
 //! - [`store`]: conversations and the content-addressed image store in the app data dir;
 //!   [`images`]: imported images and what one costs;
-//! - [`models`]: the catalog, downloads, local models; [`settings`]: the user's settings.
+//! - [`models`]: the catalog, downloads, local models; [`settings`]: the user's settings;
+//!   [`connections`]: the settings of the local API and of remote OpenAI-compatible servers.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,14 +18,17 @@ use tauri::{Builder, Emitter, Manager, Runtime};
 
 pub mod chat;
 pub mod commands;
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod foreign;
 pub mod images;
 pub mod ipc;
 pub mod loading;
+pub mod local_api;
 pub mod models;
 pub mod recorder;
+pub mod remote;
 pub mod settings;
 pub mod state;
 pub mod store;
@@ -88,7 +92,10 @@ pub fn configure<R: Runtime>(builder: Builder<R>, options: AppOptions) -> Builde
             let on_download = Arc::new(move |progress: &DownloadProgress| {
                 let _ = handle.emit(DOWNLOAD_PROGRESS_EVENT, progress);
             });
-            app.manage(AppState::new(worker, store, options.hub, on_download));
+            let state = AppState::new(worker, store, options.hub, on_download);
+            // Enabled in a previous run: serve again (a taken port is shown in the settings).
+            state.apply_local_api();
+            app.manage(state);
             Ok(())
         })
         .invoke_handler(ipc::invoke_handler(&commands))

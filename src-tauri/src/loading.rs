@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
 use smolvlm::LoadOptions;
+use smolvlm_worker::WorkerError;
 
 use crate::error::{AppError, AppResult};
 use crate::models::LocalModel;
@@ -32,7 +33,7 @@ pub async fn load(
         mmproj,
         ..LoadOptions::default()
     };
-    let info = wait(state.worker.load(&path, options)?).await?;
+    let info = ModelInfo::from(wait(state.worker.load(&path, options)?).await?);
     let last = path.display().to_string();
     if let Err(e) = state.settings.update(|s| s.last_model = Some(last)) {
         eprintln!("smolvlm-desktop: could not remember the last model: {e}");
@@ -58,7 +59,7 @@ pub async fn add_local(state: &AppState, path: PathBuf) -> AppResult<LocalModel>
         let manager = state.models.clone();
         tauri::async_runtime::spawn_blocking(move || manager.remember_local(&path))
             .await
-            .map_err(|_| AppError::WorkerUnavailable)??
+            .map_err(|_| AppError::worker_unavailable())??
     };
     let result = load(
         state,
@@ -84,9 +85,10 @@ fn is_gguf(path: &Path) -> bool {
 }
 
 /// The worker's answer, waited for off the async runtime's threads.
-async fn wait<T: Send + 'static>(rx: Receiver<AppResult<T>>) -> AppResult<T> {
+async fn wait<T: Send + 'static>(rx: Receiver<Result<T, WorkerError>>) -> AppResult<T> {
     tauri::async_runtime::spawn_blocking(move || rx.recv())
         .await
-        .map_err(|_| AppError::WorkerUnavailable)?
-        .map_err(|_| AppError::WorkerUnavailable)?
+        .map_err(|_| AppError::worker_unavailable())?
+        .map_err(|_| AppError::worker_unavailable())?
+        .map_err(AppError::from)
 }

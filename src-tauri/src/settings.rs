@@ -5,7 +5,9 @@
 //! What they drive: the generation settings are the defaults of `send_message` for every field
 //! the UI leaves out; `systemPrompt` (when not blank) opens every conversation sent to the model;
 //! `threads` and `device` apply on the next model load; `longestEdgeTiles` is the default image
-//! resolution; `theme` is the UI's alone; `lastModel` is set by every successful load.
+//! resolution; `theme` is the UI's alone; `lastModel` is set by every successful load;
+//! `localApi` starts and stops the app's API server as it is saved (`crate::local_api`);
+//! `backend` picks the connection that answers the chat (`crate::remote`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,6 +15,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use smolvlm::DevicePreference;
 
+use crate::connections::{self, Connection, LocalApiSettings};
 use crate::error::{AppError, AppResult};
 use crate::store::write_atomic;
 use crate::sync::lock;
@@ -59,6 +62,12 @@ pub struct Settings {
     pub theme: Theme,
     /// The model loaded last (a folder or `.gguf` path), for the next start.
     pub last_model: Option<String>,
+    /// The app's OpenAI-compatible server (off by default).
+    pub local_api: LocalApiSettings,
+    /// OpenAI-compatible servers the chat may answer with.
+    pub connections: Vec<Connection>,
+    /// The connection (id) that answers the chat; none: this computer's model.
+    pub backend: Option<String>,
 }
 
 impl Default for Settings {
@@ -77,6 +86,9 @@ impl Default for Settings {
             longest_edge_tiles: None,
             theme: Theme::System,
             last_model: None,
+            local_api: LocalApiSettings::default(),
+            connections: Vec::new(),
+            backend: None,
         }
     }
 }
@@ -122,6 +134,8 @@ impl Settings {
         {
             return Err(AppError::invalid("lastModel is not a usable path"));
         }
+        self.local_api.validate()?;
+        connections::validate(&self.connections, self.backend.as_deref())?;
         Ok(())
     }
 
@@ -189,6 +203,12 @@ pub(crate) struct SettingsKeys {
     theme: Option<Theme>,
     #[specta(optional)]
     last_model: Option<Option<String>>,
+    #[specta(optional)]
+    local_api: Option<LocalApiSettings>,
+    #[specta(optional)]
+    connections: Option<Vec<Connection>>,
+    #[specta(optional)]
+    backend: Option<Option<String>>,
 }
 
 /// The settings file and its current contents.

@@ -1,8 +1,9 @@
-//! What every command works with: the model worker, the conversation store, the settings and the
-//! model manager. Built once in the app's setup ([`crate::configure`]) and managed by tauri.
+//! What every command works with: the model worker, the conversation store, the settings, the
+//! model manager and the local API. Built once in the app's setup ([`crate::configure`]) and managed by tauri.
 
 use std::sync::Arc;
 
+use crate::local_api::LocalApi;
 use crate::models::{DownloadListener, ModelManager};
 use crate::settings::SettingsStore;
 use crate::store::Store;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub models: Arc<ModelManager>,
     /// Tells every window of each download event (the app event `download-progress`).
     pub on_download: DownloadListener,
+    /// The app's OpenAI-compatible server, when the settings turn it on.
+    pub local_api: LocalApi,
 }
 
 impl AppState {
@@ -34,6 +37,13 @@ impl AppState {
             models: Arc::new(ModelManager::new(hub, &dir)),
             store,
             on_download,
+            local_api: LocalApi::default(),
         }
+    }
+
+    /// Starts or stops the local API to match the saved settings.
+    pub fn apply_local_api(&self) -> crate::local_api::LocalApiStatus {
+        self.local_api
+            .apply(&self.settings.get(), &self.worker, &self.models)
     }
 }

@@ -67,6 +67,10 @@ pub struct StoredMessage {
     pub error: Option<ErrorPayload>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated_tokens: Option<usize>,
+    /// Who answered (an assistant message): the local model's name, or a connection's name and
+    /// model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
 }
 
 /// An image in the content-addressed store: the file is `<images dir>/<file>`.

@@ -65,8 +65,13 @@ export const commands = {
 	listLocalModels: () => __TAURI_INVOKE<LocalModel_Serialize[]>("list_local_models"),
 	hubStatus: () => __TAURI_INVOKE<HubStatus>("hub_status"),
 	getSettings: () => __TAURI_INVOKE<Settings_Serialize>("get_settings"),
-	/**  Saves the settings (all of them, or only the keys given) and answers them as saved. */
+	/**
+	 *  Saves the settings (all of them, or only the keys given) and answers them as saved; the local
+	 *  API starts, restarts or stops to match (`local_api_status` tells how that went).
+	 */
 	saveSettings: (settings: SettingsPatch_Deserialize) => __TAURI_INVOKE<Settings_Serialize>("save_settings", { settings }),
+	/**  Whether the local API is serving, where, and why not when it should be. */
+	localApiStatus: () => __TAURI_INVOKE<LocalApiStatus_Serialize>("local_api_status"),
 };
 
 /* Types */
@@ -118,6 +123,42 @@ export type CatalogModel_Serialize = {
 	installedPath?: string,
 	/**  Bytes of an interrupted download of this model's repository that a download resumes. */
 	partialBytes: number,
+};
+
+/**
+ *  An OpenAI-compatible server the chat can answer with (vLLM, `llama-server`, another
+ *  machine's `smolvlm serve`).
+ */
+export type Connection = Connection_Serialize | Connection_Deserialize;
+
+/**
+ *  An OpenAI-compatible server the chat can answer with (vLLM, `llama-server`, another
+ *  machine's `smolvlm serve`).
+ */
+export type Connection_Deserialize = {
+	/**  Chosen by the UI; what `backend` names. */
+	id: string,
+	name: string,
+	/**  Up to the API's root, e.g. `http://gpu-box:8000/v1`. */
+	baseUrl: string,
+	apiKey?: string | null,
+	/**  The server's model name (`GET /v1/models`); empty: the server's default. */
+	model?: string,
+};
+
+/**
+ *  An OpenAI-compatible server the chat can answer with (vLLM, `llama-server`, another
+ *  machine's `smolvlm serve`).
+ */
+export type Connection_Serialize = {
+	/**  Chosen by the UI; what `backend` names. */
+	id: string,
+	name: string,
+	/**  Up to the API's root, e.g. `http://gpu-box:8000/v1`. */
+	baseUrl: string,
+	apiKey: string | null,
+	/**  The server's model name (`GET /v1/models`); empty: the server's default. */
+	model: string,
 };
 
 export type Conversation = Conversation_Serialize | Conversation_Deserialize;
@@ -302,6 +343,52 @@ export type ImageCost = {
 	maxLongestEdge: number,
 };
 
+/**  The app's OpenAI-compatible server (`smolvlm-server`), sharing the chat's model. */
+export type LocalApiSettings = LocalApiSettings_Serialize | LocalApiSettings_Deserialize;
+
+/**  The app's OpenAI-compatible server (`smolvlm-server`), sharing the chat's model. */
+export type LocalApiSettings_Deserialize = {
+	/**  Off by default: nothing listens until the user asks. */
+	enabled?: boolean,
+	/**  `127.0.0.1` unless the user picks another address (e.g. `0.0.0.0` for the network). */
+	host?: string,
+	port?: number,
+	/**  A bearer key clients must send; none or empty: no key asked. */
+	apiKey?: string | null,
+};
+
+/**  The app's OpenAI-compatible server (`smolvlm-server`), sharing the chat's model. */
+export type LocalApiSettings_Serialize = {
+	/**  Off by default: nothing listens until the user asks. */
+	enabled: boolean,
+	/**  `127.0.0.1` unless the user picks another address (e.g. `0.0.0.0` for the network). */
+	host: string,
+	port: number,
+	/**  A bearer key clients must send; none or empty: no key asked. */
+	apiKey: string | null,
+};
+
+/**  What the settings show of the local API. */
+export type LocalApiStatus = LocalApiStatus_Serialize | LocalApiStatus_Deserialize;
+
+/**  What the settings show of the local API. */
+export type LocalApiStatus_Deserialize = {
+	running: boolean,
+	/**  `http://host:port/v1`, while running. */
+	url?: string | null,
+	/**  Why it is not running although enabled (the port is taken, …). */
+	error?: ErrorPayload | null,
+};
+
+/**  What the settings show of the local API. */
+export type LocalApiStatus_Serialize = {
+	running: boolean,
+	/**  `http://host:port/v1`, while running. */
+	url: string | null,
+	/**  Why it is not running although enabled (the port is taken, …). */
+	error: ErrorPayload | null,
+};
+
 /**  A model the user added by path. */
 export type LocalModel = LocalModel_Serialize | LocalModel_Deserialize;
 
@@ -385,6 +472,7 @@ export type ModelStatus_Deserialize = {
 	model?: ModelInfo_Deserialize | null,
 	/**  The path being loaded, while `state` is `loading`. */
 	loading?: string | null,
+	/**  The answer (or local API request) being generated. */
 	generationId?: number | null,
 	/**  How many times the worker was restarted after a panic. */
 	restarts: number,
@@ -397,6 +485,7 @@ export type ModelStatus_Serialize = {
 	model: ModelInfo_Serialize | null,
 	/**  The path being loaded, while `state` is `loading`. */
 	loading: string | null,
+	/**  The answer (or local API request) being generated. */
 	generationId: number | null,
 	/**  How many times the worker was restarted after a panic. */
 	restarts: number,
@@ -444,6 +533,9 @@ export type SettingsPatch_Deserialize = {
 	longestEdgeTiles?: number | null,
 	theme?: Theme | null,
 	lastModel?: string | null,
+	localApi?: LocalApiSettings_Deserialize | null,
+	connections?: Connection_Deserialize[] | null,
+	backend?: string | null,
 };
 
 /**
@@ -462,6 +554,9 @@ export type SettingsPatch_Serialize = {
 	longestEdgeTiles?: number | null,
 	theme?: Theme | null,
 	lastModel?: string | null,
+	localApi?: LocalApiSettings_Serialize | null,
+	connections?: Connection_Serialize[] | null,
+	backend?: string | null,
 };
 
 export type Settings_Deserialize = {
@@ -486,6 +581,12 @@ export type Settings_Deserialize = {
 	theme?: Theme,
 	/**  The model loaded last (a folder or `.gguf` path), for the next start. */
 	lastModel?: string | null,
+	/**  The app's OpenAI-compatible server (off by default). */
+	localApi?: LocalApiSettings_Deserialize,
+	/**  OpenAI-compatible servers the chat may answer with. */
+	connections?: Connection_Deserialize[],
+	/**  The connection (id) that answers the chat; none: this computer's model. */
+	backend?: string | null,
 };
 
 export type Settings_Serialize = {
@@ -510,6 +611,12 @@ export type Settings_Serialize = {
 	theme: Theme,
 	/**  The model loaded last (a folder or `.gguf` path), for the next start. */
 	lastModel: string | null,
+	/**  The app's OpenAI-compatible server (off by default). */
+	localApi: LocalApiSettings_Serialize,
+	/**  OpenAI-compatible servers the chat may answer with. */
+	connections: Connection_Serialize[],
+	/**  The connection (id) that answers the chat; none: this computer's model. */
+	backend: string | null,
 };
 
 /**  `smolvlm::StopReason`. */
@@ -537,6 +644,11 @@ export type StoredMessage_Deserialize = {
 	createdMs: number,
 	error?: ErrorPayload | null,
 	generatedTokens?: number | null,
+	/**
+	 *  Who answered (an assistant message): the local model's name, or a connection's name and
+	 *  model.
+	 */
+	answeredBy?: string | null,
 };
 
 export type StoredMessage_Serialize = {
@@ -548,6 +660,11 @@ export type StoredMessage_Serialize = {
 	createdMs: number,
 	error?: ErrorPayload,
 	generatedTokens?: number,
+	/**
+	 *  Who answered (an assistant message): the local model's name, or a connection's name and
+	 *  model.
+	 */
+	answeredBy?: string,
 };
 
 /**

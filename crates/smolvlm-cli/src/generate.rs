@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Serialize;
 use smolvlm::{
     CancelToken, GenerationEvent, GenerationSummary, ImageSource, Message, SamplingParams,
+    SmolVlmModel,
 };
 use smolvlm_hub::HubError;
 
@@ -23,29 +24,50 @@ pub struct GenerateArgs {
     images: Vec<PathBuf>,
     #[arg(long)]
     prompt: String,
-    #[arg(long, default_value_t = 256)]
-    max_new_tokens: usize,
-    /// 0 is greedy decoding.
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f64,
-    #[arg(long)]
-    top_k: Option<usize>,
-    #[arg(long)]
-    top_p: Option<f64>,
-    #[arg(long, default_value_t = 1.0)]
-    repetition_penalty: f32,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// Resize images so their longest edge is this many pixels before tiling (default: the
     /// model's own, e.g. 4×512 for SmolVLM-256M; 5× its tile for documents, less for speed).
     #[arg(long)]
     longest_edge: Option<u32>,
-    /// Keep generating past the end-of-utterance token.
-    #[arg(long)]
-    ignore_eos: bool,
     /// Print one JSON object with the answer, token ids, counts and timings.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The sampling flags of every command that generates (`generate`, `batch`).
+#[derive(Args)]
+pub struct SamplingArgs {
+    #[arg(long, default_value_t = 256)]
+    pub max_new_tokens: usize,
+    /// 0 is greedy decoding.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Keep generating past the end-of-utterance token.
+    #[arg(long)]
+    pub ignore_eos: bool,
+}
+
+impl SamplingArgs {
+    pub fn params(&self) -> SamplingParams {
+        SamplingParams {
+            max_new_tokens: self.max_new_tokens,
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            repetition_penalty: self.repetition_penalty,
+            seed: self.seed,
+            ignore_eos: self.ignore_eos,
+        }
+    }
 }
 
 /// The `--json` output; its field names are a contract with scripts.
@@ -68,35 +90,22 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
             projector_hint(&model_path)
         );
     }
-    let message = Message::user_with_images(
+    let mut stdout = std::io::stdout().lock();
+    let summary = answer_one_turn(
+        &mut model,
         args.images.iter().cloned().map(ImageSource::Path),
         &args.prompt,
-    );
-    let prompt = model.prepare(&[message], args.longest_edge)?;
-    let params = SamplingParams {
-        max_new_tokens: args.max_new_tokens,
-        temperature: args.temperature,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        repetition_penalty: args.repetition_penalty,
-        seed: args.seed,
-        ignore_eos: args.ignore_eos,
-    };
-    let mut stdout = std::io::stdout().lock();
-    let mut summary: Option<GenerationSummary> = None;
-    for event in model.generate(prompt, params, CancelToken::new()) {
-        match event? {
-            GenerationEvent::Token { text, .. } if !args.json => {
+        args.longest_edge,
+        args.sampling.params(),
+        CancelToken::new(),
+        |text| {
+            if !args.json {
                 stdout.write_all(text.as_bytes())?;
                 stdout.flush()?;
             }
-            GenerationEvent::Done(s) => summary = Some(s),
-            _ => {}
-        }
-    }
-    let summary = summary.ok_or_else(|| {
-        smolvlm::Error::InvalidRequest("the generation ended without a summary".into())
-    })?;
+            Ok(())
+        },
+    )?;
     if args.json {
         let out = JsonOutput {
             text: &summary.text,
@@ -120,6 +129,33 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// One user turn (the images in order, then the text) through the chat template with the
+/// generation prompt, run to its end; `on_token` gets each token's text as it streams. `generate`
+/// and `batch` both answer through here, so a batch line has exactly `generate`'s tokens.
+pub fn answer_one_turn(
+    model: &mut SmolVlmModel,
+    images: impl IntoIterator<Item = ImageSource>,
+    prompt: &str,
+    longest_edge: Option<u32>,
+    params: SamplingParams,
+    cancel: CancelToken,
+    mut on_token: impl FnMut(&str) -> std::io::Result<()>,
+) -> Result<GenerationSummary, CliError> {
+    let message = Message::user_with_images(images, prompt);
+    let prepared = model.prepare(&[message], longest_edge)?;
+    let mut summary: Option<GenerationSummary> = None;
+    for event in model.generate(prepared, params, cancel) {
+        match event? {
+            GenerationEvent::Token { text, .. } => on_token(&text)?,
+            GenerationEvent::Done(s) => summary = Some(s),
+            _ => {}
+        }
+    }
+    Ok(summary.ok_or_else(|| {
+        smolvlm::Error::InvalidRequest("the generation ended without a summary".into())
+    })?)
 }
 
 /// Where a GGUF loaded without `--mmproj` has a projector beside it (the hub's pairing policy),

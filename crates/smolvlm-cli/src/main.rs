@@ -1,9 +1,11 @@
 //! `smolvlm`: the engine from the command line, for scripts, checks and benchmarks.
 
+mod batch;
 mod bench;
 mod generate;
 mod model_args;
 mod models;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,11 @@ enum Command {
     Models(models::ModelsArgs),
     /// Measure load time, vision encode per tile, prefill and decode speed and peak memory.
     Bench(bench::BenchArgs),
+    /// Ask one prompt of many images (folders walked recursively), locally or at an
+    /// OpenAI-compatible endpoint; one JSON line per image, resumable.
+    Batch(batch::BatchArgs),
+    /// Serve an OpenAI-compatible API (chat completions, streaming, models) on this machine.
+    Serve(serve::ServeArgs),
 }
 
 /// Everything the CLI can fail with; the engine's errors keep their codes.
@@ -66,6 +73,10 @@ fn main() -> ExitCode {
             let json = args.json;
             (bench::run(args), json)
         }
+        // Its own exit statuses (interrupted, bad flags) and per-file errors in its output.
+        Command::Batch(args) => return batch::main(args),
+        // Runs until Ctrl+C or SIGTERM; its own errors (a taken port) are printed by it.
+        Command::Serve(args) => return serve::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

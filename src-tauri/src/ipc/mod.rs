@@ -55,6 +55,7 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::models::hub_status,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::settings::local_api_status,
         ])
         .typ::<crate::models::DownloadProgress>()
         .error_handling(ErrorHandlingMode::Throw)

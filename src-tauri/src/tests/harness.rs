@@ -261,5 +261,6 @@ pub(crate) fn message(id: &str, role: Role, text: &str) -> StoredMessage {
         created_ms: now_ms(),
         error: None,
         generated_tokens: None,
+        answered_by: None,
     }
 }

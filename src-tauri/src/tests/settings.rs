@@ -15,7 +15,9 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
             json!({
                 "temperature": 0.0, "topP": 1.0, "topK": 0, "maxNewTokens": 512,
                 "repetitionPenalty": 1.0, "systemPrompt": "", "threads": 0, "device": "auto",
-                "longestEdgeTiles": null, "theme": "system", "lastModel": null
+                "longestEdgeTiles": null, "theme": "system", "lastModel": null,
+                "localApi": {"enabled": false, "host": "127.0.0.1", "port": 8080, "apiKey": null},
+                "connections": [], "backend": null
             })
         );
         assert!(!dir.path().join("settings.json").exists());
@@ -49,6 +51,16 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
             json!({"noSuchKey": 1}),
             json!({"temperature": "hot"}),
             json!("not an object"),
+            json!({"localApi": {"host": "localhost"}}),
+            json!({"localApi": {"port": 0}}),
+            json!({"localApi": {"apiKey": "line\nbreak"}}),
+            json!({"connections": [{"id": "a b", "name": "x", "baseUrl": "http://h/v1"}]}),
+            json!({"connections": [{"id": "a", "name": "x", "baseUrl": "ftp://h/v1"}]}),
+            json!({"connections": [
+                {"id": "a", "name": "x", "baseUrl": "http://h/v1"},
+                {"id": "a", "name": "y", "baseUrl": "http://h/v1"}
+            ]}),
+            json!({"backend": "no-such-connection"}),
         ] {
             assert_eq!(
                 h.error_code("save_settings", json!({"settings": bad})),

@@ -1,0 +1,70 @@
+//! Answering with the local model, through the same single-turn path as `generate`.
+
+use std::path::Path;
+
+use smolvlm::{CancelToken, ImageSource, SamplingParams, SmolVlmModel, StopReason};
+
+use super::record::{Answer, FileError, RecordError};
+use super::{Answerer, BatchError};
+use crate::CliError;
+use crate::model_args::ModelArgs;
+
+pub struct Local {
+    model: SmolVlmModel,
+    prompt: String,
+    longest_edge: Option<u32>,
+    params: SamplingParams,
+}
+
+impl Local {
+    pub fn load(
+        args: &ModelArgs,
+        prompt: &str,
+        longest_edge: Option<u32>,
+        params: SamplingParams,
+    ) -> Result<Self, BatchError> {
+        let (model, _) = args.load()?;
+        // Every line would carry the same error: say it once, before the run.
+        if !model.has_vision() {
+            return Err(CliError::from(smolvlm::Error::NoVision).into());
+        }
+        Ok(Self {
+            model,
+            prompt: prompt.to_string(),
+            longest_edge,
+            params,
+        })
+    }
+}
+
+impl Answerer for Local {
+    fn answer(&mut self, file: &Path, cancel: &CancelToken) -> Result<Answer, FileError> {
+        // A fresh conversation: the previous image's cached prefix is dropped so the answer is
+        // exactly `generate`'s for this image alone.
+        self.model.clear_cache();
+        let summary = crate::generate::answer_one_turn(
+            &mut self.model,
+            [ImageSource::Path(file.to_path_buf())],
+            &self.prompt,
+            self.longest_edge,
+            self.params.clone(),
+            cancel.clone(),
+            |_| Ok(()),
+        )
+        .map_err(|e| RecordError::new(e.code(), e.to_string()))?;
+        let stop_reason = match summary.stop_reason {
+            StopReason::Cancelled => return Err(FileError::Cancelled),
+            StopReason::Eos => "eos",
+            StopReason::Length => "length",
+        };
+        Ok(Answer {
+            text: summary.text,
+            tokens: summary.token_ids.len(),
+            token_ids: Some(summary.token_ids),
+            image_tokens: Some(summary.image_tokens),
+            prompt_tokens: Some(summary.prompt_tokens),
+            stop_reason: Some(stop_reason.into()),
+            timings: serde_json::to_value(&summary.timings).ok(),
+        })
+    }
+}

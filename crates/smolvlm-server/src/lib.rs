@@ -1,0 +1,33 @@
+//! A local OpenAI-compatible API over the smolvlm worker: `POST /v1/chat/completions` (whole or
+//! streamed answers, images as data URLs or local paths), `GET /v1/models`, OpenAI error objects.
+//! `smolvlm serve` runs it from the command line; the desktop app starts and stops it from its
+//! settings, sharing its worker, so the chat and the API use one model in memory.
+//!
+//! Requests queue for the one worker (bounded by its queue capacity; past it 429 with
+//! `Retry-After`). Each request's job is cancelled when its client disconnects. `docs/api.md`
+//! is the contract: routes, fields, the error table, limits.
+//!
+//! Modules, in request order: `routes` (HTTP surface, auth, CORS) → `chat` (the handler) →
+//! `request` and `images` (checking and converting the request) → `catalog` (which model) →
+//! `job` (the worker job, cancelled on drop) → `answer` and `stop` (events to text and usage) →
+//! `stream` (SSE) ; `codes` maps every engine and worker error to its HTTP status.
+
+mod answer;
+mod catalog;
+mod chat;
+mod codes;
+mod config;
+mod error;
+mod images;
+mod job;
+mod request;
+mod routes;
+mod server;
+mod stop;
+mod stream;
+
+pub use catalog::{CatalogModel, ModelCatalog, StaticCatalog, created_of};
+pub use codes::classify;
+pub use config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ServerConfig};
+pub use error::{ApiError, ErrorKind, ServerError};
+pub use server::{ServerHandle, start};
