@@ -58,7 +58,9 @@ impl LocalApiSettings {
             )));
         }
         if self.port == 0 {
-            return Err(AppError::invalid("localApi.port must be between 1 and 65535"));
+            return Err(AppError::invalid(
+                "localApi.port must be between 1 and 65535",
+            ));
         }
         if let Some(k) = &self.api_key {
             check_key(k, "localApi.apiKey")?;
@@ -87,7 +89,9 @@ impl Connection {
             )));
         }
         if self.name.trim().is_empty() || self.name.len() > 200 {
-            return Err(AppError::invalid("a connection needs a name (at most 200 characters)"));
+            return Err(AppError::invalid(
+                "a connection needs a name (at most 200 characters)",
+            ));
         }
         let url = self.base_url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://"))

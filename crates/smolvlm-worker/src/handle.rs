@@ -87,7 +87,9 @@ impl Worker {
 
     /// A fresh job id (never reused within a process's worker).
     pub fn next_job_id(&self) -> u64 {
-        self.shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.shared
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues `job`, or refuses it with `QueueFull` when the queue is at capacity.

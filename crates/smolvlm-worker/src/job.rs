@@ -33,7 +33,9 @@ pub struct Job {
 #[derive(Debug)]
 pub enum JobEvent {
     /// The worker took the job after it waited `queued_s` seconds behind others.
-    Started { queued_s: f64 },
+    Started {
+        queued_s: f64,
+    },
     Engine(GenerationEvent),
     Failed(WorkerError),
 }

@@ -21,6 +21,6 @@ mod thread;
 
 pub use error::WorkerError;
 pub use handle::{Worker, WorkerConfig};
-pub use shared::StatusListener;
 pub use job::{Job, JobEvent, JobSink, ModelChoice};
+pub use shared::StatusListener;
 pub use status::{ErrorInfo, ImageGeometry, ModelInfo, ModelState, WorkerStatus};

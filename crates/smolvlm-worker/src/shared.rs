@@ -41,4 +41,3 @@ impl Shared {
         lock(&self.jobs).remove(&id);
     }
 }
-

@@ -210,7 +210,10 @@ fn run_job(loaded: &mut Loaded, job: Job, queued_at: Instant, shared: &Shared) {
         queued_s: queued_at.elapsed().as_secs_f64(),
     });
     if let Some(choice) = model {
-        let same = loaded.model.as_ref().is_some_and(|(p, _)| *p == choice.path);
+        let same = loaded
+            .model
+            .as_ref()
+            .is_some_and(|(p, _)| *p == choice.path);
         if !same && let Err(e) = load(loaded, &choice.path, &choice.options, shared) {
             emit(JobEvent::Failed(e));
             return;

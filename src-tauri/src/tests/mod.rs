@@ -1,6 +1,7 @@
 //! The backend's tests, through `tauri::test::mock_builder()` with the tiny fixture model:
 //! [`harness`] builds the app and drives it; the other modules test one area each.
 
+mod api;
 mod chat;
 mod contract;
 mod conversations;
