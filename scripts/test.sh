@@ -28,4 +28,7 @@ bash scripts/test-aarch64.sh
 # dev-dependency features such as tauri's `test`; `cargo build -p smolvlm-desktop` alone would
 # resolve other features and recompile tauri), so here only the binaries are linked.
 cargo build --workspace --all-targets --locked
+# The local API (`smolvlm serve`) driven by the official `openai` Python client (PyPI, pinned,
+# in a venv under target/).
+bash scripts/test-api.sh
 bash scripts/e2e.sh
