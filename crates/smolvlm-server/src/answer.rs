@@ -13,6 +13,14 @@ use crate::error::ApiError;
 use crate::images::{self, ImageRef};
 use crate::stop::StopMatcher;
 
+/// What every chunk or completion of one answer repeats.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// The prompt is built: the answer will come (errors about the request are past).

@@ -11,20 +11,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use smolvlm_openai as oai;
 
-use crate::answer::{Answer, Step};
+use crate::answer::{Answer, Meta, Step};
 use crate::catalog;
 use crate::error::{ApiError, ErrorKind};
 use crate::job::{self, RunningJob};
 use crate::request;
-use crate::routes::AppState;
-
-/// What every chunk or completion of one answer repeats.
-#[derive(Debug, Clone)]
-pub struct Meta {
-    pub id: String,
-    pub created: u64,
-    pub model: String,
-}
+use crate::state::AppState;
 
 pub async fn chat_completions(
     State(state): State<AppState>,

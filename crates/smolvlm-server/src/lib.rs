@@ -7,10 +7,11 @@
 //! `Retry-After`). Each request's job is cancelled when its client disconnects. `docs/api.md`
 //! is the contract: routes, fields, the error table, limits.
 //!
-//! Modules, in request order: `routes` (HTTP surface, auth, CORS) → `chat` (the handler) →
-//! `request` and `images` (checking and converting the request) → `catalog` (which model) →
-//! `job` (the worker job, cancelled on drop) → `answer` and `stop` (events to text and usage) →
-//! `stream` (SSE) ; `codes` maps every engine and worker error to its HTTP status.
+//! Modules, in request order: `routes` (HTTP surface, auth, CORS; `state`, what handlers share)
+//! → `chat` (the handler) → `request` and `images` (checking and converting the request) →
+//! `catalog` (which model) → `job` (the worker job, cancelled on drop) → `answer` and `stop`
+//! (events to text and usage) → `stream` (SSE); `codes` maps every engine and worker error to
+//! its HTTP status.
 
 mod answer;
 mod catalog;
@@ -23,6 +24,7 @@ mod job;
 mod request;
 mod routes;
 mod server;
+mod state;
 mod stop;
 mod stream;
 

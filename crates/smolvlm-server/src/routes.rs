@@ -2,7 +2,6 @@
 //! unknown routes, wrong methods and panics, so a client only ever reads OpenAI error objects.
 
 use std::any::Any;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -12,22 +11,12 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use smolvlm_worker::Worker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any as AnyOrigin, CorsLayer};
 
-use crate::catalog::{self, ModelCatalog};
-use crate::config::ServerConfig;
+use crate::catalog;
 use crate::error::{ApiError, ErrorKind, ServerError};
-use crate::job::ActiveJobs;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub worker: Worker,
-    pub catalog: Arc<dyn ModelCatalog>,
-    pub config: Arc<ServerConfig>,
-    pub active: ActiveJobs,
-}
+use crate::state::AppState;
 
 pub fn router(state: AppState) -> Result<Router, ServerError> {
     let cors = cors_layer(&state.config.cors_origins)?;

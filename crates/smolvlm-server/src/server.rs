@@ -13,7 +13,8 @@ use crate::catalog::ModelCatalog;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::job::ActiveJobs;
-use crate::routes::{AppState, router};
+use crate::routes::router;
+use crate::state::AppState;
 
 /// The HTTP work is parsing and forwarding; the model's work runs on the worker's thread.
 const RUNTIME_THREADS: usize = 2;

@@ -19,8 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_core::Stream;
 use smolvlm_openai as oai;
 
-use crate::answer::{Answer, Ending, Step};
-use crate::chat::Meta;
+use crate::answer::{Answer, Ending, Meta, Step};
 use crate::error::ApiError;
 use crate::job::RunningJob;
 
