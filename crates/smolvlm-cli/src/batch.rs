@@ -21,16 +21,18 @@ use smolvlm::CancelToken;
 
 use crate::CliError;
 use crate::generate::SamplingArgs;
-use crate::model_args::ModelArgs;
+use crate::model_args::LoadArgs;
 use record::{FileError, Record};
 
 #[derive(Args)]
-// `ModelArgs` requires `--model`, which a run at an endpoint has no use for.
-#[command(mut_arg("model", |a| a.required(false).required_unless_present("endpoint")))]
 pub struct BatchArgs {
-    /// The local model (as `generate` takes it); not with `--endpoint`.
+    /// The local model, as `generate` takes it (a folder, a GGUF file, a catalog id or
+    /// org/repo[@revision]); not with `--endpoint`.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// --mmproj, --device, --quant, --threads: how the local model loads.
     #[command(flatten)]
-    model: Option<ModelArgs>,
+    load: LoadArgs,
     /// The question asked of every image.
     #[arg(long)]
     prompt: String,
@@ -248,6 +250,7 @@ fn answerer(args: &BatchArgs) -> Result<Box<dyn Answerer>, BatchError> {
         .ok_or_else(|| BatchError::Usage("--model is missing".into()))?;
     Ok(Box::new(local::Local::load(
         model,
+        &args.load,
         &args.prompt,
         args.longest_edge,
         args.sampling.params(),

@@ -1,6 +1,7 @@
-//! The model options `generate` and `bench` share, and loading the model they name.
+//! The model options every subcommand that loads a model shares (`generate`, `bench`, `batch`,
+//! `serve`), and loading the model they name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use smolvlm::{DevicePreference, LoadOptions, SmolVlmModel};
@@ -13,10 +14,17 @@ pub struct ModelArgs {
     /// id or org/repo[@revision] (resolved through the hub cache, downloaded if missing).
     #[arg(long)]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How a model loads, whichever model it is.
+#[derive(Args)]
+pub struct LoadArgs {
     /// The llama.cpp vision projector (mmproj GGUF) paired with a GGUF text model; without it a
     /// GGUF model answers text only.
     #[arg(long)]
-    mmproj: Option<PathBuf>,
+    pub mmproj: Option<PathBuf>,
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: DevicePreference,
@@ -29,19 +37,35 @@ pub struct ModelArgs {
     threads: Option<usize>,
 }
 
-impl ModelArgs {
-    /// Loads the model: a catalog id or org/repo[@revision] resolves through the hub cache (a
-    /// GGUF catalog entry brings its own projector); a path is used as it is. Returns the path
-    /// loaded too.
-    pub fn load(&self) -> Result<(SmolVlmModel, PathBuf), CliError> {
-        let (path, catalog_mmproj) = crate::models::resolve_model_arg(&self.model)?;
-        let options = LoadOptions {
+impl LoadArgs {
+    /// The options for any model (no projector: each model brings its own).
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
             device: self.device,
             dtype: None,
-            mmproj: self.mmproj.clone().or(catalog_mmproj),
+            mmproj: None,
             quant: self.quant,
             threads: self.threads.unwrap_or(0),
+        }
+    }
+
+    /// Resolves `model` (a catalog id or org/repo[@revision] through the hub cache, where a GGUF
+    /// catalog entry brings its own projector; a path as it is) and the options to load it with,
+    /// `--mmproj` first.
+    pub fn resolve(&self, model: &Path) -> Result<(PathBuf, LoadOptions), CliError> {
+        let (path, catalog_mmproj) = crate::models::resolve_model_arg(model)?;
+        let options = LoadOptions {
+            mmproj: self.mmproj.clone().or(catalog_mmproj),
+            ..self.options()
         };
+        Ok((path, options))
+    }
+}
+
+impl ModelArgs {
+    /// Loads the model; returns the path loaded too.
+    pub fn load(&self) -> Result<(SmolVlmModel, PathBuf), CliError> {
+        let (path, options) = self.load.resolve(&self.model)?;
         let model = SmolVlmModel::load(&path, &options)?;
         Ok((model, path))
     }

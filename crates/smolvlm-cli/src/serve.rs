@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use smolvlm::{DevicePreference, LoadOptions};
 use smolvlm_hub::catalog::{self, CatalogEntry};
 use smolvlm_hub::{HubCache, InstalledModel};
 use smolvlm_server::{CatalogModel, ModelCatalog, ServerConfig, created_of};
 use smolvlm_worker::{Worker, WorkerConfig, WorkerError};
+
+use crate::model_args::LoadArgs;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -24,19 +25,9 @@ pub struct ServeArgs {
     /// installed model loads it.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The vision projector (mmproj GGUF) paired with a GGUF `--model`.
-    #[arg(long)]
-    mmproj: Option<PathBuf>,
-    /// auto, cpu, cuda or metal (for every model the server loads).
-    #[arg(long, default_value = "auto")]
-    device: DevicePreference,
-    /// Quantize safetensors weights as they load: none, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
-    /// q5_k, q6_k.
-    #[arg(long, default_value = "none")]
-    quant: smolvlm::Quantization,
-    /// CPU compute threads (default: `SMOLVLM_THREADS`, else the physical cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// --mmproj, --device, --quant, --threads: for every model the server loads.
+    #[command(flatten)]
+    load: LoadArgs,
     /// The address to listen on; anything but loopback exposes the API (and the images your
     /// files hold, by path) to the network: set --api-key then.
     #[arg(long, default_value = "127.0.0.1")]
@@ -94,13 +85,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
 }
 
 fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let template = LoadOptions {
-        device: args.device,
-        dtype: None,
-        mmproj: None,
-        quant: args.quant,
-        threads: args.threads.unwrap_or(0),
-    };
+    let template = args.load.options();
     let worker = Worker::spawn(
         WorkerConfig {
             queue_capacity: args.queue_capacity,
@@ -108,7 +93,7 @@ fn run(args: ServeArgs) -> Result<(), ServeError> {
         Arc::new(|_| {}),
     );
     let given = match &args.model {
-        Some(model) => Some(load_given(&worker, model, args.mmproj.clone(), &template)?),
+        Some(model) => Some(load_given(&worker, model, &args.load)?),
         None => None,
     };
     let config = ServerConfig {
@@ -139,17 +124,8 @@ fn run(args: ServeArgs) -> Result<(), ServeError> {
 
 /// Loads the command line's model through the worker, and names it for requests: its catalog
 /// id or repository as typed, else its folder or file name.
-fn load_given(
-    worker: &Worker,
-    model: &Path,
-    mmproj: Option<PathBuf>,
-    template: &LoadOptions,
-) -> Result<CatalogModel, ServeError> {
-    let (path, catalog_mmproj) = crate::models::resolve_model_arg(model)?;
-    let options = LoadOptions {
-        mmproj: mmproj.or(catalog_mmproj),
-        ..template.clone()
-    };
+fn load_given(worker: &Worker, model: &Path, load: &LoadArgs) -> Result<CatalogModel, ServeError> {
+    let (path, options) = load.resolve(model)?;
     let loaded = worker
         .load(&path, options.clone())
         .and_then(|rx| rx.recv().map_err(|_| WorkerError::Unavailable)?)

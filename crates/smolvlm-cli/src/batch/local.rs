@@ -7,7 +7,7 @@ use smolvlm::{CancelToken, ImageSource, SamplingParams, SmolVlmModel, StopReason
 use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
 use crate::CliError;
-use crate::model_args::ModelArgs;
+use crate::model_args::LoadArgs;
 
 pub struct Local {
     model: SmolVlmModel,
@@ -18,12 +18,14 @@ pub struct Local {
 
 impl Local {
     pub fn load(
-        args: &ModelArgs,
+        model: &Path,
+        load: &LoadArgs,
         prompt: &str,
         longest_edge: Option<u32>,
         params: SamplingParams,
     ) -> Result<Self, BatchError> {
-        let (model, _) = args.load()?;
+        let (path, options) = load.resolve(model)?;
+        let model = SmolVlmModel::load(&path, &options).map_err(CliError::from)?;
         // Every line would carry the same error: say it once, before the run.
         if !model.has_vision() {
             return Err(CliError::from(smolvlm::Error::NoVision).into());
