@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app: starts a virtual display (Xvfb), WebKitWebDriver, and a
-# local Hugging Face test hub serving tests/fixtures/tiny-smolvlm, then runs tests/e2e/*.test.mjs
-# (node --test, no npm packages) against the debug binary with a fresh HOME/XDG data dir.
+# local Hugging Face test hub serving tests/fixtures/tiny-smolvlm, then runs tests/e2e/app.test.mjs
+# and tests/e2e/openai.test.mjs, in that order (node --test, no npm packages), against the debug
+# binaries (the app, and `smolvlm` for a second server) with a fresh HOME/XDG data dir.
 # Screenshots and logs go to target/e2e-artifacts/.
 #
 #   cargo build -p smolvlm-desktop      # after `npm --prefix ui run build` (the UI is embedded)
 #   bash scripts/e2e.sh                 # all tests
 #   bash scripts/e2e.sh --test-name-pattern=restart   # extra args go to `node --test`
 #
-# Environment: SMOLVLM_E2E_BINARY (default target/debug/smolvlm-desktop), SMOLVLM_E2E_KEEP=1 keeps
-# the temporary HOME (app data, hub cache), SMOLVLM_E2E_HUB_RATE (bytes/s the hub sends, default 4e6).
+# Environment: SMOLVLM_E2E_BINARY (default target/debug/smolvlm-desktop), SMOLVLM_E2E_CLI (default
+# target/debug/smolvlm), SMOLVLM_E2E_KEEP=1 keeps the temporary HOME (app data, hub cache),
+# SMOLVLM_E2E_HUB_RATE (bytes/s the hub sends, default 4e6).
 # Needs: xvfb, xauth, webkit2gtk-driver (scripts/setup-system.sh), node >= 18, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 BIN=${SMOLVLM_E2E_BINARY:-$ROOT/target/debug/smolvlm-desktop}
+CLI=${SMOLVLM_E2E_CLI:-$ROOT/target/debug/smolvlm}
 ART=$ROOT/target/e2e-artifacts
 FIXTURE=$ROOT/tests/fixtures/tiny-smolvlm
 
@@ -23,6 +26,7 @@ for tool in Xvfb WebKitWebDriver node python3; do
   command -v "$tool" >/dev/null || { echo "e2e: $tool not found (run scripts/setup-system.sh)" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "e2e: no app binary at $BIN (cargo build -p smolvlm-desktop)" >&2; exit 1; }
+[ -x "$CLI" ] || { echo "e2e: no smolvlm binary at $CLI (cargo build -p smolvlm-cli)" >&2; exit 1; }
 
 rm -rf "$ART"
 mkdir -p "$ART"
@@ -88,11 +92,14 @@ WD_PID=$!
 PIDS+=("$WD_PID")
 
 # 5. The tests.
-export WEBDRIVER_URL="http://127.0.0.1:$WD_PORT" APP_BINARY="$BIN" E2E_ARTIFACTS="$ART" \
-  E2E_WORK="$WORK/files" E2E_FIXTURE="$FIXTURE"
+export WEBDRIVER_URL="http://127.0.0.1:$WD_PORT" APP_BINARY="$BIN" SMOLVLM_E2E_CLI="$CLI" \
+  E2E_ARTIFACTS="$ART" E2E_WORK="$WORK/files" E2E_FIXTURE="$FIXTURE"
 echo "e2e: display $DISPLAY, driver :$WD_PORT, hub $HF_ENDPOINT, home $HOME"
 set +e
-timeout 600 node --test --test-reporter=spec "$@" tests/e2e/app.test.mjs 2>&1 | tee "$ART/test.log"
+# One file at a time: they share the driver (one session at a time) and the data dir. node --test
+# runs its files in name order, so app.test.mjs (which wants a fresh data dir) goes first.
+timeout 900 node --test --test-concurrency=1 --test-reporter=spec "$@" tests/e2e/app.test.mjs \
+  tests/e2e/openai.test.mjs 2>&1 | tee "$ART/test.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "e2e: screenshots and logs in $ART (exit $rc)"

@@ -9,6 +9,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   commands,
   type CatalogModel_Serialize,
+  type Connection_Serialize,
   type Conversation_Serialize,
   type DevicePreference,
   type DoneTimings_Serialize,
@@ -16,6 +17,8 @@ import {
   type DownloadProgress_Serialize,
   type ErrorPayload,
   type GenerationSettings_Deserialize,
+  type LocalApiSettings_Serialize,
+  type LocalApiStatus_Serialize,
   type LocalModel_Serialize,
   type ModelInfo_Serialize,
   type ModelStatus_Serialize,
@@ -45,12 +48,18 @@ export type {
 // The bindings type each value in the form it has going into Rust (`_Deserialize`, where optional
 // keys may be left out) and coming out of it (`_Serialize`); the UI's names are these.
 export type CatalogModel = CatalogModel_Serialize;
+/** An OpenAI-compatible server the chat can answer with (`Settings.connections`). */
+export type Connection = Connection_Serialize;
 export type Conversation = Conversation_Serialize;
 export type DoneTimings = DoneTimings_Serialize;
 export type DownloadEvent = DownloadEvent_Serialize;
 /** The app event `download-progress`: one catalog model's download event. */
 export type DownloadProgress = DownloadProgress_Serialize;
 export type GenerationSettings = GenerationSettings_Deserialize;
+/** The app's own OpenAI-compatible server (`Settings.localApi`). */
+export type LocalApiSettings = LocalApiSettings_Serialize;
+/** Whether the local API serves, where, and why not. */
+export type LocalApiStatus = LocalApiStatus_Serialize;
 export type LocalModel = LocalModel_Serialize;
 export type ModelInfo = ModelInfo_Serialize;
 export type ModelStatus = ModelStatus_Serialize;
@@ -171,8 +180,13 @@ export const api = {
   listLocalModels: () => call(commands.listLocalModels()),
   hubStatus: () => call(commands.hubStatus()),
   getSettings: () => call(commands.getSettings()),
-  /** Saves the settings (all, or only the keys given) and resolves to them as saved. */
+  /** Saves the settings (all, or only the keys given) and resolves to them as saved; the local
+   * API starts, restarts or stops to match. Rejects with `invalid_input` (a bad host, port,
+   * connection or `backend`). */
   saveSettings: (settings: SettingsPatch) => call(commands.saveSettings(settings)),
+  /** Whether the local API is serving (`url`), or why not although enabled (`error`, e.g.
+   * `addr_in_use`). */
+  localApiStatus: () => call(commands.localApiStatus()),
   /** Native file picker for images; resolves to the chosen paths ([] when cancelled). */
   pickImages: async (): Promise<string[]> => {
     const picked = await openDialog({

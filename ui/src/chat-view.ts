@@ -2,6 +2,7 @@
 // their actions (copy, regenerate, edit-and-resend) and stats.
 
 import type { ApiError, StoredImage, StoredMessage } from "./api";
+import { answeredByEl, errorHint } from "./answer-meta";
 import { imageSrc } from "./assets";
 import type { ChatController } from "./chat";
 import { copyText, flashButton, h, setChildren } from "./dom";
@@ -63,8 +64,10 @@ function imagesEl(images: readonly StoredImage[]): HTMLElement | null {
 }
 
 function errorEl(e: ApiError): HTMLElement {
+  const hint = errorHint(e.code);
   return h("div", { class: "msg-error", role: "alert", testid: "message-error" },
-    icon("alert"), h("span", { text: e.message }), h("code", { text: e.code }));
+    icon("alert"), h("span", { text: e.message }), h("code", { text: e.code }),
+    hint ? h("p", { class: "msg-error-hint", text: hint }) : null);
 }
 
 function statsEl(tokPerS: number | null, ttftS: number | null, extra: string | null): HTMLElement {
@@ -185,7 +188,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
   function assistantMessage(m: StoredMessage, isLast: boolean, canAct: boolean): HTMLElement {
     const text = h("div", { class: "msg-text md", testid: "message-text" });
     renderMarkdownInto(text, m.text, onCodeCopy);
-    const body = h("div", { class: "msg-body" }, text);
+    const body = h("div", { class: "msg-body" }, answeredByEl(m.answeredBy), text);
     if (m.error) body.append(errorEl(m.error));
     const note = STATUS_NOTES[m.status];
     if (note && !(m.status === "streaming" && !m.text)) body.append(h("div", { class: "msg-note", text: note }));
@@ -207,7 +210,8 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     const statsSlot = h("div", { class: "msg-stats-slot" });
     const errorSlot = h("div");
     const actions = h("div", { class: "msg-actions" });
-    const body = h("div", { class: "msg-body" }, phase, progressRow, text, errorSlot, statsSlot, actions);
+    const bySlot = h("div", { class: "msg-by-slot" });
+    const body = h("div", { class: "msg-body" }, bySlot, phase, progressRow, text, errorSlot, statsSlot, actions);
     const el = h("article", { class: "msg msg-assistant live", testid: "message", "data-role": "assistant", "data-status": "streaming" }, avatar(), body);
     let renderedText: string | null = null;
     // While streaming: the answer's first `stableLen` characters are complete markdown blocks,
@@ -266,6 +270,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
         text.querySelector(".caret")?.remove();
       }
       setChildren(errorSlot, l.error ? errorEl(l.error) : null);
+      if (bySlot.textContent !== (l.answeredBy ?? "")) setChildren(bySlot, answeredByEl(l.answeredBy));
       const st = currentStats(l, Date.now());
       const extra = l.stats ? finalExtra(l.stats) : l.tokens > 0 ? `${formatCount(l.tokens)} tokens` : null;
       setChildren(statsSlot, statsEl(st.tokPerS, st.ttftS, extra));
@@ -340,7 +345,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     }
   }
 
-  watch(store, (s) => [s.conversation, s.currentId, s.pendingUser, s.chatError, s.answerStats, s.live === null, s.live?.assistantMessageId, s.status?.state, s.status?.model?.path, s.localModels, s.catalog, s.modelsLoaded] as const, render);
+  watch(store, (s) => [s.conversation, s.currentId, s.pendingUser, s.chatError, s.answerStats, s.live === null, s.live?.assistantMessageId, s.status?.state, s.status?.model?.path, s.localModels, s.catalog, s.modelsLoaded, s.settings] as const, render);
   watch(store, (s) => [s.live] as const, (s) => {
     if (s.live && liveEl && s.live.conversationId === s.currentId) liveEl.update(s.live);
     syncTicker(s.live && s.live.conversationId === s.currentId ? s.live : null);

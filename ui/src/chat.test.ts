@@ -100,6 +100,7 @@ describe("chat controller", () => {
     const settings: Settings = {
       temperature: 0.2, topP: 0.9, topK: 40, maxNewTokens: 300, repetitionPenalty: 1.1, systemPrompt: "",
       threads: 0, device: "auto", longestEdgeTiles: null, theme: "system", lastModel: null,
+      localApi: { enabled: false, host: "127.0.0.1", port: 8080, apiKey: null }, connections: [], backend: null,
     };
     store.set({ settings, currentId: "c1", conversation: conv("c1") });
     const chat = createChat(store);

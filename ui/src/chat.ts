@@ -9,6 +9,7 @@ import {
   type StoredImage,
   type StoredMessage,
 } from "./api";
+import { expectedAnsweredBy } from "./connections";
 import type { AppState, Store } from "./state";
 import { applyStreamEvent, isFinished, newLiveAnswer, type LiveAnswer } from "./stream";
 
@@ -126,7 +127,7 @@ export function createChat(store: Store<AppState>): ChatController {
         status: "complete",
         createdMs: now,
       },
-      live: newLiveAnswer(id, now),
+      live: newLiveAnswer(id, now, expectedAnsweredBy(s.settings, s.status)),
     });
     let resolveTicket: (v: unknown) => void = () => undefined;
     const ticketSettled = new Promise((r) => (resolveTicket = r));

@@ -5,6 +5,7 @@ import { api, toApiError, type ApiError } from "./api";
 import { imageSrc } from "./assets";
 import type { ChatController } from "./chat";
 import { describeCost, describeTotals, type Attachment, type Composer } from "./composer";
+import { activeConnection } from "./connections";
 import { h, setChildren } from "./dom";
 import { icon } from "./icons";
 import { openLightbox } from "./lightbox";
@@ -83,7 +84,8 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
 
   function canSend(s: AppState): { ok: boolean; why: string } {
     if (isGenerating(s)) return { ok: false, why: "An answer is being generated" };
-    if (s.status?.state !== "ready") {
+    // A connection answers without this computer's model.
+    if (!activeConnection(s.settings) && s.status?.state !== "ready") {
       return { ok: false, why: s.status?.state === "loading" ? "The model is loading" : "Load a model first" };
     }
     if (composer.importing()) return { ok: false, why: "Images are still being imported" };
@@ -99,7 +101,11 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
     const c = canSend(s);
     send.disabled = !c.ok;
     send.title = c.why;
-    const noModel = s.status !== null && s.status.model === null && s.status.state !== "loading";
+    const remote = activeConnection(s.settings);
+    const noModel = !remote && s.status !== null && s.status.model === null && s.status.state !== "loading";
+    // The connection's server picks the resolution, and this computer's costs do not apply.
+    resolutionWrap.hidden = remote !== null;
+    cost.hidden = remote !== null || composer.attachments.length === 0;
     input.placeholder = noModel
       ? "Download, add or load a model to start…"
       : composer.attachments.length > 0
@@ -114,7 +120,6 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
     lastCostError = composer.attachments.find((a) => a.costError)?.costError ?? null;
     cost.textContent = describeTotals(composer.totals(), lastCostError);
     cost.title = composer.attachments.flatMap((a) => (a.cost ? [`${a.name}: ${describeCost(a.cost)}`] : [])).join("\n");
-    cost.hidden = composer.attachments.length === 0;
     resolution.value = composer.preset;
     setChildren(dropErrors, ...composer.dropErrors.map((e) => {
       const dismiss = h("button", { type: "button", class: "icon-button small", "aria-label": "Dismiss", title: "Dismiss" }, icon("x"));
@@ -171,7 +176,7 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
   });
 
   composer.onChange(renderAttachments);
-  watch(store, (s) => [s.status?.state, s.live?.phase, s.live === null] as const, syncButtons);
+  watch(store, (s) => [s.status?.state, s.live?.phase, s.live === null, s.settings] as const, syncButtons);
   renderAttachments();
 
   return {

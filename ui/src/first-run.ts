@@ -7,13 +7,17 @@ import { catalogCard, offlineNotice, pickAndAddLocal } from "./model-manager";
 import { recommended, type ModelsController } from "./models";
 import { watch, type AppState, type Store } from "./state";
 
-export function createFirstRun(store: Store<AppState>, models: ModelsController, openManager: () => void): HTMLElement {
+export function createFirstRun(store: Store<AppState>, models: ModelsController, openManager: () => void, openSettings?: () => void): HTMLElement {
   const card = h("ul", { class: "model-list" });
   const offline = h("div");
   const addLocal = h("button", { type: "button", class: "button", testid: "first-run-add-local" }, icon("folder"), h("span", { text: "Use a model on this computer…" }));
   addLocal.addEventListener("click", () => void pickAndAddLocal(models, false));
   const browse = h("button", { type: "button", class: "button ghost", testid: "first-run-browse" }, icon("cube"), h("span", { text: "See all models" }));
   browse.addEventListener("click", openManager);
+  const connect = openSettings
+    ? h("button", { type: "button", class: "button ghost", testid: "first-run-connect" }, icon("sliders"), h("span", { text: "Answer with a server instead…" }))
+    : null;
+  connect?.addEventListener("click", openSettings ?? (() => undefined));
 
   const root = h("section", { class: "first-run", testid: "first-run", "aria-labelledby": "first-run-title" },
     h("div", { class: "first-run-inner" },
@@ -23,8 +27,8 @@ export function createFirstRun(store: Store<AppState>, models: ModelsController,
       offline,
       h("h2", { class: "section-title", text: "Start with the recommended model" }),
       card,
-      h("div", { class: "first-run-actions" }, addLocal, browse),
-      h("p", { class: "muted small", text: "You can also drop a .gguf file or a model folder onto this window." })));
+      h("div", { class: "first-run-actions" }, addLocal, browse, connect),
+      h("p", { class: "muted small", text: "You can also drop a .gguf file or a model folder onto this window, or let an OpenAI-compatible server answer (Settings → Connections)." })));
 
   function render(s: AppState): void {
     const rec = recommended(s.catalog);

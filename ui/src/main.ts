@@ -7,6 +7,7 @@ import { createChat } from "./chat";
 import { createChatView } from "./chat-view";
 import { Composer } from "./composer";
 import { createComposerView } from "./composer-view";
+import { activeConnection } from "./connections";
 import { h, setChildren } from "./dom";
 import { createDropOverlay, setupDragDrop, setupPaste } from "./dragdrop";
 import { createFirstRun } from "./first-run";
@@ -56,7 +57,8 @@ function emptyState(): HTMLElement {
     wrap.append(h("h2", { text: "Loading the model…" }), h("p", { class: "muted", text: s.status?.loading ?? "" }));
     return wrap;
   }
-  if (!s.status?.model) {
+  const remote = activeConnection(s.settings);
+  if (!s.status?.model && !remote) {
     const loadable = loadableModels(s);
     const last = s.settings?.lastModel;
     loadable.sort((a, b) => Number(b.path === last) - Number(a.path === last));
@@ -75,7 +77,9 @@ function emptyState(): HTMLElement {
   }
   wrap.append(
     h("h2", { text: "What would you like to know?" }),
-    h("p", { class: "muted", text: "Drop, paste or attach images, then ask about them. Everything runs on this computer." }),
+    h("p", { class: "muted", text: remote
+      ? `Drop, paste or attach images, then ask about them. ${remote.name} answers (change it in Settings).`
+      : "Drop, paste or attach images, then ask about them. Everything runs on this computer." }),
     h("div", { class: "suggestions" }, ...SUGGESTIONS.map((text) => {
       const b = h("button", { type: "button", class: "chip", text });
       b.addEventListener("click", () => composerView.setText(text));
@@ -85,9 +89,9 @@ function emptyState(): HTMLElement {
 }
 
 const chatView = createChatView({ store, chat, longestEdge: () => composer.longestEdge(), emptyState });
-const firstRun = createFirstRun(store, models, openModels);
+const firstRun = createFirstRun(store, models, openModels, openSettings);
 const sidebar = createSidebar({ store, chat, openModels, openSettings });
-const statusBar = createStatusBar(store, openModels);
+const statusBar = createStatusBar(store, openModels, openSettings);
 const overlay = createDropOverlay();
 
 const title = h("h1", { class: "topbar-title", text: "New chat" });
@@ -125,13 +129,14 @@ watch(store, (s) => [s.conversation, s.currentId, s.conversations] as const, (s)
   document.title = s.currentId && t ? `${t} · SmolVLM Desktop` : "SmolVLM Desktop";
 });
 
-watch(store, (s) => [s.status, s.modelsLoaded, s.catalog, s.localModels] as const, (s) => {
+watch(store, (s) => [s.status, s.modelsLoaded, s.catalog, s.localModels, s.settings] as const, (s) => {
   const m = s.status?.model;
   setChildren(modelChip,
     h("span", { class: `status-dot state-${s.status?.state ?? "starting"}`, "aria-hidden": "true" }),
     h("span", { class: "chip-name", text: m ? m.name : s.status?.state === "loading" ? "Loading…" : "No model" }),
     m ? h("span", { class: "chip-device", text: m.device }) : null);
-  const first = s.modelsLoaded && !hasAnyModel(s);
+  // With a connection answering, the chat works without any model here.
+  const first = s.modelsLoaded && !hasAnyModel(s) && !activeConnection(s.settings);
   firstRun.hidden = !first;
   chatView.hidden = first;
 });

@@ -1,9 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Settings } from "./api";
+import type { LocalApiStatus, Settings } from "./api";
 
 vi.mock("./api", async (importOriginal) => {
   const real = await importOriginal<typeof import("./api")>();
-  return { ...real, api: { saveSettings: vi.fn(async (s: Settings) => s) } };
+  return {
+    ...real,
+    api: {
+      saveSettings: vi.fn(async (s: Settings) => s),
+      localApiStatus: vi.fn(async (): Promise<LocalApiStatus> => ({ running: false, url: null, error: null })),
+    },
+  };
 });
 
 const { api } = await import("./api");
@@ -41,4 +47,107 @@ describe("settings", () => {
     expect(document.documentElement.dataset.theme).toBe("dark");
     expect(onSaved).toHaveBeenCalled();
   });
+
+  it("adds, lists and removes connections, and saves who answers", async () => {
+    const { dlg, store, q, set } = openDialog();
+    expect(q("connection-list").textContent).toContain("No connections yet.");
+    expect(Array.from(q<HTMLSelectElement>("setting-backend").options).map((o) => o.text)).toEqual(["This computer"]);
+    // A bad address is refused with a reason, and Save does not save it.
+    set("connection-name", "Second");
+    set("connection-url", "localhost:8080");
+    q<HTMLButtonElement>("connection-add").click();
+    expect(q("connection-error").hidden).toBe(false);
+    expect(q("connection-error").textContent).toMatch(/http/);
+    q<HTMLButtonElement>("settings-save").click();
+    await tick();
+    expect(api.saveSettings).not.toHaveBeenCalled();
+    set("connection-url", "http://127.0.0.1:40123/v1/");
+    set("connection-model", "tiny");
+    q<HTMLButtonElement>("connection-add").click();
+    expect(q("connection-error").hidden).toBe(true);
+    set("connection-name", "Second");
+    set("connection-url", "http://127.0.0.1:40124/v1");
+    q<HTMLButtonElement>("connection-add").click();
+    expect(q("connection-error").textContent).toMatch(/already/);
+    set("connection-name", "Third");
+    q<HTMLButtonElement>("connection-add").click();
+    const items = Array.from(dlg.el.querySelectorAll<HTMLElement>('[data-testid="connection-item"]'));
+    expect(items.map((i) => i.dataset.id)).toEqual(["second", "third"]);
+    expect(items[0]?.textContent).toContain("http://127.0.0.1:40123/v1 · model tiny");
+    const backend = q<HTMLSelectElement>("setting-backend");
+    expect(Array.from(backend.options).map((o) => [o.value, o.text])).toEqual([["", "This computer"], ["second", "Second"], ["third", "Third"]]);
+    backend.value = "third";
+    // Removing the selected connection falls back to this computer.
+    items[1]?.querySelector<HTMLButtonElement>('[data-testid="connection-remove"]')?.click();
+    expect(backend.value).toBe("");
+    backend.value = "second";
+    q<HTMLButtonElement>("settings-save").click();
+    await tick();
+    expect(api.saveSettings).toHaveBeenCalledWith(expect.objectContaining({
+      backend: "second",
+      connections: [{ id: "second", name: "Second", baseUrl: "http://127.0.0.1:40123/v1", apiKey: null, model: "tiny" }],
+    }));
+    expect(store.get().settings?.backend).toBe("second");
+    // The local API did not change: the dialog closed.
+    expect(dlg.el.open).toBe(false);
+  });
+
+  it("turns the local API on and shows where it serves", async () => {
+    const { dlg, q, set } = openDialog();
+    await tick();
+    expect(q("local-api-status").textContent).toMatch(/^Off/);
+    expect(q("local-api-copy").hidden).toBe(true);
+    set("setting-localApi-port", "70000");
+    q<HTMLInputElement>("setting-localApi-enabled").checked = true;
+    q<HTMLButtonElement>("settings-save").click();
+    await tick();
+    expect(q("settings-error").textContent).toMatch(/port/);
+    expect(api.saveSettings).not.toHaveBeenCalled();
+    set("setting-localApi-port", "8765");
+    set("setting-localApi-apiKey", "sk-local");
+    expect(q("local-api-hint").textContent).toContain("Authorization: Bearer $API_KEY");
+    vi.mocked(api.localApiStatus).mockResolvedValue({ running: true, url: "http://127.0.0.1:8765/v1", error: null });
+    q<HTMLButtonElement>("settings-save").click();
+    await tick();
+    expect(api.saveSettings).toHaveBeenCalledWith(expect.objectContaining({
+      localApi: { enabled: true, host: "127.0.0.1", port: 8765, apiKey: "sk-local" },
+    }));
+    // It stays open with the backend's answer.
+    expect(dlg.el.open).toBe(true);
+    expect(q("local-api-status").textContent).toBe("Serving at http://127.0.0.1:8765/v1");
+    expect(q("local-api-copy").hidden).toBe(false);
+    expect(q("local-api-hint").textContent).toContain("curl http://127.0.0.1:8765/v1/chat/completions");
+    expect(q("settings-saved").hidden).toBe(false);
+    // A port in use is said as the backend says it.
+    vi.mocked(api.localApiStatus).mockResolvedValue({ running: false, url: null, error: { code: "addr_in_use", message: "127.0.0.1:8765 is already in use" } });
+    set("setting-localApi-port", "8766");
+    q<HTMLButtonElement>("settings-save").click();
+    await tick();
+    expect(q("local-api-status").textContent).toBe("Not serving: 127.0.0.1:8765 is already in use");
+    expect(q("local-api-status").closest<HTMLElement>(".api-status")?.dataset.tone).toBe("error");
+  });
 });
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function openDialog() {
+  HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.open = true; };
+  HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) { this.open = false; };
+  vi.mocked(api.saveSettings).mockClear();
+  vi.mocked(api.localApiStatus).mockResolvedValue({ running: false, url: null, error: null });
+  const store = createStore<import("./state").AppState>({ ...initialState(), settings: { ...DEFAULT_SETTINGS } });
+  const dlg = createSettingsDialog(store, () => undefined);
+  document.body.append(dlg.el);
+  dlg.open();
+  const q = <T extends HTMLElement = HTMLElement>(id: string): T => {
+    const el = dlg.el.querySelector<T>(`[data-testid="${id}"]`);
+    if (!el) throw new Error(`no ${id}`);
+    return el;
+  };
+  const set = (id: string, value: string) => {
+    const el = q<HTMLInputElement>(id);
+    el.value = value;
+    el.dispatchEvent(new Event("input"));
+  };
+  return { dlg, store, q, set };
+}

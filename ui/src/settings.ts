@@ -1,9 +1,13 @@
-// The settings dialog: sampling, system prompt, threads, device, image resolution and theme,
-// saved through the backend. Also the pure parts: defaults and clamping.
+// The settings dialog: sampling, system prompt, threads, device, image resolution and theme, the
+// local API and the connections, saved through the backend. Also the pure parts: defaults and
+// clamping.
 
 import { api, toApiError, type DeviceChoice, type Settings, type Theme } from "./api";
 import { h } from "./dom";
+import { row, type Field } from "./form-row";
 import { icon } from "./icons";
+import { createConnectionsSection } from "./settings-connections";
+import { createLocalApiSection, sameLocalApi } from "./settings-local-api";
 import { PRESETS, presetFromTiles, tilesForPreset, type ResolutionPreset } from "./resolution";
 import type { AppState, Store } from "./state";
 import { applyTheme } from "./theme";
@@ -20,6 +24,9 @@ export const DEFAULT_SETTINGS: Settings = {
   longestEdgeTiles: null,
   theme: "system",
   lastModel: null,
+  localApi: { enabled: false, host: "127.0.0.1", port: 8080, apiKey: null },
+  connections: [],
+  backend: null,
 };
 
 function clamp(v: number, lo: number, hi: number, fallback: number): number {
@@ -39,25 +46,6 @@ export function normalizeSettings(s: Settings): Settings {
     repetitionPenalty: clamp(s.repetitionPenalty, 0.5, 2, d.repetitionPenalty),
     threads: Math.round(clamp(s.threads, 0, 256, d.threads)),
   };
-}
-
-interface Field {
-  el: HTMLElement;
-  read(s: Settings): void;
-  write(s: Settings): void;
-}
-
-let fieldSeq = 0;
-
-function row(label: string, control: HTMLElement, hint?: string, extra?: HTMLElement): HTMLElement {
-  const id = `setting-${++fieldSeq}`;
-  control.id = id;
-  const hintId = hint ? `${id}-hint` : null;
-  if (hintId) control.setAttribute("aria-describedby", hintId);
-  return h("div", { class: "field" },
-    h("div", { class: "field-label-row" }, h("label", { for: id, text: label }), extra ?? null),
-    control,
-    hint ? h("p", { class: "field-hint", id: hintId, text: hint }) : null);
 }
 
 function rangeField(label: string, key: "temperature" | "topP", min: number, max: number, step: number, hint: string): Field {
@@ -130,7 +118,11 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       (s) => s.theme, (s, v) => (s.theme = v)),
   ];
 
-  const error = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const localApi = createLocalApiSection();
+  const connections = createConnectionsSection();
+
+  const error = h("p", { class: "inline-error", role: "alert", testid: "settings-error", hidden: true });
+  const savedNote = h("p", { class: "save-note", testid: "settings-saved", role: "status", hidden: true });
   const save = h("button", { type: "submit", class: "button primary", testid: "settings-save", text: "Save" });
   const cancel = h("button", { type: "button", class: "button", testid: "settings-cancel", text: "Cancel" });
   const close = h("button", { type: "button", class: "icon-button", "aria-label": "Close" }, icon("x"));
@@ -140,31 +132,64 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
   const form = h("form", { class: "settings-form", novalidate: true },
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Answers" }), ...sampling.map((f) => f.el)),
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Model and app" }), ...rest.map((f) => f.el)),
+    connections.el,
+    localApi.el,
     error,
-    h("div", { class: "dialog-actions" }, cancel, save));
+    h("div", { class: "dialog-actions" }, savedNote, cancel, save));
   const dialog = h("dialog", { class: "dialog", testid: "settings", "aria-labelledby": "settings-title" },
     h("header", { class: "dialog-head" }, h("h2", { id: "settings-title", class: "dialog-title", text: "Settings" }), close),
     h("div", { class: "dialog-body" }, form));
 
   close.addEventListener("click", () => dialog.close());
   cancel.addEventListener("click", () => dialog.close());
+  async function refreshApiStatus(): Promise<void> {
+    localApi.showStatus(null);
+    try {
+      localApi.showStatus(await api.localApiStatus());
+    } catch (e) {
+      const err = toApiError(e);
+      localApi.showStatus({ running: false, url: null, error: { code: err.code, message: `could not read the status (${err.message})` } });
+    }
+  }
+
+  function showError(text: string | null): void {
+    error.textContent = text ?? "";
+    error.hidden = text === null;
+  }
+
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void (async () => {
-      const next: Settings = { ...(store.get().settings ?? DEFAULT_SETTINGS) };
+      const before: Settings = store.get().settings ?? DEFAULT_SETTINGS;
+      const next: Settings = { ...before };
       for (const f of fields) f.write(next);
+      const problem = connections.write(next) ?? localApi.write(next);
+      if (problem) {
+        showError(problem);
+        return;
+      }
       const normalized = normalizeSettings(next);
       save.disabled = true;
+      savedNote.hidden = true;
       try {
         const saved = await api.saveSettings(normalized);
         store.set({ settings: saved });
         applyTheme(saved.theme);
         onSaved(saved);
-        dialog.close();
+        showError(null);
+        if (sameLocalApi(before.localApi, saved.localApi)) {
+          dialog.close();
+          return;
+        }
+        // The local API started, restarted or stopped: stay open to show how that went.
+        await refreshApiStatus();
+        savedNote.textContent = "Saved.";
+        savedNote.hidden = false;
+        cancel.textContent = "Close";
+        localApi.statusEl.scrollIntoView?.({ block: "nearest" });
       } catch (e) {
         const err = toApiError(e);
-        error.textContent = `Could not save: ${err.message} (${err.code})`;
-        error.hidden = false;
+        showError(`Could not save: ${err.message} (${err.code})`);
       } finally {
         save.disabled = false;
       }
@@ -176,8 +201,13 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
     open() {
       const s = store.get().settings ?? DEFAULT_SETTINGS;
       for (const f of fields) f.read(s);
-      error.hidden = true;
+      connections.read(s);
+      localApi.read(s);
+      showError(null);
+      savedNote.hidden = true;
+      cancel.textContent = "Cancel";
       if (!dialog.open) dialog.showModal();
+      void refreshApiStatus();
     },
   };
 }

@@ -1,6 +1,8 @@
-// The status bar: the model's state and device (from `model-status` events), and the last error.
+// The status bar: the model's state and device (from `model-status` events), who answers the
+// chat, and the last error.
 
 import type { ModelStatus } from "./api";
+import { activeConnection, answeringWith } from "./connections";
 import { h, setChildren } from "./dom";
 import { deviceLabel, formatSeconds } from "./format";
 import { watch, type AppState, type Store } from "./state";
@@ -21,11 +23,13 @@ export function describeStatus(s: ModelStatus | null): { state: string; detail: 
   }
 }
 
-export function createStatusBar(store: Store<AppState>, openModels: () => void): HTMLElement {
+export function createStatusBar(store: Store<AppState>, openModels: () => void, openSettings?: () => void): HTMLElement {
   const status = h("button", { type: "button", class: "model-status", testid: "model-status", "aria-live": "polite", title: "Models" });
   status.addEventListener("click", openModels);
+  const backend = h("button", { type: "button", class: "answering-with", testid: "answering-with", title: "Choose who answers (Settings)" });
+  if (openSettings) backend.addEventListener("click", openSettings);
   const right = h("div", { class: "status-right" });
-  const root = h("footer", { class: "statusbar", "aria-label": "Status" }, status, right);
+  const root = h("footer", { class: "statusbar", "aria-label": "Status" }, status, backend, right);
 
   function render(s: AppState): void {
     const d = describeStatus(s.status);
@@ -34,6 +38,11 @@ export function createStatusBar(store: Store<AppState>, openModels: () => void):
       h("span", { class: "status-dot", "aria-hidden": "true" }),
       h("span", { class: "status-state", text: d.state }),
       d.detail ? h("span", { class: "status-detail", text: d.detail }) : null);
+    const remote = activeConnection(s.settings) !== null;
+    backend.dataset.remote = String(remote);
+    setChildren(backend,
+      h("span", { class: "answering-label", text: "Answering with:" }),
+      h("span", { class: "answering-name", text: answeringWith(s.settings) }));
     const m = s.status?.model;
     setChildren(right,
       s.status?.lastError ? h("span", { class: "status-error", title: s.status.lastError.code, text: s.status.lastError.message }) : null,
@@ -41,7 +50,7 @@ export function createStatusBar(store: Store<AppState>, openModels: () => void):
       s.info ? h("span", { class: "status-meta", text: `v${s.info.version}` }) : null);
   }
 
-  watch(store, (s) => [s.status, s.info] as const, render);
+  watch(store, (s) => [s.status, s.info, s.settings] as const, render);
   render(store.get());
   return root;
 }

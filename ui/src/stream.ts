@@ -36,9 +36,11 @@ export interface LiveAnswer {
   /** Final numbers, from `done`. */
   stats: AnswerStats | null;
   error: ApiError | null;
+  /** Who answers (the local model's name, or a connection's), as it will be stored. */
+  answeredBy: string | null;
 }
 
-export function newLiveAnswer(conversationId: string, nowMs: number): LiveAnswer {
+export function newLiveAnswer(conversationId: string, nowMs: number, answeredBy: string | null = null): LiveAnswer {
   return {
     conversationId,
     generationId: null,
@@ -57,6 +59,7 @@ export function newLiveAnswer(conversationId: string, nowMs: number): LiveAnswer
     lastTokenMs: null,
     stats: null,
     error: null,
+    answeredBy,
   };
 }
 
