@@ -85,6 +85,7 @@ pub fn start_answer(
         error: None,
         generated_tokens: None,
         answered_by: None,
+        timings: None,
     };
     let answer_id = new_id('m');
     let (conversation, ()) = state.store.update(conversation_id, |c| {
@@ -102,6 +103,7 @@ pub fn start_answer(
             error: None,
             generated_tokens: None,
             answered_by: answered_by.clone(),
+            timings: None,
         });
     })?;
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use smolvlm::StopReason;
 
 use crate::error::ErrorPayload;
-use crate::events::StreamEvent;
+use crate::events::{DoneTimings, StreamEvent};
 use crate::store::{ANSWER_SAVE_INTERVAL, MessageStatus, Store};
 use crate::worker::EventSink;
 
@@ -51,12 +51,13 @@ impl AnswerRecorder {
             StreamEvent::Token { text, .. } => {
                 self.text.push_str(text);
                 if self.last_save.elapsed() >= ANSWER_SAVE_INTERVAL {
-                    self.save(MessageStatus::Streaming, None, None);
+                    self.save(MessageStatus::Streaming, None, None, None);
                 }
             }
             StreamEvent::Done {
                 stop_reason,
                 generated_tokens,
+                timings,
                 ..
             } => {
                 let status = if *stop_reason == StopReason::Cancelled {
@@ -64,14 +65,20 @@ impl AnswerRecorder {
                 } else {
                     MessageStatus::Complete
                 };
-                self.save(status, None, Some(*generated_tokens));
+                self.save(status, None, Some(*generated_tokens), Some(timings.clone()));
             }
-            StreamEvent::Error(e) => self.save(MessageStatus::Error, Some(e.clone()), None),
+            StreamEvent::Error(e) => self.save(MessageStatus::Error, Some(e.clone()), None, None),
             StreamEvent::Started { .. } | StreamEvent::ImageProgress { .. } => {}
         }
     }
 
-    fn save(&mut self, status: MessageStatus, error: Option<ErrorPayload>, tokens: Option<usize>) {
+    fn save(
+        &mut self,
+        status: MessageStatus,
+        error: Option<ErrorPayload>,
+        tokens: Option<usize>,
+        timings: Option<DoneTimings>,
+    ) {
         self.last_save = Instant::now();
         let result = self.store.update(&self.conversation_id, |c| {
             if let Some(m) = c.messages.iter_mut().find(|m| m.id == self.message_id) {
@@ -79,6 +86,7 @@ impl AnswerRecorder {
                 m.status = status;
                 m.error = error;
                 m.generated_tokens = tokens;
+                m.timings = timings;
             }
         });
         if let Err(e) = result {

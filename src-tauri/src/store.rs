@@ -71,6 +71,9 @@ pub struct StoredMessage {
     /// model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<String>,
+    /// Where an answer's time went (vision, prefill, first token, decode), once it is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timings: Option<crate::events::DoneTimings>,
 }
 
 /// An image in the content-addressed store: the file is `<images dir>/<file>`.

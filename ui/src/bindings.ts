@@ -649,6 +649,8 @@ export type StoredMessage_Deserialize = {
 	 *  model.
 	 */
 	answeredBy?: string | null,
+	/**  Where an answer's time went (vision, prefill, first token, decode), once it is done. */
+	timings?: DoneTimings_Deserialize | null,
 };
 
 export type StoredMessage_Serialize = {
@@ -665,6 +667,8 @@ export type StoredMessage_Serialize = {
 	 *  model.
 	 */
 	answeredBy?: string,
+	/**  Where an answer's time went (vision, prefill, first token, decode), once it is done. */
+	timings?: DoneTimings_Serialize,
 };
 
 /**

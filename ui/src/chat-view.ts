@@ -11,7 +11,7 @@ import { icon } from "./icons";
 import { openLightbox } from "./lightbox";
 import { renderMarkdownInto, stableMarkdownPrefix } from "./markdown";
 import { isGenerating, watch, type AppState, type Store } from "./state";
-import { currentStats, isFinished, phaseLabel, type AnswerStats, type LiveAnswer } from "./stream";
+import { currentStats, isFinished, phaseLabel, storedStats, type AnswerStats, type LiveAnswer } from "./stream";
 import { toast } from "./toast";
 
 export interface ChatViewDeps {
@@ -70,12 +70,23 @@ function errorEl(e: ApiError): HTMLElement {
     hint ? h("p", { class: "msg-error-hint", text: hint }) : null);
 }
 
-function statsEl(tokPerS: number | null, ttftS: number | null, extra: string | null): HTMLElement {
+function statsEl(tokPerS: number | null, ttftS: number | null, extra: string | null, stages?: AnswerStats): HTMLElement {
   return h("div", { class: "msg-stats" },
     h("span", { class: "stat", testid: "tok-per-s", title: "Decode speed", text: formatTokPerS(tokPerS) }),
     h("span", { class: "stat", testid: "ttft", title: "Time to first token", text: `TTFT ${formatSeconds(ttftS)}` }),
+    stages ? stagesEl(stages) : null,
     extra ? h("span", { class: "stat", text: extra }) : null,
   );
+}
+
+/** Where the wait for the first token went: the images through the vision tower, then the
+ * prompt's prefill (a connection's answer reports neither). */
+function stagesEl(s: AnswerStats): HTMLElement | null {
+  const parts: string[] = [];
+  if (s.visionS > 0) parts.push(`vision ${formatSeconds(s.visionS)}`);
+  if (s.prefillS > 0) parts.push(`prefill ${formatSeconds(s.prefillS)}`);
+  if (parts.length === 0) return null;
+  return h("span", { class: "stat", testid: "stage-times", title: "Time in the vision tower and in the prompt's prefill", text: parts.join(" · ") });
 }
 
 function finalExtra(s: AnswerStats): string {
@@ -192,8 +203,8 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     if (m.error) body.append(errorEl(m.error));
     const note = STATUS_NOTES[m.status];
     if (note && !(m.status === "streaming" && !m.text)) body.append(h("div", { class: "msg-note", text: note }));
-    const stats = store.get().answerStats[m.id];
-    if (stats) body.append(statsEl(stats.tokPerS, stats.ttftS, finalExtra(stats)));
+    const stats = store.get().answerStats[m.id] ?? storedStats(m);
+    if (stats) body.append(statsEl(stats.tokPerS, stats.ttftS, finalExtra(stats), stats));
     const actions = h("div", { class: "msg-actions" });
     if (m.text) actions.append(actionButton("copy-answer", "Copy answer", "copy", (b) => void copyWithFlash(m.text, b)));
     if (isLast && canAct) actions.append(actionButton("regenerate", "Regenerate answer", "refresh", () => void chat.regenerate(deps.longestEdge())));
@@ -273,7 +284,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
       if (bySlot.textContent !== (l.answeredBy ?? "")) setChildren(bySlot, answeredByEl(l.answeredBy));
       const st = currentStats(l, Date.now());
       const extra = l.stats ? finalExtra(l.stats) : l.tokens > 0 ? `${formatCount(l.tokens)} tokens` : null;
-      setChildren(statsSlot, statsEl(st.tokPerS, st.ttftS, extra));
+      setChildren(statsSlot, statsEl(st.tokPerS, st.ttftS, extra, l.stats ?? undefined));
       setChildren(actions, l.phase === "cancelled" ? h("div", { class: "msg-note", text: "Stopped" }) : null);
       if (stick) scrollToBottom();
     };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StreamEvent } from "./api";
-import { applyStreamEvent, currentStats, isFinished, liveTokPerS, newLiveAnswer, phaseLabel, type LiveAnswer } from "./stream";
+import { applyStreamEvent, currentStats, isFinished, liveTokPerS, newLiveAnswer, phaseLabel, storedStats, type LiveAnswer } from "./stream";
 
 function run(events: [StreamEvent, number][], start = 1000): LiveAnswer {
   return events.reduce((s, [e, t]) => applyStreamEvent(s, e, t), newLiveAnswer("c1", start));
@@ -70,7 +70,7 @@ describe("stream reducer", () => {
     ]);
     expect(s.phase).toBe("complete");
     expect(isFinished(s)).toBe(true);
-    expect(s.stats).toEqual({ generatedTokens: 42, tokPerS: 21, ttftS: 2.2, stopReason: "eos", promptTokens: 900, imageTokens: 832, totalS: 4.3 });
+    expect(s.stats).toEqual({ generatedTokens: 42, tokPerS: 21, ttftS: 2.2, stopReason: "eos", promptTokens: 900, imageTokens: 832, totalS: 4.3, visionS: 1.5, prefillS: 0.5 });
     expect(currentStats(s, 9999)).toEqual({ tokPerS: 21, ttftS: 2.2 });
   });
 
@@ -93,5 +93,16 @@ describe("stream reducer", () => {
     expect(s.text).toBe("partial");
     const after = applyStreamEvent(s, { type: "token", text: "late", count: 1 }, 1400);
     expect(after).toBe(s);
+  });
+
+  it("a stored answer's timings give its stats after reopening", () => {
+    const stored = {
+      id: "m2", role: "assistant" as const, text: "Hi", images: [], status: "complete" as const, createdMs: 0,
+      generatedTokens: 12,
+      timings: { visionS: 2.25, prefillS: 0.75, decodeS: 1, decodeTokensPerS: 11, firstTokenS: 3.1, totalS: 4.1 },
+    };
+    expect(storedStats(stored)).toMatchObject({ generatedTokens: 12, tokPerS: 11, ttftS: 3.1, visionS: 2.25, prefillS: 0.75, totalS: 4.1 });
+    const { timings: _, ...untimed } = stored;
+    expect(storedStats(untimed)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // The streaming answer as state, and the reducer that applies the backend's StreamEvents to it.
 // Pure: the clock is passed in.
 
-import type { ApiError, StopReason, StreamEvent } from "./api";
+import type { ApiError, StopReason, StoredMessage, StreamEvent } from "./api";
 
 export type LivePhase = "waiting" | "encoding" | "prefill" | "streaming" | "complete" | "cancelled" | "error";
 
@@ -13,6 +13,9 @@ export interface AnswerStats {
   promptTokens: number;
   imageTokens: number;
   totalS: number | null;
+  /** Seconds in the vision tower and in the prompt's prefill (0 for a connection's answer). */
+  visionS: number;
+  prefillS: number;
 }
 
 export interface LiveAnswer {
@@ -113,12 +116,32 @@ export function applyStreamEvent(s: LiveAnswer, e: StreamEvent, nowMs: number): 
           promptTokens: e.promptTokens,
           imageTokens: e.imageTokens,
           totalS: t.totalS,
+          visionS: t.visionS,
+          prefillS: t.prefillS,
         },
       };
     }
     case "error":
       return { ...s, phase: "error", error: { code: e.code, message: e.message } };
   }
+}
+
+/** A stored answer's numbers, from the timings saved with it (answers saved before timings were
+ * kept have none). */
+export function storedStats(m: StoredMessage): AnswerStats | null {
+  const t = m.timings;
+  if (!t) return null;
+  return {
+    generatedTokens: m.generatedTokens ?? 0,
+    tokPerS: t.decodeTokensPerS > 0 ? t.decodeTokensPerS : null,
+    ttftS: t.firstTokenS,
+    stopReason: null,
+    promptTokens: 0,
+    imageTokens: 0,
+    totalS: t.totalS,
+    visionS: t.visionS,
+    prefillS: t.prefillS,
+  };
 }
 
 /** Tokens per second while streaming, measured from the first token (which ends the prefill). */

@@ -59,6 +59,20 @@ describe("chat view", () => {
     expect(chat.regenerate).toHaveBeenCalled();
   });
 
+  it("shows a reopened answer's time to first token and where it went", () => {
+    const timed: Conversation = { ...conversation, messages: [conversation.messages[0]!, msg("a1", "assistant", "A cat.", {
+      generatedTokens: 9,
+      timings: { visionS: 2.25, prefillS: 0.5, decodeS: 0.8, decodeTokensPerS: 10, firstTokenS: 2.9, totalS: 3.7 },
+    })] };
+    const store = createStore<AppState>({ ...initialState(), status: ready, currentId: "c1", conversation: timed });
+    const el = createChatView({ store, chat, longestEdge: () => undefined, emptyState: () => document.createElement("div") });
+    expect(el.querySelector('[data-testid="ttft"]')?.textContent).toBe("TTFT 2.90 s");
+    expect(el.querySelector('[data-testid="stage-times"]')?.textContent).toBe("vision 2.25 s · prefill 0.50 s");
+    // Answers saved without timings show none.
+    store.set({ conversation });
+    expect(el.querySelector('[data-testid="stage-times"]')).toBeNull();
+  });
+
   it("edits a message in place and resends it", () => {
     const store = createStore<AppState>({ ...initialState(), status: ready, currentId: "c1", conversation });
     const el = createChatView({ store, chat, longestEdge: () => 1024, emptyState: () => document.createElement("div") });

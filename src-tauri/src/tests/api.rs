@@ -165,6 +165,17 @@ fn a_connection_answers_the_chat_with_no_local_model() {
         .unwrap();
     let events = local.wait_end();
     assert_eq!(answer["text"].as_str().unwrap(), answer_text(&events));
+    // Both keep where the time went; only the local one knows its vision and prefill.
+    assert!(
+        answer["timings"]["totalS"].as_f64().unwrap() > 0.0,
+        "{answer}"
+    );
+    let local_saved = local
+        .invoke("get_conversation", json!({"id": chat}))
+        .unwrap();
+    let t = &local_saved["messages"][1]["timings"];
+    assert_eq!(*t, events.last().unwrap()["timings"], "{local_saved}");
+    assert!(t["visionS"].as_f64().unwrap() > 0.0 && t["prefillS"].as_f64().unwrap() > 0.0);
     assert_eq!(answer_text(&remote), answer_text(&events));
 }
 

@@ -289,6 +289,7 @@ fn a_crash_mid_write_keeps_the_last_save_and_marks_the_answer_interrupted() {
             error: None,
             generated_tokens: None,
             answered_by: None,
+            timings: None,
         };
         // An answer streaming, saved up to "The cat".
         let (saved, ()) = store

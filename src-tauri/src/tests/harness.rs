@@ -262,5 +262,6 @@ pub(crate) fn message(id: &str, role: Role, text: &str) -> StoredMessage {
         error: None,
         generated_tokens: None,
         answered_by: None,
+        timings: None,
     }
 }
