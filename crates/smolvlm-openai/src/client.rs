@@ -326,14 +326,14 @@ fn from_ureq(url: &str, e: ureq::Error) -> ClientError {
             }
         }
         ureq::Error::Transport(t) => {
-            // ureq's own Display repeats the URL; ours names it once, without credentials.
-            let mut reason = t.kind().to_string();
-            if let Some(m) = t.message() {
-                reason = format!("{reason}: {m}");
-            }
-            if let Some(source) = std::error::Error::source(&t) {
-                reason = format!("{reason}: {source}");
-            }
+            // ureq's own Display repeats the URL; ours names it once, without credentials. The
+            // innermost cause says most ("Connection refused"); ureq's kind and message only
+            // restate it ("Connection Failed: Connect error").
+            let reason = match (std::error::Error::source(&t), t.message()) {
+                (Some(source), _) => source.to_string(),
+                (None, Some(m)) => format!("{}: {m}", t.kind()),
+                (None, None) => t.kind().to_string(),
+            };
             match t.kind() {
                 ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
                     ClientError::InvalidUrl {
