@@ -8,7 +8,7 @@ use smolvlm::SamplingParams;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_IMAGE_FILE_BYTES: u64 = 64 << 20;
-pub const MAX_IMAGE_SIDE: u32 = smolvlm_image::load::MAX_IMAGE_SIDE;
+pub const MAX_IMAGE_SIDE: u32 = smolvlm_image::MAX_IMAGE_SIDE;
 pub const MAX_IMAGES_PER_MESSAGE: usize = 8;
 pub const MAX_TEXT_CHARS: usize = 32_000;
 pub const MAX_TITLE_CHARS: usize = 200;

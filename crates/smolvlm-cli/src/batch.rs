@@ -36,8 +36,8 @@ pub struct BatchArgs {
     /// The question asked of every image.
     #[arg(long)]
     prompt: String,
-    /// Images, and folders searched recursively for png, jpg, jpeg, webp, gif, bmp, tif and tiff
-    /// files (files named here are always tried, whatever their extension).
+    /// Images and PDFs, and folders searched recursively for png, jpg, jpeg, webp, gif, bmp, tif,
+    /// tiff and pdf files (files named here are always tried, whatever their extension).
     #[arg(required = true, value_name = "DIR|FILE")]
     inputs: Vec<PathBuf>,
     /// The JSONL to append to; files it already has a line for are skipped (default: stdout, no
@@ -54,6 +54,10 @@ pub struct BatchArgs {
     /// Resize images so their longest edge is this many pixels before tiling (local model only).
     #[arg(long)]
     longest_edge: Option<u32>,
+    /// The pages of every PDF shown with the prompt, from 1, e.g. 1,3-4 (default: the first);
+    /// a PDF's pages go in one message and get one line, keyed by the file.
+    #[arg(long, value_name = "LIST")]
+    pages: Option<crate::pages::PageList>,
     #[command(flatten)]
     sampling: SamplingArgs,
     /// An OpenAI-compatible server to send each image to instead of a local model, e.g.
@@ -240,6 +244,7 @@ fn answerer(args: &BatchArgs) -> Result<Box<dyn Answerer>, BatchError> {
             args.remote_model.clone(),
             &args.prompt,
             &args.sampling,
+            pages(args),
             |warning| eprintln!("warning: {warning}"),
         )?;
         return Ok(Box::new(remote));
@@ -253,8 +258,15 @@ fn answerer(args: &BatchArgs) -> Result<Box<dyn Answerer>, BatchError> {
         &args.load,
         &args.prompt,
         args.longest_edge,
+        pages(args),
         args.sampling.params(),
     )?))
+}
+
+fn pages(args: &BatchArgs) -> crate::pages::PageList {
+    args.pages
+        .clone()
+        .unwrap_or_else(crate::pages::PageList::first)
 }
 
 /// The first Ctrl+C (or SIGTERM) cancels the current image and ends the run after it, with the

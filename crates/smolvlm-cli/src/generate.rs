@@ -19,9 +19,14 @@ use crate::model_args::ModelArgs;
 pub struct GenerateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// An image to ask about; repeat for several, in order.
+    /// An image to ask about; repeat for several, in order. A PDF stands for its pages
+    /// (`--pages`), each rendered at the model's longest edge.
     #[arg(long = "image")]
     images: Vec<PathBuf>,
+    /// The pages of each PDF given, from 1, e.g. 1,3-4 (default: the first page); each becomes
+    /// one image of the message, in this order.
+    #[arg(long, value_name = "LIST")]
+    pages: Option<crate::pages::PageList>,
     #[arg(long)]
     prompt: String,
     #[command(flatten)]
@@ -90,14 +95,30 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
             projector_hint(&model_path)
         );
     }
+    if args.pages.is_some() && !args.images.iter().any(|p| crate::pages::is_pdf(p)) {
+        return Err(smolvlm::Error::InvalidRequest(
+            "--pages chooses pages of a PDF, and no --image is one".into(),
+        )
+        .into());
+    }
+    let cancel = CancelToken::new();
+    let pages = args
+        .pages
+        .clone()
+        .unwrap_or_else(crate::pages::PageList::first);
+    let edge = crate::pages::render_edge(&model, args.longest_edge);
+    let mut images: Vec<ImageSource> = Vec::new();
+    for path in &args.images {
+        images.extend(crate::pages::images_of(path, &pages, edge, &cancel)?);
+    }
     let mut stdout = std::io::stdout().lock();
     let summary = answer_one_turn(
         &mut model,
-        args.images.iter().cloned().map(ImageSource::Path),
+        images,
         &args.prompt,
         args.longest_edge,
         args.sampling.params(),
-        CancelToken::new(),
+        cancel,
         |text| {
             if !args.json {
                 stdout.write_all(text.as_bytes())?;

@@ -5,6 +5,7 @@ mod bench;
 mod generate;
 mod model_args;
 mod models;
+mod pages;
 mod serve;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Serve an OpenAI-compatible API (chat completions, streaming, models) on this machine.
     Serve(serve::ServeArgs),
+    /// Look at PDF pages as a model is shown them: render a page to PNG, list page sizes.
+    Pdf(pages::PdfArgs),
 }
 
 /// Everything the CLI can fail with; the engine's errors keep their codes.
@@ -46,6 +49,11 @@ pub enum CliError {
     Hub(#[from] smolvlm_hub::HubError),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    #[error("{file}: {error}")]
+    Pdf {
+        file: String,
+        error: smolvlm_pdf::PdfError,
+    },
 }
 
 impl CliError {
@@ -54,6 +62,7 @@ impl CliError {
             CliError::Engine(e) => e.code(),
             CliError::Hub(e) => e.code(),
             CliError::Output(_) => "io",
+            CliError::Pdf { error, .. } => error.code(),
         }
     }
 }
@@ -72,6 +81,10 @@ fn main() -> ExitCode {
         Command::Bench(args) => {
             let json = args.json;
             (bench::run(args), json)
+        }
+        Command::Pdf(args) => {
+            let json = args.json();
+            (pages::run(args), json)
         }
         // Its own exit statuses (interrupted, bad flags) and per-file errors in its output.
         Command::Batch(args) => return batch::main(args),

@@ -1,5 +1,6 @@
 //! SmolVLM's image processor, reproducing transformers' `Idefics3ImageProcessor` (PIL path)
-//! bit for bit: file decoding as `load_image` + `convert_to_rgb` does it ([`load`]), Pillow's
+//! bit for bit: file decoding as `load_image` + `convert_to_rgb` does it ([`load`]; JPEG through
+//! libjpeg-turbo exactly as Pillow drives it, docs/jpeg.md), Pillow's
 //! resampling ([`resample`]), and the longest-edge resize, tile grid and normalization
 //! ([`processor`]).
 //!
@@ -9,15 +10,16 @@
 
 pub mod config;
 pub mod error;
+mod jpeg;
+mod limits;
 pub mod load;
+mod orientation;
 pub mod processor;
 pub mod resample;
 
 pub use config::ProcessorConfig;
 pub use error::{ImageError, Result};
-pub use load::{
-    ImageLimits, MAX_DECODE_ALLOC, MAX_FILE_BYTES, MAX_IMAGE_SIDE, decode_image_bytes,
-    image_dimensions, load_image_file,
-};
+pub use limits::{ImageLimits, MAX_DECODE_ALLOC, MAX_FILE_BYTES, MAX_IMAGE_SIDE};
+pub use load::{decode_image_bytes, image_dimensions, load_image_file};
 pub use processor::{ImagePlan, ImageProcessor, MAX_IMAGE_SIZE, ProcessedImage};
 pub use resample::Filter;

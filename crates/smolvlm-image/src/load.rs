@@ -15,7 +15,8 @@
 //! * the EXIF orientation is applied.
 //!
 //! PNG and GIF are decoded with the `png` / `gif` crates directly because those rules need the
-//! palette and `tRNS` data that `image` hides; the other formats go through `image`.
+//! palette and `tRNS` data that `image` hides; JPEG with libjpeg-turbo as Pillow drives it
+//! ([`crate::jpeg`]); the other formats go through `image`.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -24,62 +25,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
 use crate::error::{ImageError, Result};
-
-/// Largest accepted width or height, in pixels.
-pub const MAX_IMAGE_SIDE: u32 = 16384;
-/// Largest decoded buffer the decoders may allocate, in bytes (1 GiB).
-pub const MAX_DECODE_ALLOC: u64 = 1 << 30;
-/// Largest image file read, in bytes (256 MiB).
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
-
-/// Guards against decompression bombs and huge files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageLimits {
-    /// Largest width or height, in pixels.
-    pub max_side: u32,
-    /// Largest decoded image, in bytes.
-    pub max_alloc: u64,
-    /// Largest encoded file, in bytes.
-    pub max_file_bytes: u64,
-}
-
-impl Default for ImageLimits {
-    fn default() -> Self {
-        Self {
-            max_side: MAX_IMAGE_SIDE,
-            max_alloc: MAX_DECODE_ALLOC,
-            max_file_bytes: MAX_FILE_BYTES,
-        }
-    }
-}
-
-impl ImageLimits {
-    /// Rejects a size before any pixel buffer is allocated for it.
-    fn check(&self, name: &str, width: u32, height: u32, bytes_per_pixel: u64) -> Result<()> {
-        if width == 0 || height == 0 {
-            return Err(ImageError::ZeroSized {
-                name: name.to_string(),
-                width,
-                height,
-            });
-        }
-        let bytes = u64::from(width) * u64::from(height) * bytes_per_pixel;
-        if width > self.max_side || height > self.max_side || bytes > self.max_alloc {
-            return Err(self.too_large(name, width, height));
-        }
-        Ok(())
-    }
-
-    fn too_large(&self, name: &str, width: u32, height: u32) -> ImageError {
-        ImageError::TooLarge {
-            name: name.to_string(),
-            width,
-            height,
-            max_side: self.max_side,
-            max_alloc: self.max_alloc,
-        }
-    }
-}
+use crate::limits::ImageLimits;
+use crate::orientation::apply_orientation;
 
 /// Reads and decodes an image file as transformers' `load_image` + `convert_to_rgb` would.
 pub fn load_image_file(path: &Path, limits: &ImageLimits) -> Result<RgbImage> {
@@ -138,6 +85,12 @@ pub fn image_dimensions(path: &Path, limits: &ImageLimits) -> Result<(u32, u32)>
     };
     let format = image::guess_format(&magic[..n])
         .map_err(|_| ImageError::UnknownFormat { name: name.clone() })?;
+    if format == ImageFormat::Jpeg {
+        // Pillow's EXIF and XMP come before the first scan, but finding that point takes a
+        // marker walk: the whole file (already bounded above) is the simple way.
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        return crate::jpeg::dimensions(&bytes, &name, limits);
+    }
     let (width, height, orientation) = match format {
         ImageFormat::Png => {
             let mut decoder = png::Decoder::new(reader);
@@ -200,6 +153,7 @@ pub fn decode_image_bytes(bytes: &[u8], name: &str, limits: &ImageLimits) -> Res
     match format {
         ImageFormat::Png => decode_png(bytes, name, limits),
         ImageFormat::Gif => decode_gif(bytes, name, limits),
+        ImageFormat::Jpeg => crate::jpeg::decode(bytes, name, limits),
         _ => decode_with_image(bytes, format, name, limits),
     }
 }
@@ -446,7 +400,7 @@ fn gif_error(e: gif::DecodingError, name: &str) -> ImageError {
     }
 }
 
-/// JPEG, WebP, BMP, TIFF and the rest through `image`.
+/// WebP, BMP, TIFF and the rest through `image`.
 fn decode_with_image(
     bytes: &[u8],
     format: ImageFormat,
@@ -472,43 +426,7 @@ fn decode_with_image(
     let orientation = decoder.orientation().ok();
     let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| image_error(e, name, limits, Some((width, height))))?;
-    // zune-jpeg (non-strict, as `image` runs it) fills a cut-off JPEG with gray; Pillow refuses
-    // it ("image file is truncated"), even when only the EOI marker is missing.
-    if format == ImageFormat::Jpeg && !jpeg_reaches_eoi(bytes) {
-        return Err(ImageError::Truncated {
-            name: name.to_string(),
-        });
-    }
     Ok(apply_orientation(to_rgb_like_pillow(img), orientation))
-}
-
-/// Whether a JPEG stream reaches its EOI marker. Marker segments are skipped by their length (so
-/// the EOI of an EXIF thumbnail inside APP1 does not count); in entropy-coded data a 0xFF is
-/// always followed by a stuffed 0x00 or an RSTn, so the next other marker found is a real one.
-fn jpeg_reaches_eoi(bytes: &[u8]) -> bool {
-    let mut i = 2; // after SOI
-    loop {
-        // The next marker: 0xFF followed by neither a stuffed 0x00 nor 0xFF fill.
-        while i + 1 < bytes.len() && (bytes[i] != 0xFF || matches!(bytes[i + 1], 0x00 | 0xFF)) {
-            i += 1;
-        }
-        if i + 1 >= bytes.len() {
-            return false;
-        }
-        let marker = bytes[i + 1];
-        i += 2;
-        match marker {
-            0xD9 => return true,
-            // Standalone markers: RSTn, SOI, TEM.
-            0xD0..=0xD8 | 0x01 => {}
-            _ => {
-                let Some(len) = bytes.get(i..i + 2) else {
-                    return false;
-                };
-                i += usize::from(u16::from_be_bytes([len[0], len[1]]));
-            }
-        }
-    }
 }
 
 /// `convert("RGB")` as Pillow does it for the modes its plugins produce.
@@ -535,17 +453,6 @@ fn to_rgb_like_pillow(img: DynamicImage) -> RgbImage {
             [(p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8]
         }),
         other => other.to_rgb8(),
-    }
-}
-
-fn apply_orientation(img: RgbImage, orientation: Option<Orientation>) -> RgbImage {
-    match orientation {
-        Some(o) if o != Orientation::NoTransforms => {
-            let mut dynamic = DynamicImage::ImageRgb8(img);
-            dynamic.apply_orientation(o);
-            dynamic.into_rgb8()
-        }
-        _ => img,
     }
 }
 

@@ -1,10 +1,13 @@
-//! Which files a batch runs: folders walked recursively for image extensions, in sorted order;
-//! files named on the command line always, as given.
+//! Which files a batch runs: folders walked recursively for image and PDF extensions, in sorted
+//! order; files named on the command line always, as given.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+/// What a folder is searched for: the image formats the engine decodes, and PDFs (their pages).
+const IMAGE_EXTENSIONS: [&str; 9] = [
+    "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "pdf",
+];
 
 pub fn is_image_name(path: &Path) -> bool {
     path.extension()
@@ -63,6 +66,7 @@ mod tests {
             "sub/deeper/d.webp",
             "sub/e.gif",
             "x.bmp",
+            "doc.Pdf",
             "noext",
         ] {
             std::fs::write(root.join(f), b"").unwrap();
@@ -91,6 +95,7 @@ mod tests {
             [
                 "a.jpeg",
                 "b.PNG",
+                "doc.Pdf",
                 "sub/c.TIFF",
                 "sub/deeper/d.webp",
                 "sub/e.gif",

@@ -2,17 +2,21 @@
 
 use std::path::Path;
 
-use smolvlm::{CancelToken, ImageSource, SamplingParams, SmolVlmModel, StopReason};
+use smolvlm::{CancelToken, SamplingParams, SmolVlmModel, StopReason};
 
 use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
 use crate::CliError;
 use crate::model_args::LoadArgs;
+use crate::pages::PageList;
 
 pub struct Local {
     model: SmolVlmModel,
     prompt: String,
     longest_edge: Option<u32>,
+    /// The pages of each PDF, and the longest edge they are rendered at (the processor's).
+    pages: PageList,
+    render_edge: u32,
     params: SamplingParams,
 }
 
@@ -22,6 +26,7 @@ impl Local {
         load: &LoadArgs,
         prompt: &str,
         longest_edge: Option<u32>,
+        pages: PageList,
         params: SamplingParams,
     ) -> Result<Self, BatchError> {
         let (path, options) = load.resolve(model)?;
@@ -30,10 +35,13 @@ impl Local {
         if !model.has_vision() {
             return Err(CliError::from(smolvlm::Error::NoVision).into());
         }
+        let render_edge = crate::pages::render_edge(&model, longest_edge);
         Ok(Self {
             model,
             prompt: prompt.to_string(),
             longest_edge,
+            pages,
+            render_edge,
             params,
         })
     }
@@ -44,16 +52,27 @@ impl Answerer for Local {
         // A fresh conversation: the previous image's cached prefix is dropped so the answer is
         // exactly `generate`'s for this image alone.
         self.model.clear_cache();
+        let record = |e: CliError| RecordError::new(e.code(), e.to_string());
+        let images =
+            crate::pages::images_of(file, &self.pages, self.render_edge, cancel).map_err(|e| {
+                match e {
+                    CliError::Pdf {
+                        error: smolvlm_pdf::PdfError::Cancelled { .. },
+                        ..
+                    } => FileError::Cancelled,
+                    e => record(e).into(),
+                }
+            })?;
         let summary = crate::generate::answer_one_turn(
             &mut self.model,
-            [ImageSource::Path(file.to_path_buf())],
+            images,
             &self.prompt,
             self.longest_edge,
             self.params.clone(),
             cancel.clone(),
             |_| Ok(()),
         )
-        .map_err(|e| RecordError::new(e.code(), e.to_string()))?;
+        .map_err(record)?;
         let stop_reason = match summary.stop_reason {
             StopReason::Cancelled => return Err(FileError::Cancelled),
             StopReason::Eos => "eos",

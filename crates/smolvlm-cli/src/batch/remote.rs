@@ -1,5 +1,6 @@
 //! Answering through a remote OpenAI-compatible server: each image goes as a `data:` URL in a
-//! fresh single-turn chat completion.
+//! fresh single-turn chat completion; a PDF's chosen pages go as PNG `data:` URLs, rendered
+//! here (the server's model processor is unknown: at `REMOTE_PDF_EDGE`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +16,13 @@ use smolvlm_openai::{
 
 use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
+use crate::CliError;
 use crate::generate::SamplingArgs;
+use crate::pages::PageList;
+
+/// The longest edge PDF pages are rendered at for a server: SmolVLM's usual processor edge
+/// (4 × 512), which a server's processor resizes to its own.
+const REMOTE_PDF_EDGE: u32 = 2048;
 
 /// How often an interrupt is looked at while a request is in flight.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
@@ -27,6 +34,7 @@ pub struct Remote {
     temperature: f64,
     top_p: Option<f64>,
     seed: i64,
+    pages: PageList,
 }
 
 impl Remote {
@@ -39,6 +47,7 @@ impl Remote {
         model: Option<String>,
         prompt: &str,
         sampling: &SamplingArgs,
+        pages: PageList,
         mut warn: impl FnMut(String),
     ) -> Result<Self, BatchError> {
         let max_tokens = u32::try_from(sampling.max_new_tokens).map_err(|_| {
@@ -75,19 +84,17 @@ impl Remote {
             temperature: sampling.temperature,
             top_p: sampling.top_p,
             seed,
+            pages,
         })
     }
 
-    fn request(&self, data_url: String) -> ChatCompletionRequest {
+    fn request(&self, data_urls: Vec<String>) -> ChatCompletionRequest {
+        // Images first, then the question: the order `generate` builds its turn in.
+        let mut parts: Vec<ContentPart> =
+            data_urls.into_iter().map(ContentPart::image_url).collect();
+        parts.push(ContentPart::text(&self.prompt));
         ChatCompletionRequest {
-            messages: vec![ChatMessage::parts(
-                Role::User,
-                // Image first, then the question: the order `generate` builds its turn in.
-                vec![
-                    ContentPart::image_url(data_url),
-                    ContentPart::text(&self.prompt),
-                ],
-            )],
+            messages: vec![ChatMessage::parts(Role::User, parts)],
             // The older name: every OpenAI-compatible server reads it, not all the newer one.
             max_tokens: Some(self.max_tokens),
             temperature: Some(self.temperature),
@@ -100,6 +107,22 @@ impl Remote {
 
 impl Answerer for Remote {
     fn answer(&mut self, file: &Path, cancel: &CancelToken) -> Result<Answer, FileError> {
+        if crate::pages::is_pdf(file) {
+            let pages = crate::pages::render_pages(file, &self.pages, REMOTE_PDF_EDGE, cancel)
+                .map_err(|e| match e {
+                    CliError::Pdf {
+                        error: smolvlm_pdf::PdfError::Cancelled { .. },
+                        ..
+                    } => FileError::Cancelled,
+                    e => RecordError::new(e.code(), e.to_string()).into(),
+                })?;
+            let urls = pages
+                .iter()
+                .filter_map(|(_, png)| image_data_url(png))
+                .collect();
+            let completion = self.send(self.request(urls), cancel)?;
+            return answer_of(completion).map_err(FileError::Failed);
+        }
         // Decoded here first, as the local engine would: a bad file gets the same error code
         // whichever answers, and costs no request.
         smolvlm::image::load_image_file(file, &smolvlm::image::ImageLimits::default())
@@ -116,7 +139,7 @@ impl Answerer for Remote {
                 format!("{} is not a format a data URL can name", file.display()),
             )
         })?;
-        let completion = self.send(self.request(url), cancel)?;
+        let completion = self.send(self.request(vec![url]), cancel)?;
         answer_of(completion).map_err(FileError::Failed)
     }
 }

@@ -1,0 +1,278 @@
+//! PDF input: `--pages` lists, each chosen page rendered in process (`smolvlm-pdf`) into a
+//! lossless PNG image for the engine, and `smolvlm pdf render` for looking at exactly what a
+//! model is shown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use smolvlm::{CancelToken, ImageSource};
+use smolvlm_pdf::{Document, Limits, PdfError, RgbImage};
+
+use crate::CliError;
+
+/// The pages of a PDF to show the model: 1-based, in the order and with the repeats given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageList(Vec<usize>);
+
+/// Most pages one `--pages` list may name: each page is a full image to the model.
+const MAX_LISTED_PAGES: usize = 1_000;
+
+impl PageList {
+    /// Page 1: what a PDF without `--pages` shows.
+    pub fn first() -> Self {
+        Self(vec![1])
+    }
+
+    /// `1,3-4` → pages 1, 3, 4. Ranges go upwards; pages count from 1.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut pages = Vec::new();
+        for part in s.split(',').map(str::trim) {
+            let number = |t: &str| -> Result<usize, String> {
+                match t.trim().parse::<usize>() {
+                    Ok(0) => Err("pages count from 1".to_string()),
+                    Ok(n) => Ok(n),
+                    Err(_) => Err(format!("{t:?} is not a page number (e.g. 1,3-4)")),
+                }
+            };
+            let (first, last) = match part.split_once('-') {
+                Some((a, b)) => (number(a)?, number(b)?),
+                None => {
+                    let n = number(part)?;
+                    (n, n)
+                }
+            };
+            if last < first {
+                return Err(format!("the range {part} goes downwards"));
+            }
+            if pages.len() + (last - first + 1) > MAX_LISTED_PAGES {
+                return Err(format!("more than {MAX_LISTED_PAGES} pages listed"));
+            }
+            pages.extend(first..=last);
+        }
+        Ok(Self(pages))
+    }
+
+    pub fn pages(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for PageList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+/// A file is read as a PDF when it is named `.pdf` or starts with the PDF header.
+pub fn is_pdf(path: &Path) -> bool {
+    let named = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    named || starts_with_pdf_header(path)
+}
+
+fn starts_with_pdf_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"%PDF-")
+}
+
+/// The longest edge PDF pages are rendered at: the one the processor resizes to (`--longest-edge`,
+/// else the model's), never above the processor's own cap, so no pixel is rendered to be
+/// thrown away.
+pub fn render_edge(model: &smolvlm::SmolVlmModel, longest_edge: Option<u32>) -> u32 {
+    longest_edge
+        .unwrap_or(model.processor().config().longest_edge)
+        .min(smolvlm::image::MAX_IMAGE_SIZE)
+}
+
+/// The images one input stands for: a PDF's chosen pages (each a PNG of its render, named
+/// `file.pdf#page=N`), or the file itself.
+pub fn images_of(
+    path: &Path,
+    pages: &PageList,
+    longest_edge: u32,
+    cancel: &CancelToken,
+) -> Result<Vec<ImageSource>, CliError> {
+    if !is_pdf(path) {
+        return Ok(vec![ImageSource::Path(path.to_path_buf())]);
+    }
+    Ok(render_pages(path, pages, longest_edge, cancel)?
+        .into_iter()
+        .map(|(name, png)| ImageSource::Bytes {
+            name,
+            data: Arc::from(png),
+        })
+        .collect())
+}
+
+/// Each chosen page of `path` as `(file.pdf#page=N, PNG bytes)`. PNG is lossless: the engine
+/// decodes exactly the rendered pixels.
+pub fn render_pages(
+    path: &Path,
+    pages: &PageList,
+    longest_edge: u32,
+    cancel: &CancelToken,
+) -> Result<Vec<(String, Vec<u8>)>, CliError> {
+    let doc = open(path)?;
+    pages
+        .pages()
+        .iter()
+        .map(|&n| {
+            let image = doc
+                .render(n - 1, longest_edge, cancel)
+                .map_err(|e| in_file(path, e))?;
+            Ok((format!("{}#page={n}", path.display()), png(image)?))
+        })
+        .collect()
+}
+
+fn open(path: &Path) -> Result<Document, CliError> {
+    // A file's errors name the file: "x.pdf: the PDF is encrypted …".
+    Document::open_file(path, &Limits::default()).map_err(|e| in_file(path, e))
+}
+
+fn in_file(path: &Path, error: PdfError) -> CliError {
+    CliError::Pdf {
+        file: path.display().to_string(),
+        error,
+    }
+}
+
+fn png(image: RgbImage) -> Result<Vec<u8>, CliError> {
+    let (w, h) = (image.width, image.height);
+    let buf = image::RgbImage::from_raw(w, h, image.data)
+        .ok_or_else(|| std::io::Error::other(format!("a {w}×{h} render has the wrong size")))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    buf.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(std::io::Error::other)?;
+    Ok(out.into_inner())
+}
+
+#[derive(Args)]
+pub struct PdfArgs {
+    #[command(subcommand)]
+    command: PdfCommand,
+}
+
+#[derive(Subcommand)]
+enum PdfCommand {
+    /// Render one page to a PNG: at a DPI, or at the longest edge a model is shown it at.
+    Render(RenderArgs),
+    /// Print the page count and each page's size in points (after /Rotate).
+    Info {
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    file: PathBuf,
+    /// The page, from 1.
+    #[arg(long, default_value_t = 1)]
+    page: usize,
+    /// Pixels per inch (poppler's pixel size: ceil(points × dpi / 72) a side).
+    #[arg(long, conflicts_with = "longest_edge")]
+    dpi: Option<f64>,
+    /// The longest edge in pixels, as `generate --longest-edge` renders it (default 2048 when
+    /// neither this nor --dpi is given).
+    #[arg(long)]
+    longest_edge: Option<u32>,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// The longest edge of `smolvlm pdf render` without flags: SmolVLM's usual processor edge.
+const DEFAULT_RENDER_EDGE: u32 = 2048;
+
+impl PdfArgs {
+    pub fn json(&self) -> bool {
+        matches!(self.command, PdfCommand::Info { json: true, .. })
+    }
+}
+
+pub fn run(args: PdfArgs) -> Result<(), CliError> {
+    match args.command {
+        PdfCommand::Render(r) => {
+            let doc = open(&r.file)?;
+            let cancel = CancelToken::new();
+            let index = r.page.checked_sub(1).ok_or_else(|| {
+                in_file(
+                    &r.file,
+                    PdfError::NoSuchPage {
+                        page: 0,
+                        count: doc.page_count(),
+                    },
+                )
+            })?;
+            let image = match r.dpi {
+                Some(dpi) => doc.render_at_dpi(index, dpi, &cancel),
+                None => doc.render(
+                    index,
+                    r.longest_edge.unwrap_or(DEFAULT_RENDER_EDGE),
+                    &cancel,
+                ),
+            }
+            .map_err(|e| in_file(&r.file, e))?;
+            std::fs::write(&r.out, png(image)?)?;
+            Ok(())
+        }
+        PdfCommand::Info { file, json } => {
+            let doc = open(&file)?;
+            let sizes = (0..doc.page_count())
+                .map(|i| doc.page_size_pt(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| in_file(&file, e))?;
+            if json {
+                let pages: Vec<_> = sizes
+                    .iter()
+                    .map(|(w, h)| serde_json::json!({"width_pt": w, "height_pt": h}))
+                    .collect();
+                println!("{}", serde_json::json!({"pages": pages}));
+            } else {
+                println!("{} pages", sizes.len());
+                for (i, (w, h)) in sizes.iter().enumerate() {
+                    println!("page {}: {w:.1} × {h:.1} pt", i + 1);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_lists_parse_in_order_and_reject_nonsense() {
+        assert_eq!(PageList::parse("1,3-4").unwrap().pages(), [1, 3, 4]);
+        assert_eq!(PageList::parse(" 2 , 2,5-5 ").unwrap().pages(), [2, 2, 5]);
+        assert_eq!(PageList::first().pages(), [1]);
+        for bad in ["", "0", "4-3", "a", "1,", "-2", "1-", "1-100000"] {
+            assert!(PageList::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pdfs_are_told_by_name_or_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("a.PDF");
+        let sniffed = dir.path().join("scan.bin");
+        let png = dir.path().join("b.png");
+        std::fs::write(&named, b"").unwrap();
+        std::fs::write(&sniffed, b"%PDF-1.7\n").unwrap();
+        std::fs::write(&png, b"\x89PNG").unwrap();
+        assert!(is_pdf(&named) && is_pdf(&sniffed));
+        assert!(!is_pdf(&png) && !is_pdf(&dir.path().join("missing.png")));
+    }
+}
