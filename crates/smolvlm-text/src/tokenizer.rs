@@ -210,6 +210,47 @@ impl Tokenizer {
     }
 
     /// Whether `id` is a special added token (the ones `skip_special_tokens` drops).
+    /// `text` with every markup token of the vocabulary (special added tokens, and added tokens
+    /// written `<...>`: `<image>`, `<end_of_utterance>`, `<|im_start|>`, `<row_1_col_1>`, …) broken
+    /// by a word joiner (U+2060) after its first character, so what a person typed is read as
+    /// text. Unbroken, a typed `<image>` would take an image's place (every later turn then fails
+    /// with an image count mismatch) and a typed `<end_of_utterance>` would end the turn.
+    pub fn neutralize_markup<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let added = self.inner.get_added_vocabulary();
+        let mut markup: Vec<String> = self
+            .inner
+            .get_added_tokens_decoder()
+            .into_values()
+            .map(|t| t.content)
+            .filter(|c| {
+                c.chars().count() >= 2
+                    && (added.is_special_token(c) || (c.starts_with('<') && c.ends_with('>')))
+            })
+            .collect();
+        if !markup.iter().any(|m| text.contains(m.as_str())) {
+            return text.into();
+        }
+        // Longest first, so a token is never broken as a shorter one it starts with.
+        markup.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            match markup.iter().find(|m| rest.starts_with(m.as_str())) {
+                Some(m) => {
+                    out.push(c);
+                    out.push('\u{2060}');
+                    out.push_str(&m[c.len_utf8()..]);
+                    rest = &rest[m.len()..];
+                }
+                None => {
+                    out.push(c);
+                    rest = &rest[c.len_utf8()..];
+                }
+            }
+        }
+        out.into()
+    }
+
     pub fn is_special_id(&self, id: u32) -> bool {
         self.inner
             .id_to_token(id)

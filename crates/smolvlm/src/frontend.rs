@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use smolvlm_image::{ImageLimits, ImagePlan, ImageProcessor};
 use smolvlm_text::{ChatTemplate, Message, Tokenizer};
 
-use crate::chat::ImageSource;
+use crate::chat::{ContentPart, ImageSource};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::model::count_image_tokens;
@@ -60,6 +60,25 @@ impl Frontend {
         if !has_vision && messages.iter().any(|m| m.images().next().is_some()) {
             return Err(Error::NoVision);
         }
+        // Typed text is text: markup tokens in it are broken, so only the template's own markup
+        // (and one `<image>` per image) reaches the tokenizer as tokens.
+        let messages: Vec<Message> = messages
+            .iter()
+            .map(|m| Message {
+                role: m.role,
+                content: m
+                    .content
+                    .iter()
+                    .map(|p| match p {
+                        ContentPart::Text(t) => {
+                            ContentPart::Text(self.tokenizer.neutralize_markup(t).into_owned())
+                        }
+                        image => image.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let messages = messages.as_slice();
         let prompt = self.template.render(messages, true)?;
         let images = messages
             .iter()
