@@ -5,29 +5,17 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::{fixtures, model, smolvlm};
+
 const PROMPT: &str = "What is in this image?";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-fn model() -> String {
-    fixtures().join("tiny-smolvlm").display().to_string()
-}
-
-fn smolvlm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smolvlm"))
-        .args(args)
-        .output()
-        .expect("run smolvlm")
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

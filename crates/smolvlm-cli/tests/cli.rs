@@ -2,31 +2,12 @@
 //! Goldens: the single-turn cases of every committed tiny fixture (transformers 5.24, greedy,
 //! f32); token ids, prompt and image-token counts must match exactly.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-fn smolvlm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smolvlm"))
-        .args(args)
-        .output()
-        .expect("run smolvlm")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+mod common;
+use common::{fixtures, json_of, smolvlm};
 
 #[test]
 fn generate_json_reproduces_every_single_turn_golden() {

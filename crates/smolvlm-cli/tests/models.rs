@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
 use smolvlm_hub::test_server::TestHub;
+
+mod common;
+use common::json_of;
 
 const REPO: &str = "smolvlm-tests/tiny-smolvlm";
 
@@ -54,16 +56,6 @@ fn smolvlm(hub: &TestHub, cache: &Path, offline: bool, args: &[&str]) -> Output 
         cmd.env("HF_HUB_OFFLINE", "1");
     }
     cmd.output().expect("run smolvlm")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 #[test]

@@ -2,38 +2,15 @@
 //! the pages `smolvlm pdf render` writes, in order; bad PDFs are clear errors with codes; `batch`
 //! answers a PDF's pages in one line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-fn model() -> String {
-    fixtures().join("tiny-smolvlm").display().to_string()
-}
+mod common;
+use common::{fixtures, json_of, model, smolvlm};
 
 fn pdf(name: &str) -> String {
     fixtures().join("pdf").join(name).display().to_string()
-}
-
-fn smolvlm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smolvlm"))
-        .args(args)
-        .output()
-        .expect("run smolvlm")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// `generate --json` with `images` (each an `--image`) and `extra` flags.

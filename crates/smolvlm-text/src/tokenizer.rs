@@ -21,6 +21,8 @@ pub struct Tokenizer {
     clean_up_tokenization_spaces: bool,
     byte_level_decoder: bool,
     base_vocab: usize,
+    /// The vocabulary's markup tokens, longest first ([`Tokenizer::neutralize_markup`]).
+    markup: Vec<String>,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -151,8 +153,10 @@ impl Tokenizer {
         let clean_up_tokenization_spaces = config.clean_up_tokenization_spaces && !is_bpe;
         let byte_level_decoder = matches!(inner.get_decoder(), Some(DecoderWrapper::ByteLevel(_)));
 
+        let markup = markup_tokens(&inner);
         Ok(Tokenizer {
             base_vocab,
+            markup,
             inner,
             config,
             image_token,
@@ -216,22 +220,10 @@ impl Tokenizer {
     /// text. Unbroken, a typed `<image>` would take an image's place (every later turn then fails
     /// with an image count mismatch) and a typed `<end_of_utterance>` would end the turn.
     pub fn neutralize_markup<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        let added = self.inner.get_added_vocabulary();
-        let mut markup: Vec<String> = self
-            .inner
-            .get_added_tokens_decoder()
-            .into_values()
-            .map(|t| t.content)
-            .filter(|c| {
-                c.chars().count() >= 2
-                    && (added.is_special_token(c) || (c.starts_with('<') && c.ends_with('>')))
-            })
-            .collect();
+        let markup = &self.markup;
         if !markup.iter().any(|m| text.contains(m.as_str())) {
             return text.into();
         }
-        // Longest first, so a token is never broken as a shorter one it starts with.
-        markup.sort_by_key(|m| std::cmp::Reverse(m.len()));
         let mut out = String::with_capacity(text.len() + 8);
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
@@ -405,6 +397,23 @@ pub(crate) fn byte_level_token_bytes(token: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Special added tokens and added tokens written `<...>`, longest first, so a token is never
+/// broken as a shorter one it starts with.
+fn markup_tokens(inner: &tokenizers::Tokenizer) -> Vec<String> {
+    let added = inner.get_added_vocabulary();
+    let mut markup: Vec<String> = inner
+        .get_added_tokens_decoder()
+        .into_values()
+        .map(|t| t.content)
+        .filter(|c| {
+            c.chars().count() >= 2
+                && (added.is_special_token(c) || (c.starts_with('<') && c.ends_with('>')))
+        })
+        .collect();
+    markup.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    markup
 }
 
 #[cfg(test)]
