@@ -51,9 +51,9 @@ pub struct BatchArgs {
     /// Run the files the output records as failed again (their old lines are dropped).
     #[arg(long)]
     retry_failed: bool,
-    /// Resize images so their longest edge is this many pixels before tiling (local model only).
-    #[arg(long)]
-    longest_edge: Option<u32>,
+    /// The image resolution (local model only; a server picks its own).
+    #[command(flatten)]
+    resolution: crate::resolution::ResolutionArgs,
     /// The pages of every PDF shown with the prompt, from 1, e.g. 1,3-4 (default: the first);
     /// a PDF's pages go in one message and get one line, keyed by the file.
     #[arg(long, value_name = "LIST")]
@@ -214,7 +214,7 @@ fn check_flags(args: &BatchArgs) -> Result<(), BatchError> {
         (None, Some(_)) => {
             let s = &args.sampling;
             let local_only = [
-                (args.longest_edge.is_some(), "--longest-edge"),
+                (args.resolution.given(), "--longest-edge/--resolution"),
                 (s.top_k.is_some(), "--top-k"),
                 (s.repetition_penalty != 1.0, "--repetition-penalty"),
                 (s.ignore_eos, "--ignore-eos"),
@@ -257,7 +257,7 @@ fn answerer(args: &BatchArgs) -> Result<Box<dyn Answerer>, BatchError> {
         model,
         &args.load,
         &args.prompt,
-        args.longest_edge,
+        args.resolution.clone(),
         pages(args),
         args.sampling.params(),
     )?))

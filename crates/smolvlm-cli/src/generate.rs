@@ -20,7 +20,8 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// An image to ask about; repeat for several, in order. A PDF stands for its pages
-    /// (`--pages`), each rendered at the model's longest edge.
+    /// (`--pages`), each rendered at the longest edge the model is shown it at (`--resolution`;
+    /// document by default).
     #[arg(long = "image")]
     images: Vec<PathBuf>,
     /// The pages of each PDF given, from 1, e.g. 1,3-4 (default: the first page); each becomes
@@ -31,10 +32,8 @@ pub struct GenerateArgs {
     prompt: String,
     #[command(flatten)]
     sampling: SamplingArgs,
-    /// Resize images so their longest edge is this many pixels before tiling (default: the
-    /// model's own, e.g. 4×512 for SmolVLM-256M; 5× its tile for documents, less for speed).
-    #[arg(long)]
-    longest_edge: Option<u32>,
+    #[command(flatten)]
+    resolution: crate::resolution::ResolutionArgs,
     /// Print one JSON object with the answer, token ids, counts and timings.
     #[arg(long)]
     pub json: bool,
@@ -106,7 +105,11 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         .pages
         .clone()
         .unwrap_or_else(crate::pages::PageList::first);
-    let edge = crate::pages::render_edge(&model, args.longest_edge);
+    let has_pdf = args.images.iter().any(|p| crate::pages::is_pdf(p));
+    let longest_edge = args
+        .resolution
+        .longest_edge(model.processor().config(), has_pdf);
+    let edge = crate::pages::render_edge(&model, longest_edge);
     let mut images: Vec<ImageSource> = Vec::new();
     for path in &args.images {
         images.extend(crate::pages::images_of(path, &pages, edge, &cancel)?);
@@ -116,7 +119,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         &mut model,
         images,
         &args.prompt,
-        args.longest_edge,
+        longest_edge,
         args.sampling.params(),
         cancel,
         |text| {

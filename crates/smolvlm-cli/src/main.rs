@@ -6,6 +6,7 @@ mod generate;
 mod model_args;
 mod models;
 mod pages;
+mod resolution;
 mod serve;
 
 use std::process::ExitCode;

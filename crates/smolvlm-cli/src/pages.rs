@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use smolvlm::{CancelToken, ImageSource};
-use smolvlm_pdf::{Document, Limits, PdfError, RgbImage};
+use smolvlm_pdf::{Document, Limits, PdfError};
 
 use crate::CliError;
 
@@ -127,7 +127,8 @@ pub fn render_pages(
             let image = doc
                 .render(n - 1, longest_edge, cancel)
                 .map_err(|e| in_file(path, e))?;
-            Ok((format!("{}#page={n}", path.display()), png(image)?))
+            let png = image.to_png().map_err(|e| in_file(path, e))?;
+            Ok((format!("{}#page={n}", path.display()), png))
         })
         .collect()
 }
@@ -142,16 +143,6 @@ fn in_file(path: &Path, error: PdfError) -> CliError {
         file: path.display().to_string(),
         error,
     }
-}
-
-fn png(image: RgbImage) -> Result<Vec<u8>, CliError> {
-    let (w, h) = (image.width, image.height);
-    let buf = image::RgbImage::from_raw(w, h, image.data)
-        .ok_or_else(|| std::io::Error::other(format!("a {w}×{h} render has the wrong size")))?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    buf.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(std::io::Error::other)?;
-    Ok(out.into_inner())
 }
 
 #[derive(Args)]
@@ -223,7 +214,7 @@ pub fn run(args: PdfArgs) -> Result<(), CliError> {
                 ),
             }
             .map_err(|e| in_file(&r.file, e))?;
-            std::fs::write(&r.out, png(image)?)?;
+            std::fs::write(&r.out, image.to_png().map_err(|e| in_file(&r.file, e))?)?;
             Ok(())
         }
         PdfCommand::Info { file, json } => {

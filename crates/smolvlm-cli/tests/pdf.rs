@@ -37,9 +37,20 @@ fn generate(images: &[&str], extra: &[&str]) -> Value {
     json_of(&out)
 }
 
-/// `smolvlm pdf render` of one page at the tiny model's longest edge (512).
+/// The longest edge PDF pages are shown at by default: the document preset, 5 × the tiny
+/// model's 128-px tile (its own longest edge is 512).
+const DOCUMENT_EDGE: &str = "640";
+
+/// `smolvlm pdf render` of one page at the document preset's longest edge.
 fn render(dir: &Path, file: &str, page: usize) -> String {
-    let out_path = dir.join(format!("page{page}.png")).display().to_string();
+    render_at(dir, file, page, DOCUMENT_EDGE)
+}
+
+fn render_at(dir: &Path, file: &str, page: usize, edge: &str) -> String {
+    let out_path = dir
+        .join(format!("page{page}-{edge}.png"))
+        .display()
+        .to_string();
     let page_s = page.to_string();
     let out = smolvlm(&[
         "pdf",
@@ -48,7 +59,7 @@ fn render(dir: &Path, file: &str, page: usize) -> String {
         "--page",
         &page_s,
         "--longest-edge",
-        "512",
+        edge,
         "--out",
         &out_path,
     ]);
@@ -66,11 +77,12 @@ fn a_pdf_page_is_the_same_image_as_its_render() {
     let doc = pdf("rotated.pdf");
     let page2 = render(dir.path(), &doc, 2);
     let png = image::open(&page2).unwrap();
-    // Page 2 has /Rotate 90: landscape, its longest edge the model's 512.
-    assert_eq!((png.width(), png.height()), (512, 362));
+    // Page 2 has /Rotate 90: landscape (A4), its longest edge the document preset's.
+    assert_eq!((png.width(), png.height()), (640, 452));
 
+    // A PDF's pages default to the document preset; an image file to the model's own edge.
     let from_pdf = generate(&[&doc], &["--pages", "2"]);
-    let from_png = generate(&[&page2], &[]);
+    let from_png = generate(&[&page2], &["--resolution", "document"]);
     assert_eq!(from_pdf["token_ids"], from_png["token_ids"]);
     assert_eq!(from_pdf["prompt_tokens"], from_png["prompt_tokens"]);
     assert_eq!(from_pdf["image_tokens"], from_png["image_tokens"]);
@@ -79,10 +91,21 @@ fn a_pdf_page_is_the_same_image_as_its_render() {
     // Without --pages a PDF is its first page (portrait, a different image).
     let page1 = render(dir.path(), &doc, 1);
     let png1 = image::open(&page1).unwrap();
-    assert_eq!((png1.width(), png1.height()), (362, 512));
+    assert_eq!((png1.width(), png1.height()), (452, 640));
     assert_eq!(
         generate(&[&doc], &[])["token_ids"],
-        generate(&[&page1], &[])["token_ids"]
+        generate(&[&page1], &["--resolution", "document"])["token_ids"]
+    );
+
+    // Asked for, the standard preset renders the page at the model's own 512 px.
+    let standard = render_at(dir.path(), &doc, 2, "512");
+    let from_pdf = generate(&[&doc], &["--pages", "2", "--resolution", "standard"]);
+    let from_png = generate(&[&standard], &[]);
+    assert_eq!(from_pdf["token_ids"], from_png["token_ids"]);
+    assert!(
+        from_pdf["image_tokens"].as_u64()
+            < generate(&[&doc], &["--pages", "2"])["image_tokens"].as_u64(),
+        "the document preset shows a page in more tiles than the standard one"
     );
 }
 
@@ -95,7 +118,7 @@ fn several_pages_are_several_images_in_order() {
         .map(|&p| render(dir.path(), &doc, p))
         .collect();
     let from_pdf = generate(&[&doc], &["--pages", "3,1"]);
-    let from_pngs = generate(&[&pngs[0], &pngs[1]], &[]);
+    let from_pngs = generate(&[&pngs[0], &pngs[1]], &["--resolution", "document"]);
     assert_eq!(from_pdf["token_ids"], from_pngs["token_ids"]);
     assert_eq!(from_pdf["image_tokens"], from_pngs["image_tokens"]);
     let one = generate(&[&doc], &["--pages", "3"]);

@@ -14,6 +14,7 @@ mod jpeg;
 mod limits;
 pub mod load;
 mod orientation;
+mod preset;
 pub mod processor;
 pub mod resample;
 
@@ -21,5 +22,6 @@ pub use config::ProcessorConfig;
 pub use error::{ImageError, Result};
 pub use limits::{ImageLimits, MAX_DECODE_ALLOC, MAX_FILE_BYTES, MAX_IMAGE_SIDE};
 pub use load::{decode_image_bytes, image_dimensions, load_image_file};
+pub use preset::{DOCUMENT_TILES, Resolution};
 pub use processor::{ImagePlan, ImageProcessor, MAX_IMAGE_SIZE, ProcessedImage};
 pub use resample::Filter;

@@ -83,6 +83,8 @@ pub enum PdfError {
     RendererBusy { running: usize, limit: usize },
     #[error("the renderer failed on page {page} (a bug in the PDF renderer on this file)")]
     RenderFailed { page: usize },
+    #[error("cannot encode the rendered page as PNG: {reason}")]
+    Encode { reason: String },
 }
 
 impl PdfError {
@@ -103,6 +105,7 @@ impl PdfError {
             PdfError::Cancelled { .. } => "cancelled",
             PdfError::RendererBusy { .. } => "pdf_renderer_busy",
             PdfError::RenderFailed { .. } => "pdf_render_failed",
+            PdfError::Encode { .. } => "pdf_encode_failed",
         }
     }
 }

@@ -11,6 +11,7 @@
 
 mod error;
 mod limits;
+mod png;
 mod render;
 mod size;
 

@@ -9,14 +9,14 @@ use super::{Answerer, BatchError};
 use crate::CliError;
 use crate::model_args::LoadArgs;
 use crate::pages::PageList;
+use crate::resolution::ResolutionArgs;
 
 pub struct Local {
     model: SmolVlmModel,
     prompt: String,
-    longest_edge: Option<u32>,
-    /// The pages of each PDF, and the longest edge they are rendered at (the processor's).
+    resolution: ResolutionArgs,
+    /// The pages of each PDF (rendered at the longest edge the processor uses for them).
     pages: PageList,
-    render_edge: u32,
     params: SamplingParams,
 }
 
@@ -25,7 +25,7 @@ impl Local {
         model: &Path,
         load: &LoadArgs,
         prompt: &str,
-        longest_edge: Option<u32>,
+        resolution: ResolutionArgs,
         pages: PageList,
         params: SamplingParams,
     ) -> Result<Self, BatchError> {
@@ -35,13 +35,11 @@ impl Local {
         if !model.has_vision() {
             return Err(CliError::from(smolvlm::Error::NoVision).into());
         }
-        let render_edge = crate::pages::render_edge(&model, longest_edge);
         Ok(Self {
             model,
             prompt: prompt.to_string(),
-            longest_edge,
+            resolution,
             pages,
-            render_edge,
             params,
         })
     }
@@ -53,21 +51,24 @@ impl Answerer for Local {
         // exactly `generate`'s for this image alone.
         self.model.clear_cache();
         let record = |e: CliError| RecordError::new(e.code(), e.to_string());
-        let images =
-            crate::pages::images_of(file, &self.pages, self.render_edge, cancel).map_err(|e| {
-                match e {
-                    CliError::Pdf {
-                        error: smolvlm_pdf::PdfError::Cancelled { .. },
-                        ..
-                    } => FileError::Cancelled,
-                    e => record(e).into(),
-                }
-            })?;
+        let longest_edge = self
+            .resolution
+            .longest_edge(self.model.processor().config(), crate::pages::is_pdf(file));
+        let render_edge = crate::pages::render_edge(&self.model, longest_edge);
+        let images = crate::pages::images_of(file, &self.pages, render_edge, cancel).map_err(
+            |e| match e {
+                CliError::Pdf {
+                    error: smolvlm_pdf::PdfError::Cancelled { .. },
+                    ..
+                } => FileError::Cancelled,
+                e => record(e).into(),
+            },
+        )?;
         let summary = crate::generate::answer_one_turn(
             &mut self.model,
             images,
             &self.prompt,
-            self.longest_edge,
+            longest_edge,
             self.params.clone(),
             cancel.clone(),
             |_| Ok(()),
