@@ -1,7 +1,7 @@
 //! Asking the model: a user turn (text and images, copied into the image store) is added to its
 //! conversation and the answer starts streaming, recorded as it streams ([`crate::recorder`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smolvlm::{ContentPart, Message, Role};
 
 use crate::connections::Connection;
@@ -11,7 +11,7 @@ use crate::images::{self, absolute_message_images};
 use crate::recorder::AnswerRecorder;
 use crate::remote;
 use crate::state::AppState;
-use crate::store::{MessageStatus, StoredMessage, new_id, now_ms};
+use crate::store::{MessageStatus, PdfPageRef, StoredImage, StoredMessage, new_id, now_ms};
 use crate::validate::{self, GenerationSettings};
 use crate::worker::GenerateJob;
 
@@ -23,6 +23,60 @@ pub struct SendTicket {
     pub assistant_message_id: String,
 }
 
+/// An image of a message being sent: a path (any image file, or one in the image store), or a
+/// stored image with what the UI knows of it (the name it was added under, the PDF page it is),
+/// which the conversation keeps for display.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+#[serde(untagged)]
+pub enum OutgoingImage {
+    Path(String),
+    Stored(ImageRef),
+}
+
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRef {
+    pub file: String,
+    #[serde(default)]
+    pub original_name: Option<String>,
+    #[serde(default)]
+    pub page: Option<PdfPageRef>,
+}
+
+impl OutgoingImage {
+    fn path(&self) -> &str {
+        match self {
+            OutgoingImage::Path(p) => p,
+            OutgoingImage::Stored(r) => &r.file,
+        }
+    }
+
+    /// `image` (as imported from [`Self::path`]) with the name and page the UI gave, checked.
+    fn describe(&self, mut image: StoredImage) -> AppResult<StoredImage> {
+        let OutgoingImage::Stored(r) = self else {
+            return Ok(image);
+        };
+        if let Some(name) = r.original_name.as_deref().map(images::display_name)
+            && !name.is_empty()
+        {
+            image.original_name = name;
+        }
+        if let Some(page) = &r.page {
+            if page.page == 0 || page.page > page.pages {
+                return Err(AppError::invalid(format!(
+                    "page {} of a {}-page PDF does not exist",
+                    page.page, page.pages
+                )));
+            }
+            image.page = Some(PdfPageRef {
+                document: images::display_name(&page.document),
+                ..page.clone()
+            });
+        }
+        Ok(image)
+    }
+}
+
 /// Adds the user's turn to `conversation_id` and starts answering it — with this computer's
 /// model, or the connection the settings' `backend` names; every event goes to `send`. Settings `settings` leaves out come from the saved settings. Refused with `busy` while
 /// another answer is being generated.
@@ -30,13 +84,14 @@ pub fn start_answer(
     state: &AppState,
     conversation_id: &str,
     text: &str,
-    images: &[String],
+    images: &[OutgoingImage],
     settings: GenerationSettings,
     send: impl Fn(StreamEvent) + Send + 'static,
 ) -> AppResult<SendTicket> {
     validate::id(conversation_id)?;
     validate::text(text, "the message", validate::MAX_TEXT_CHARS)?;
-    let image_paths = validate::image_paths(images)?;
+    let paths: Vec<String> = images.iter().map(|i| i.path().to_string()).collect();
+    let image_paths = validate::image_paths(&paths)?;
     if text.trim().is_empty() && image_paths.is_empty() {
         return Err(AppError::invalid("the message is empty"));
     }
@@ -54,15 +109,11 @@ pub fn start_answer(
             let Some(geometry) = state.worker.image_geometry() else {
                 return Err(AppError::NoModel);
             };
-            let edge = if settings.longest_edge.is_some() || saved.longest_edge_tiles.is_some() {
-                Some(images::longest_edge(
-                    &geometry,
-                    settings.longest_edge,
-                    saved.longest_edge_tiles,
-                )?)
-            } else {
-                None
-            };
+            let edge = Some(images::longest_edge(
+                &geometry,
+                settings.longest_edge,
+                saved.resolution,
+            )?);
             (edge, state.worker.status().model.map(|m| m.name))
         }
     };
@@ -71,7 +122,8 @@ pub fn start_answer(
     }
     let stored_images = image_paths
         .iter()
-        .map(|p| state.store.import_image(p))
+        .zip(images)
+        .map(|(p, image)| image.describe(state.store.import_image(p)?))
         .collect::<AppResult<Vec<_>>>()?;
 
     let now = now_ms();

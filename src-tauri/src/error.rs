@@ -16,6 +16,13 @@ pub enum AppError {
     NotAnImage { path: PathBuf, reason: String },
     #[error("{}: {reason}", path.display())]
     ImageTooLarge { path: PathBuf, reason: String },
+    /// A PDF that cannot be opened or rendered; the code is smolvlm-pdf's (`pdf_encrypted`, …).
+    #[error("{name}: {error}")]
+    Pdf {
+        name: String,
+        #[source]
+        error: smolvlm_pdf::PdfError,
+    },
     #[error("no model is loaded; load one first")]
     NoModel,
     #[error("a generation is already running ({0}); stop it or wait for it to finish")]
@@ -59,6 +66,7 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::NotAnImage { .. } => "not_an_image",
             AppError::ImageTooLarge { .. } => "image_too_large",
+            AppError::Pdf { error, .. } => error.code(),
             AppError::NoModel => "no_model_loaded",
             AppError::Busy(_) => "busy",
             AppError::Worker(e) => e.code(),

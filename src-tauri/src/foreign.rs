@@ -37,6 +37,15 @@ pub enum StopReason {
     Cancelled,
 }
 
+/// `smolvlm::image::Resolution`.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Fast,
+    Standard,
+    Document,
+}
+
 /// `smolvlm::DevicePreference`.
 #[derive(Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]

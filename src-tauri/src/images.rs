@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use smolvlm_image::MAX_IMAGE_SIZE;
+use smolvlm_image::{MAX_IMAGE_SIZE, Resolution};
 
 use crate::error::{AppError, AppResult};
 use crate::store::{Conversation, Store, StoredImage, StoredMessage};
@@ -34,6 +34,32 @@ pub struct ImageCost {
     pub tile_size: u32,
     pub default_longest_edge: u32,
     pub max_longest_edge: u32,
+    /// The longest edge each resolution preset gives the loaded model.
+    pub presets: PresetEdges,
+}
+
+/// Pixels along the longest edge for each [`Resolution`] with one model, within its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub struct PresetEdges {
+    pub fast: u32,
+    pub standard: u32,
+    pub document: u32,
+}
+
+pub fn preset_edges(g: &ImageGeometry) -> PresetEdges {
+    let edge = |r| preset_edge(g, r);
+    PresetEdges {
+        fast: edge(Resolution::Fast),
+        standard: edge(Resolution::Standard),
+        document: edge(Resolution::Document),
+    }
+}
+
+/// `r`'s longest edge with the model of `g`, within its limits.
+pub fn preset_edge(g: &ImageGeometry, r: Resolution) -> u32 {
+    let limits = edge_limits(g);
+    r.longest_edge(g.processor.config())
+        .clamp(limits.min, limits.max)
 }
 
 /// The longest edges (pixels) the loaded model allows.
@@ -65,28 +91,19 @@ pub fn edge_limits(g: &ImageGeometry) -> EdgeLimits {
     }
 }
 
-/// The longest edge to use: the one asked for, clamped to the model's limits, else
-/// `default_tiles` tiles (the settings' resolution), else the model's default. A value outside
-/// what any model could take (0 or over 8192) is `invalid_input`.
-pub fn longest_edge(
-    g: &ImageGeometry,
-    asked: Option<u32>,
-    default_tiles: Option<u32>,
-) -> AppResult<u32> {
-    let limits = edge_limits(g);
-    let tile = g.processor.config().tile_size.max(1);
-    let px = match (asked, default_tiles) {
-        (Some(px), _) => {
-            if !(1..=8192).contains(&px) {
-                return Err(AppError::invalid(format!(
-                    "longestEdge must be between 1 and 8192 pixels; got {px}"
-                )));
-            }
-            px
-        }
-        (None, Some(n)) => n.saturating_mul(tile),
-        (None, None) => limits.default,
+/// The longest edge to use: the one asked for, clamped to the model's limits, else the
+/// `default` preset's (the settings' resolution). A value outside what any model could take (0
+/// or over 8192) is `invalid_input`.
+pub fn longest_edge(g: &ImageGeometry, asked: Option<u32>, default: Resolution) -> AppResult<u32> {
+    let Some(px) = asked else {
+        return Ok(preset_edge(g, default));
     };
+    if !(1..=8192).contains(&px) {
+        return Err(AppError::invalid(format!(
+            "longestEdge must be between 1 and 8192 pixels; got {px}"
+        )));
+    }
+    let limits = edge_limits(g);
     Ok(px.clamp(limits.min, limits.max))
 }
 
@@ -110,22 +127,22 @@ pub fn cost(g: &ImageGeometry, width: u32, height: u32, edge: u32) -> AppResult<
         tile_size: cfg.tile_size,
         default_longest_edge: limits.default,
         max_longest_edge: limits.max,
+        presets: preset_edges(g),
     })
 }
 
 /// What the image at `path` costs with `geometry` at `asked` pixels (clamped to the model's
-/// limits; default: `default_tiles` tiles, else the model's own longest edge). Reads the file's
-/// header only.
+/// limits; default: the `default` preset's). Reads the file's header only.
 pub fn file_cost(
     geometry: &ImageGeometry,
     path: &Path,
     asked: Option<u32>,
-    default_tiles: Option<u32>,
+    default: Resolution,
 ) -> AppResult<ImageCost> {
     if !geometry.has_vision {
         return Err(AppError::Engine(smolvlm::Error::NoVision));
     }
-    let edge = longest_edge(geometry, asked, default_tiles)?;
+    let edge = longest_edge(geometry, asked, default)?;
     validate::image_file(path)?;
     let (width, height) =
         smolvlm_image::image_dimensions(path, &Default::default()).map_err(|e| {
@@ -164,7 +181,7 @@ pub fn absolute_message_images(store: &Store, m: &mut StoredMessage) {
 pub fn pasted_name(header: Option<&str>) -> String {
     header
         .map(percent_decode)
-        .map(|n| sanitize_name(&n))
+        .map(|n| display_name(&n))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "pasted image".to_string())
 }
@@ -193,7 +210,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A display name: its last path component, no control characters, bounded.
-fn sanitize_name(name: &str) -> String {
+pub fn display_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     last.chars()
         .filter(|c| !c.is_control())
@@ -211,8 +228,8 @@ mod tests {
     fn names_are_decoded_and_sanitized() {
         assert_eq!(percent_decode("caf%C3%A9%20cat.png"), "café cat.png");
         assert_eq!(percent_decode("50%-off%zz%4"), "50%-off%zz%4");
-        assert_eq!(sanitize_name("../../etc/pass\u{0}wd"), "passwd");
-        assert_eq!(sanitize_name("C:\\Users\\me\\shot.png"), "shot.png");
-        assert_eq!(sanitize_name(&"x".repeat(1000)).len(), MAX_NAME_CHARS);
+        assert_eq!(display_name("../../etc/pass\u{0}wd"), "passwd");
+        assert_eq!(display_name("C:\\Users\\me\\shot.png"), "shot.png");
+        assert_eq!(display_name(&"x".repeat(1000)).len(), MAX_NAME_CHARS);
     }
 }

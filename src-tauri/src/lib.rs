@@ -19,6 +19,7 @@ use tauri::{Builder, Emitter, Manager, Runtime};
 pub mod chat;
 pub mod commands;
 pub mod connections;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod foreign;

@@ -4,8 +4,8 @@
 //!
 //! What they drive: the generation settings are the defaults of `send_message` for every field
 //! the UI leaves out; `systemPrompt` (when not blank) opens every conversation sent to the model;
-//! `threads` and `device` apply on the next model load; `longestEdgeTiles` is the default image
-//! resolution; `theme` is the UI's alone; `lastModel` is set by every successful load;
+//! `threads` and `device` apply on the next model load; `resolution` is the default image
+//! resolution preset; `theme` is the UI's alone; `lastModel` is set by every successful load;
 //! `localApi` starts and stops the app's API server as it is saved (`crate::local_api`);
 //! `backend` picks the connection that answers the chat (`crate::remote`).
 
@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use smolvlm::DevicePreference;
+use smolvlm::image::Resolution;
 
 use crate::connections::{self, Connection, LocalApiSettings};
 use crate::error::{AppError, AppResult};
@@ -23,9 +24,6 @@ use crate::validate::{self, GenerationSettings};
 
 /// Most compute threads one may ask for.
 pub const MAX_THREADS: usize = 256;
-/// Most tiles along an image's longest edge one may ask for (the model's own limit may be lower;
-/// see `images::edge_limits`).
-pub const MAX_LONGEST_EDGE_TILES: u32 = 16;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
@@ -56,9 +54,15 @@ pub struct Settings {
     /// Applied on the next load.
     #[specta(type = crate::foreign::DevicePreference)]
     pub device: DevicePreference,
-    /// The default resolution: images are resized so their longest edge is this many tiles of
-    /// the loaded model; `None` keeps the model's own default.
-    pub longest_edge_tiles: Option<u32>,
+    /// The default image resolution, a preset from the loaded model's tile (`standard`: the
+    /// model's own longest edge).
+    #[specta(type = crate::foreign::Resolution)]
+    pub resolution: Resolution,
+    /// Read from settings files written before `resolution` (tiles along the longest edge), and
+    /// turned into the nearest preset on open; never written.
+    #[serde(rename = "longestEdgeTiles", skip_serializing)]
+    #[specta(skip)]
+    pub(crate) legacy_longest_edge_tiles: Option<u32>,
     pub theme: Theme,
     /// The model loaded last (a folder or `.gguf` path), for the next start.
     pub last_model: Option<String>,
@@ -83,7 +87,8 @@ impl Default for Settings {
             system_prompt: String::new(),
             threads: 0,
             device: DevicePreference::Auto,
-            longest_edge_tiles: None,
+            resolution: Resolution::Standard,
+            legacy_longest_edge_tiles: None,
             theme: Theme::System,
             last_model: None,
             local_api: LocalApiSettings::default(),
@@ -122,13 +127,6 @@ impl Settings {
                 self.threads
             )));
         }
-        if let Some(n) = self.longest_edge_tiles
-            && !(1..=MAX_LONGEST_EDGE_TILES).contains(&n)
-        {
-            return Err(AppError::invalid(format!(
-                "longestEdgeTiles must be between 1 and {MAX_LONGEST_EDGE_TILES}, or null; got {n}"
-            )));
-        }
         if let Some(m) = &self.last_model
             && (m.len() > 4096 || m.contains('\0'))
         {
@@ -137,6 +135,18 @@ impl Settings {
         self.local_api.validate()?;
         connections::validate(&self.connections, self.backend.as_deref())?;
         Ok(())
+    }
+
+    /// An older file's `longestEdgeTiles` as the preset nearest to it (1 tile was "Low").
+    fn migrated(mut self) -> Self {
+        if let Some(tiles) = self.legacy_longest_edge_tiles.take() {
+            self.resolution = match tiles {
+                0..=2 => Resolution::Fast,
+                3..=4 => Resolution::Standard,
+                _ => Resolution::Document,
+            };
+        }
+        self
     }
 
     /// `ui` with every field it leaves out taken from these settings. (`longestEdge` is left
@@ -198,7 +208,8 @@ pub(crate) struct SettingsKeys {
     #[specta(type = Option<crate::foreign::DevicePreference>)]
     device: Option<DevicePreference>,
     #[specta(optional)]
-    longest_edge_tiles: Option<Option<u32>>,
+    #[specta(type = Option<crate::foreign::Resolution>)]
+    resolution: Option<Resolution>,
     #[specta(optional)]
     theme: Option<Theme>,
     #[specta(optional)]
@@ -224,7 +235,7 @@ impl SettingsStore {
         let path = dir.join("settings.json");
         let current = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<Settings>(&bytes) {
-                Ok(s) if s.validate().is_ok() => s,
+                Ok(s) if s.validate().is_ok() => s.migrated(),
                 Ok(_) | Err(_) => {
                     eprintln!(
                         "smolvlm-desktop: {} is not valid settings; using the defaults",
@@ -276,6 +287,11 @@ impl SettingsStore {
         // Loads record `lastModel`; the UI's copy may predate the last load (the settings dialog
         // sends its whole object), so what it says of it is not taken.
         patch.remove("lastModel");
+        if patch.contains_key("longestEdgeTiles") {
+            return Err(AppError::invalid(
+                "longestEdgeTiles was replaced by resolution: fast, standard or document",
+            ));
+        }
         let current = self.get();
         let mut merged = match serde_json::to_value(&current) {
             Ok(serde_json::Value::Object(m)) => m,

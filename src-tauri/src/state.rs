@@ -1,6 +1,7 @@
 //! What every command works with: the model worker, the conversation store, the settings, the
 //! model manager and the local API. Built once in the app's setup ([`crate::configure`]) and managed by tauri.
 
+use crate::documents::OpenDocuments;
 use std::sync::Arc;
 
 use crate::local_api::LocalApi;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub on_download: DownloadListener,
     /// The app's OpenAI-compatible server, when the settings turn it on.
     pub local_api: LocalApi,
+    /// PDFs open while the user chooses their pages.
+    pub documents: OpenDocuments,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             store,
             on_download,
             local_api: LocalApi::default(),
+            documents: OpenDocuments::default(),
         }
     }
 

@@ -87,6 +87,21 @@ pub struct StoredImage {
     pub original_name: String,
     pub width: u32,
     pub height: u32,
+    /// Set when the image is a rendered page of a PDF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PdfPageRef>,
+}
+
+/// The PDF page an image was rendered from (for display: the PDF itself is not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PdfPageRef {
+    /// The PDF's file name.
+    pub document: String,
+    /// From 1.
+    pub page: u32,
+    /// The PDF's page count.
+    pub pages: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
@@ -292,6 +307,15 @@ impl Store {
         self.store_image(bytes, &checked, name.to_string())
     }
 
+    /// Stores a PDF page rendered in process (PNG bytes); named "<pdf> — page N".
+    pub fn import_page(&self, png: &[u8], page: PdfPageRef) -> AppResult<StoredImage> {
+        let name = format!("{} — page {}", page.document, page.page);
+        let checked = validate::image_bytes(png, &name)?;
+        let mut image = self.store_image(png, &checked, name)?;
+        image.page = Some(page);
+        Ok(image)
+    }
+
     fn store_image(
         &self,
         bytes: &[u8],
@@ -310,6 +334,7 @@ impl Store {
             original_name,
             width: checked.width,
             height: checked.height,
+            page: None,
         })
     }
 

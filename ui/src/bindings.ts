@@ -21,22 +21,23 @@ export const commands = {
 	getConversation: (id: string) => __TAURI_INVOKE<Conversation_Serialize>("get_conversation", { id }),
 	deleteConversation: (id: string) => __TAURI_INVOKE<null>("delete_conversation", { id }),
 	/**
-	 *  Adds a user turn (text and images, copied into the image store) to a conversation and starts
+	 *  Adds a user turn (text and images — paths, or stored images with their names and PDF pages —
+	 *  copied into the image store) to a conversation and starts
 	 *  answering it; the answer streams over `on_event` and is saved as it streams. Refused with
 	 *  `busy` while another answer is being generated. Settings the UI leaves out come from the
 	 *  saved settings.
 	 */
-	sendMessage: (conversationId: string, text: string, images: string[], settings: GenerationSettings_Deserialize | null, onEvent: Channel<StreamEvent_Deserialize>) => __TAURI_INVOKE<SendTicket_Serialize>("send_message", { conversationId, text, images, settings, onEvent }),
+	sendMessage: (conversationId: string, text: string, images: OutgoingImage_Deserialize[], settings: GenerationSettings_Deserialize | null, onEvent: Channel<StreamEvent_Deserialize>) => __TAURI_INVOKE<SendTicket_Serialize>("send_message", { conversationId, text, images, settings, onEvent }),
 	/**  Stops a generation; false when it is not the one running (already finished, say). */
 	cancelGeneration: (generationId: number) => __TAURI_INVOKE<boolean>("cancel_generation", { generationId }),
 	/**
 	 *  Validates an image file (exists, within the size limits, decodes) and copies it into the
 	 *  image store. The answer's `file` is the stored copy's absolute path.
 	 */
-	importImage: (path: string) => __TAURI_INVOKE<StoredImage>("import_image", { path }),
+	importImage: (path: string) => __TAURI_INVOKE<StoredImage_Serialize>("import_image", { path }),
 	/**
 	 *  Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
-	 *  model's limits; default: the settings' resolution, else the model's).
+	 *  model's limits; default: the settings' resolution preset).
 	 */
 	imageCost: (path: string, longestEdge: number | null) => __TAURI_INVOKE<ImageCost>("image_cost", { path, longestEdge }),
 	renameConversation: (id: string, title: string) => __TAURI_INVOKE<ConversationSummary>("rename_conversation", { id, title }),
@@ -72,6 +73,24 @@ export const commands = {
 	saveSettings: (settings: SettingsPatch_Deserialize) => __TAURI_INVOKE<Settings_Serialize>("save_settings", { settings }),
 	/**  Whether the local API is serving, where, and why not when it should be. */
 	localApiStatus: () => __TAURI_INVOKE<LocalApiStatus_Serialize>("local_api_status"),
+	/**  Opens the PDF at `path` for choosing pages: its page count and sizes. */
+	openPdf: (path: string) => __TAURI_INVOKE<PdfInfo>("open_pdf", { path }),
+	/**
+	 *  What each page costs with the loaded model at `longest_edge` (pixels; default: the document
+	 *  preset).
+	 */
+	pdfPageCosts: (id: string, longestEdge: number | null) => __TAURI_INVOKE<PdfCosts>("pdf_page_costs", { id, longestEdge }),
+	/**  Page `page` (from 1) as a small PNG data URL. */
+	pdfThumbnail: (id: string, page: number) => __TAURI_INVOKE<string>("pdf_thumbnail", { id, page }),
+	/**
+	 *  Renders page `page` (from 1) at `longest_edge` (default: the loaded model's document preset)
+	 *  into the image store; the answer's `file` is the stored copy's absolute path.
+	 */
+	importPdfPage: (id: string, page: number, longestEdge: number | null) => __TAURI_INVOKE<StoredImage_Serialize>("import_pdf_page", { id, page, longestEdge }),
+	/**  Stops the page render running for PDF `id` (it answers `cancelled`). */
+	cancelPdfRender: (id: string) => __TAURI_INVOKE<null>("cancel_pdf_render", { id }),
+	/**  Closes PDF `id`; false when it was not open. */
+	closePdf: (id: string) => __TAURI_INVOKE<boolean>("close_pdf", { id }),
 };
 
 /* Types */
@@ -341,6 +360,22 @@ export type ImageCost = {
 	tileSize: number,
 	defaultLongestEdge: number,
 	maxLongestEdge: number,
+	/**  The longest edge each resolution preset gives the loaded model. */
+	presets: PresetEdges,
+};
+
+export type ImageRef = ImageRef_Serialize | ImageRef_Deserialize;
+
+export type ImageRef_Deserialize = {
+	file: string,
+	originalName?: string | null,
+	page?: PdfPageRef | null,
+};
+
+export type ImageRef_Serialize = {
+	file: string,
+	originalName: string | null,
+	page: PdfPageRef | null,
 };
 
 /**  The app's OpenAI-compatible server (`smolvlm-server`), sharing the chat's model. */
@@ -492,6 +527,77 @@ export type ModelStatus_Serialize = {
 	lastError: ErrorPayload | null,
 };
 
+/**
+ *  An image of a message being sent: a path (any image file, or one in the image store), or a
+ *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
+ *  which the conversation keeps for display.
+ */
+export type OutgoingImage = OutgoingImage_Serialize | OutgoingImage_Deserialize;
+
+/**
+ *  An image of a message being sent: a path (any image file, or one in the image store), or a
+ *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
+ *  which the conversation keeps for display.
+ */
+export type OutgoingImage_Deserialize = string | ImageRef_Deserialize;
+
+/**
+ *  An image of a message being sent: a path (any image file, or one in the image store), or a
+ *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
+ *  which the conversation keeps for display.
+ */
+export type OutgoingImage_Serialize = string | ImageRef_Serialize;
+
+/**  What each page of a PDF costs with the loaded model at one longest edge. */
+export type PdfCosts = {
+	/**  The longest edge pages are rendered and priced at. */
+	longestEdge: number,
+	/**  One per page, in page order. */
+	pages: ImageCost[],
+	/**
+	 *  Image tokens a message's pages should stay within: half the model's context, the rest
+	 *  left for the conversation and the answer (the rule the resolution limits use).
+	 */
+	budgetTokens: number,
+};
+
+/**  An opened PDF, as the page strip shows it. */
+export type PdfInfo = {
+	/**  Names this open PDF in the other PDF commands. */
+	id: string,
+	/**  The file's name. */
+	name: string,
+	pages: PdfPageSize[],
+};
+
+/**  The PDF page an image was rendered from (for display: the PDF itself is not kept). */
+export type PdfPageRef = {
+	/**  The PDF's file name. */
+	document: string,
+	/**  From 1. */
+	page: number,
+	/**  The PDF's page count. */
+	pages: number,
+};
+
+/**  A page's displayed size in points (1/72 inch), /Rotate applied. */
+export type PdfPageSize = {
+	/**  From 1. */
+	number: number,
+	widthPt: number,
+	heightPt: number,
+};
+
+/**  Pixels along the longest edge for each [`Resolution`] with one model, within its limits. */
+export type PresetEdges = {
+	fast: number,
+	standard: number,
+	document: number,
+};
+
+/**  `smolvlm::image::Resolution`. */
+export type Resolution = "fast" | "standard" | "document";
+
 /**  `smolvlm::Role`. */
 export type Role = "system" | "user" | "assistant";
 
@@ -530,7 +636,7 @@ export type SettingsPatch_Deserialize = {
 	systemPrompt?: string | null,
 	threads?: number | null,
 	device?: DevicePreference | null,
-	longestEdgeTiles?: number | null,
+	resolution?: Resolution | null,
 	theme?: Theme | null,
 	lastModel?: string | null,
 	localApi?: LocalApiSettings_Deserialize | null,
@@ -551,7 +657,7 @@ export type SettingsPatch_Serialize = {
 	systemPrompt?: string | null,
 	threads?: number | null,
 	device?: DevicePreference | null,
-	longestEdgeTiles?: number | null,
+	resolution?: Resolution | null,
 	theme?: Theme | null,
 	lastModel?: string | null,
 	localApi?: LocalApiSettings_Serialize | null,
@@ -574,10 +680,10 @@ export type Settings_Deserialize = {
 	/**  Applied on the next load. */
 	device?: DevicePreference,
 	/**
-	 *  The default resolution: images are resized so their longest edge is this many tiles of
-	 *  the loaded model; `None` keeps the model's own default.
+	 *  The default image resolution, a preset from the loaded model's tile (`standard`: the
+	 *  model's own longest edge).
 	 */
-	longestEdgeTiles?: number | null,
+	resolution?: Resolution,
 	theme?: Theme,
 	/**  The model loaded last (a folder or `.gguf` path), for the next start. */
 	lastModel?: string | null,
@@ -604,10 +710,10 @@ export type Settings_Serialize = {
 	/**  Applied on the next load. */
 	device: DevicePreference,
 	/**
-	 *  The default resolution: images are resized so their longest edge is this many tiles of
-	 *  the loaded model; `None` keeps the model's own default.
+	 *  The default image resolution, a preset from the loaded model's tile (`standard`: the
+	 *  model's own longest edge).
 	 */
-	longestEdgeTiles: number | null,
+	resolution: Resolution,
 	theme: Theme,
 	/**  The model loaded last (a folder or `.gguf` path), for the next start. */
 	lastModel: string | null,
@@ -623,7 +729,10 @@ export type Settings_Serialize = {
 export type StopReason = "eos" | "length" | "cancelled";
 
 /**  An image in the content-addressed store: the file is `<images dir>/<file>`. */
-export type StoredImage = {
+export type StoredImage = StoredImage_Serialize | StoredImage_Deserialize;
+
+/**  An image in the content-addressed store: the file is `<images dir>/<file>`. */
+export type StoredImage_Deserialize = {
 	sha256: string,
 	/**  `<sha256>.<ext>` inside the image store. */
 	file: string,
@@ -631,6 +740,21 @@ export type StoredImage = {
 	originalName: string,
 	width: number,
 	height: number,
+	/**  Set when the image is a rendered page of a PDF. */
+	page?: PdfPageRef | null,
+};
+
+/**  An image in the content-addressed store: the file is `<images dir>/<file>`. */
+export type StoredImage_Serialize = {
+	sha256: string,
+	/**  `<sha256>.<ext>` inside the image store. */
+	file: string,
+	/**  The name it had when it was added (for display only). */
+	originalName: string,
+	width: number,
+	height: number,
+	/**  Set when the image is a rendered page of a PDF. */
+	page?: PdfPageRef,
 };
 
 export type StoredMessage = StoredMessage_Serialize | StoredMessage_Deserialize;
@@ -639,7 +763,7 @@ export type StoredMessage_Deserialize = {
 	id: string,
 	role: Role,
 	text: string,
-	images?: StoredImage[],
+	images?: StoredImage_Deserialize[],
 	status: MessageStatus,
 	createdMs: number,
 	error?: ErrorPayload | null,
@@ -657,7 +781,7 @@ export type StoredMessage_Serialize = {
 	id: string,
 	role: Role,
 	text: string,
-	images: StoredImage[],
+	images: StoredImage_Serialize[],
 	status: MessageStatus,
 	createdMs: number,
 	error?: ErrorPayload,

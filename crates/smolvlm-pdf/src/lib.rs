@@ -166,6 +166,19 @@ impl Document {
         })
     }
 
+    /// The `(width, height)` in pixels that [`Document::render`] gives page `index` at
+    /// `longest_edge_px`, without drawing it (what a model's token cost is priced from).
+    pub fn size_at_longest_edge(
+        &self,
+        index: usize,
+        longest_edge_px: u32,
+    ) -> Result<(u32, u32), PdfError> {
+        let (w, h) = self.page_size_pt(index)?;
+        let c = size::at_longest_edge(w, h, longest_edge_px.max(1));
+        let side = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok((side(c.width), side(c.height)))
+    }
+
     /// Renders page `index` with its longest edge exactly `longest_edge_px` pixels (the other
     /// edge keeps the aspect ratio), composited on white. For a model, pass the processor's
     /// longest edge: the processor then resizes this image by a pixel at most.

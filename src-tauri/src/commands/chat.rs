@@ -3,13 +3,14 @@
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::chat::{SendTicket, start_answer};
+use crate::chat::{OutgoingImage, SendTicket, start_answer};
 use crate::error::AppResult;
 use crate::events::StreamEvent;
 use crate::state::AppState;
 use crate::validate::GenerationSettings;
 
-/// Adds a user turn (text and images, copied into the image store) to a conversation and starts
+/// Adds a user turn (text and images — paths, or stored images with their names and PDF pages —
+/// copied into the image store) to a conversation and starts
 /// answering it; the answer streams over `on_event` and is saved as it streams. Refused with
 /// `busy` while another answer is being generated. Settings the UI leaves out come from the
 /// saved settings.
@@ -19,7 +20,7 @@ pub fn send_message(
     state: State<'_, AppState>,
     conversation_id: String,
     text: String,
-    images: Vec<String>,
+    images: Vec<OutgoingImage>,
     settings: Option<GenerationSettings>,
     on_event: Channel<StreamEvent>,
 ) -> AppResult<SendTicket> {

@@ -43,7 +43,7 @@ pub fn import_image_bytes(
 }
 
 /// Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
-/// model's limits; default: the settings' resolution, else the model's).
+/// model's limits; default: the settings' resolution preset).
 #[tauri::command(async)]
 #[specta::specta]
 pub fn image_cost(
@@ -57,6 +57,6 @@ pub fn image_cost(
         &geometry,
         &path,
         longest_edge,
-        state.settings.get().longest_edge_tiles,
+        state.settings.get().resolution,
     )
 }

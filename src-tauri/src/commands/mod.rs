@@ -6,6 +6,7 @@
 //!
 //! - [`chat`]: asking and stopping answers;
 //! - [`conversations`]: listing, creating, renaming, truncating, deleting;
+//! - [`documents`]: PDFs: their pages, costs and thumbnails, and rendering chosen pages;
 //! - [`images`]: importing images and what one costs;
 //! - [`models`]: the model's status, loading, the catalog, downloads, local models;
 //! - [`settings`]: reading and saving the settings.
@@ -20,6 +21,7 @@ use crate::validate;
 
 pub mod chat;
 pub mod conversations;
+pub mod documents;
 pub mod images;
 pub mod models;
 pub mod settings;

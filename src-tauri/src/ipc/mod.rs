@@ -5,9 +5,9 @@
 //! to regenerate it). Errors keep their `{code, message}` shape ([`crate::error::ErrorPayload`]);
 //! a generated wrapper rejects with it (`ErrorHandlingMode::Throw`).
 //!
-//! One command stays outside the generated list: `import_image_bytes` takes the raw request body
-//! (pasted image bytes), which named arguments cannot express; it is registered beside the others
-//! here ([`RAW_COMMANDS`]) and wrapped by hand in `ui/src/api.ts`.
+//! Two commands stay outside the generated list: `import_image_bytes` and `open_pdf_bytes` take
+//! the raw request body (pasted bytes), which named arguments cannot express; they are registered
+//! beside the others here ([`RAW_COMMANDS`]) and wrapped by hand in `ui/src/api.ts`.
 
 use std::path::Path;
 
@@ -21,7 +21,7 @@ use crate::commands;
 pub const BINDINGS: &str = "ui/src/bindings.ts";
 
 /// The commands registered without generated bindings (see the module docs).
-pub const RAW_COMMANDS: &[&str] = &["import_image_bytes"];
+pub const RAW_COMMANDS: &[&str] = &["import_image_bytes", "open_pdf_bytes"];
 
 const HEADER: &str =
     "// Generated from the Rust commands and types (src-tauri/src/ipc): do not edit.
@@ -56,6 +56,12 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::local_api_status,
+            commands::documents::open_pdf,
+            commands::documents::pdf_page_costs,
+            commands::documents::pdf_thumbnail,
+            commands::documents::import_pdf_page,
+            commands::documents::cancel_pdf_render,
+            commands::documents::close_pdf,
         ])
         .typ::<crate::models::DownloadProgress>()
         .error_handling(ErrorHandlingMode::Throw)
@@ -69,7 +75,8 @@ pub fn invoke_handler<R: Runtime>(
 ) -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     let typed = builder.invoke_handler();
     let raw = handler::<R, _>(tauri::generate_handler![
-        commands::images::import_image_bytes
+        commands::images::import_image_bytes,
+        commands::documents::open_pdf_bytes
     ]);
     move |invoke| {
         if RAW_COMMANDS.contains(&invoke.message.command()) {

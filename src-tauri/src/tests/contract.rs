@@ -153,6 +153,12 @@ fn foreign_mirrors_match_their_types() {
             );
         }
     }
+    use smolvlm::image::Resolution;
+    same(&[
+        (Resolution::Fast, foreign::Resolution::Fast),
+        (Resolution::Standard, foreign::Resolution::Standard),
+        (Resolution::Document, foreign::Resolution::Document),
+    ]);
     same(&[
         (smolvlm::Role::System, foreign::Role::System),
         (smolvlm::Role::User, foreign::Role::User),

@@ -36,6 +36,17 @@ pub(crate) fn tiny_model() -> String {
         .to_string()
 }
 
+/// A committed PDF (tests/fixtures/pdf).
+pub(crate) fn fixture_pdf(name: &str) -> String {
+    repo()
+        .join("tests/fixtures/pdf")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
 pub(crate) fn fixture_image(name: &str) -> String {
     repo()
         .join("tests/fixtures/tiny-smolvlm")
@@ -165,6 +176,18 @@ impl Harness {
         conversation: &str,
         text: &str,
         images: &[String],
+        settings: Value,
+    ) -> Result<Value, Value> {
+        self.send_images(conversation, text, json!(images), settings)
+    }
+
+    /// [`Self::send`] with `images` as the command takes them (paths, or `{file, originalName,
+    /// page}` objects).
+    pub(crate) fn send_images(
+        &self,
+        conversation: &str,
+        text: &str,
+        images: Value,
         settings: Value,
     ) -> Result<Value, Value> {
         self.invoke(

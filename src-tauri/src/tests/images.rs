@@ -232,14 +232,16 @@ fn image_cost_matches_the_processor_and_the_prompt() {
         assert_eq!(events[0]["imageTokens"], c["tokens"], "{edge}: {events:?}");
         assert_eq!(events[0]["frames"], c["frames"]);
     }
-    // The settings' resolution is the default of both.
-    h.invoke(
-        "save_settings",
-        json!({"settings": {"longestEdgeTiles": 2}}),
-    )
-    .unwrap();
+    // The settings' resolution is the default of both: fast is half the tiny model's 4 tiles
+    // of 128 px, document 5 of them.
+    h.invoke("save_settings", json!({"settings": {"resolution": "fast"}}))
+        .unwrap();
     let c = h.invoke("image_cost", json!({"path": wide})).unwrap();
     assert_eq!(c["resizedWidth"], 256);
+    assert_eq!(
+        c["presets"],
+        json!({"fast": 256, "standard": 512, "document": 640})
+    );
     h.events.lock().unwrap().clear();
     h.send(
         &conv,

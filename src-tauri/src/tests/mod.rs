@@ -5,6 +5,7 @@ mod api;
 mod chat;
 mod contract;
 mod conversations;
+mod documents;
 mod harness;
 mod images;
 mod models;

@@ -15,7 +15,7 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
             json!({
                 "temperature": 0.0, "topP": 1.0, "topK": 0, "maxNewTokens": 512,
                 "repetitionPenalty": 1.0, "systemPrompt": "", "threads": 0, "device": "auto",
-                "longestEdgeTiles": null, "theme": "system", "lastModel": null,
+                "resolution": "standard", "theme": "system", "lastModel": null,
                 "localApi": {"enabled": false, "host": "127.0.0.1", "port": 8080, "apiKey": null},
                 "connections": [], "backend": null
             })
@@ -47,7 +47,8 @@ fn settings_have_defaults_round_trip_and_drive_answers() {
             json!({"device": "gpu"}),
             json!({"theme": "blue"}),
             json!({"threads": 100_000}),
-            json!({"longestEdgeTiles": 0}),
+            json!({"longestEdgeTiles": 2}),
+            json!({"resolution": "huge"}),
             json!({"noSuchKey": 1}),
             json!({"temperature": "hot"}),
             json!("not an object"),
@@ -146,4 +147,21 @@ fn the_settings_patch_type_has_every_key() {
         k
     };
     assert_eq!(names(&back), names(&full));
+}
+
+#[test]
+fn settings_from_before_the_presets_keep_their_resolution() {
+    for (tiles, preset) in [(1, "fast"), (4, "standard"), (5, "document")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("settings.json"),
+            json!({"theme": "dark", "longestEdgeTiles": tiles}).to_string(),
+        )
+        .unwrap();
+        let h = Harness::new(dir.path());
+        let s = h.invoke("get_settings", json!({})).unwrap();
+        assert_eq!(s["resolution"], preset, "{tiles} tiles");
+        assert_eq!(s["theme"], "dark", "the rest of an old file is kept");
+        assert!(s.get("longestEdgeTiles").is_none(), "{s}");
+    }
 }
