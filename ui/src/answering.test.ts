@@ -15,6 +15,7 @@ const { createChatView } = await import("./chat-view");
 const { createStatusBar } = await import("./statusbar");
 const { createComposerView } = await import("./composer-view");
 const { Composer } = await import("./composer");
+const { PdfPages } = await import("./pdf-pages");
 const { createStore, initialState } = await import("./state");
 const { DEFAULT_SETTINGS } = await import("./settings");
 const { newLiveAnswer, applyStreamEvent } = await import("./stream");
@@ -107,7 +108,7 @@ describe("answering with a connection", () => {
 
   it("the composer sends with no model loaded, and not without a connection", async () => {
     const store = createStore<AppState>({ ...initialState(), status: empty, settings: remote });
-    const view = createComposerView({ store, composer: new Composer(), chat });
+    const view = createComposerView({ store, composer: new Composer(), pdfs: new PdfPages(new Composer()), chat });
     const input = view.el.querySelector<HTMLTextAreaElement>('[data-testid="composer-input"]');
     const send = view.el.querySelector<HTMLButtonElement>('[data-testid="send"]');
     if (!input || !send) throw new Error("no composer");

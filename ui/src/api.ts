@@ -2,7 +2,8 @@
 // commands and types (./bindings.ts, by tauri-specta; regenerate with
 // `UPDATE_BINDINGS=1 cargo test -p smolvlm-desktop -- bindings`). It turns every rejection into an
 // ApiError, builds the channels that answers and downloads stream over, and adds what the bindings
-// cannot: pasted image bytes (a raw request body), the native open dialog and the app events.
+// cannot: pasted image and PDF bytes (a raw request body), the native open dialog and the app
+// events.
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
@@ -22,13 +23,16 @@ import {
   type LocalModel_Serialize,
   type ModelInfo_Serialize,
   type ModelStatus_Serialize,
+  type OutgoingImage_Deserialize,
+  type PdfInfo,
   type SendTicket_Serialize,
   type SettingsPatch_Deserialize,
   type Settings_Serialize,
-  type StoredImage,
+  type StoredImage_Serialize,
   type StoredMessage_Serialize,
   type StreamEvent_Serialize,
 } from "./bindings";
+import { IMAGE_EXTENSIONS, PDF_EXTENSION } from "./files";
 
 export type {
   AppInfo,
@@ -40,8 +44,13 @@ export type {
   MessageStatus,
   ModelFormat,
   ModelState,
+  PdfCosts,
+  PdfInfo,
+  PdfPageRef,
+  PdfPageSize,
+  PresetEdges,
+  Resolution,
   StopReason,
-  StoredImage,
   Theme,
 } from "./bindings";
 
@@ -63,10 +72,13 @@ export type LocalApiStatus = LocalApiStatus_Serialize;
 export type LocalModel = LocalModel_Serialize;
 export type ModelInfo = ModelInfo_Serialize;
 export type ModelStatus = ModelStatus_Serialize;
+/** An image of a message being sent: a path, or a stored image with its name and PDF page. */
+export type OutgoingImage = OutgoingImage_Deserialize;
 export type SendTicket = SendTicket_Serialize;
 export type Settings = Settings_Serialize;
 /** Some or all of the settings, as `saveSettings` takes them. */
 export type SettingsPatch = SettingsPatch_Deserialize;
+export type StoredImage = StoredImage_Serialize;
 export type StoredMessage = StoredMessage_Serialize;
 /** What one answer streams, in order: started, image-progress*, token*, then done or error. */
 export type StreamEvent = StreamEvent_Serialize;
@@ -106,8 +118,6 @@ function channel<T, W>(f: (message: T) => void): Channel<W> {
   return ch as unknown as Channel<W>;
 }
 
-const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
-
 /** The native open dialog of tauri-plugin-dialog (what its JS package's `open` invokes; the
  * capability allows only `dialog:allow-open`). */
 function openDialog(options: {
@@ -133,7 +143,7 @@ export const api = {
   sendMessage: (
     conversationId: string,
     text: string,
-    images: string[],
+    images: OutgoingImage[],
     settings: GenerationSettings | null,
     onEvent: (event: StreamEvent) => void,
   ) => call(commands.sendMessage(conversationId, text, images, settings, channel(onEvent))),
@@ -152,8 +162,29 @@ export const api = {
         headers: { "x-name": encodeURIComponent(name) },
       }),
     ),
+  /** Opens a PDF for choosing its pages: its page count and sizes. Rejects with `pdf_*` codes
+   * (`pdf_encrypted`, `pdf_broken`, `pdf_too_many_pages`, …) that name the limit. */
+  openPdf: (path: string) => call(commands.openPdf(path)),
+  /** Opens pasted PDF data (raw body, name in `x-name`); answers as `openPdf`. */
+  openPdfBytes: (bytes: Uint8Array, name: string) =>
+    call(
+      invoke<PdfInfo>("open_pdf_bytes", bytes, {
+        headers: { "x-name": encodeURIComponent(name) },
+      }),
+    ),
+  /** Each page's tiles and tokens at `longestEdge` (default: the document preset). */
+  pdfPageCosts: (id: string, longestEdge?: number) =>
+    call(commands.pdfPageCosts(id, longestEdge ?? null)),
+  /** A page (from 1) as a small PNG data URL. */
+  pdfThumbnail: (id: string, page: number) => call(commands.pdfThumbnail(id, page)),
+  /** Renders a page into the image store at `longestEdge` (default: the document preset). */
+  importPdfPage: (id: string, page: number, longestEdge?: number) =>
+    call(commands.importPdfPage(id, page, longestEdge ?? null)),
+  /** Stops the page render running for the PDF; it rejects with `cancelled`. */
+  cancelPdfRender: (id: string) => call(commands.cancelPdfRender(id)),
+  closePdf: (id: string) => call(commands.closePdf(id)),
   /** Tiles and tokens the image costs with the loaded model (`longestEdge` in pixels, clamped to
-   * `[tileSize, maxLongestEdge]`; default: Settings.longestEdgeTiles, else the model's). Rejects
+   * `[tileSize, maxLongestEdge]`; default: the Settings.resolution preset). Rejects
    * with `no_model_loaded` when no model is loaded, `no_vision_encoder` for a text-only model. */
   imageCost: (path: string, longestEdge?: number) =>
     call(commands.imageCost(path, longestEdge ?? null)),
@@ -192,8 +223,8 @@ export const api = {
     const picked = await openDialog({
       multiple: true,
       directory: false,
-      title: "Attach images",
-      filters: [{ name: "Images", extensions: IMAGE_EXTENSIONS }],
+      title: "Attach images or PDFs",
+      filters: [{ name: "Images and PDFs", extensions: [...IMAGE_EXTENSIONS, PDF_EXTENSION] }],
     });
     if (picked === null) return [];
     return Array.isArray(picked) ? picked : [picked];

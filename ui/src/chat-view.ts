@@ -56,8 +56,9 @@ function imagesEl(images: readonly StoredImage[]): HTMLElement | null {
   return h("div", { class: "msg-images" }, ...images.map((img) => {
     const src = imageSrc(img.file);
     const caption = `${img.originalName} · ${img.width}×${img.height}`;
-    const b = h("button", { type: "button", class: "msg-image", testid: "message-image", "aria-label": `View ${img.originalName}`, title: caption },
-      h("img", { src, alt: img.originalName, loading: "lazy", decoding: "async" }));
+    const b = h("button", { type: "button", class: "msg-image", testid: "message-image", "data-page": img.page?.page ?? null, "aria-label": `View ${img.originalName}`, title: caption },
+      h("img", { src, alt: img.originalName, loading: "lazy", decoding: "async" }),
+      img.page ? h("span", { class: "thumb-page", text: `p. ${img.page.page} of ${img.page.pages}` }) : null);
     b.addEventListener("click", () => openLightbox(src, caption));
     return b;
   }));

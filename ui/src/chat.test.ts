@@ -99,7 +99,7 @@ describe("chat controller", () => {
     const store = createStore(initialState());
     const settings: Settings = {
       temperature: 0.2, topP: 0.9, topK: 40, maxNewTokens: 300, repetitionPenalty: 1.1, systemPrompt: "",
-      threads: 0, device: "auto", longestEdgeTiles: null, theme: "system", lastModel: null,
+      threads: 0, device: "auto", resolution: "standard", theme: "system", lastModel: null,
       localApi: { enabled: false, host: "127.0.0.1", port: 8080, apiKey: null }, connections: [], backend: null,
     };
     store.set({ settings, currentId: "c1", conversation: conv("c1") });
@@ -108,7 +108,7 @@ describe("chat controller", () => {
     void chat.send("look", [img], 1536);
     await flush();
     expect(fn("sendMessage").mock.calls[0]?.slice(0, 4)).toEqual([
-      "c1", "look", ["/store/s.png"],
+      "c1", "look", [{ file: "/store/s.png", originalName: "s.png", page: null }],
       { temperature: 0.2, topP: 0.9, topK: 40, maxNewTokens: 300, repetitionPenalty: 1.1, longestEdge: 1536 },
     ]);
   });
@@ -146,7 +146,7 @@ describe("chat controller", () => {
     void chat.regenerate();
     await flush();
     expect(fn("truncateConversation")).toHaveBeenCalledWith("c1", "u2");
-    expect(fn("sendMessage").mock.calls[0]?.slice(0, 3)).toEqual(["c1", "Again?", ["/store/s.png"]]);
+    expect(fn("sendMessage").mock.calls[0]?.slice(0, 3)).toEqual(["c1", "Again?", [{ file: "/store/s.png", originalName: "s.png", page: null }]]);
   });
 
   it("edit-and-resend truncates at the edited message and sends the new text", async () => {

@@ -143,7 +143,7 @@ export function createChat(store: Store<AppState>): ChatController {
       const ticket = await api.sendMessage(
         id,
         text,
-        images.map((i) => i.file),
+        images.map((i) => ({ file: i.file, originalName: i.originalName, page: i.page ?? null })),
         generationSettings(s.settings, images.length > 0 ? longestEdge : undefined),
         onEvent,
       );

@@ -1,5 +1,6 @@
-// The composer's DOM: the text box, image thumbnails with their cost, the resolution control,
-// attach / send / stop, and inline drop errors.
+// The composer's DOM: the text box, image thumbnails with their cost, the page strips of PDFs
+// being added, the resolution control with each preset's cost, attach / send / stop, and inline
+// drop errors.
 
 import { api, toApiError, type ApiError } from "./api";
 import { imageSrc } from "./assets";
@@ -8,13 +9,17 @@ import { describeCost, describeTotals, type Attachment, type Composer } from "./
 import { activeConnection } from "./connections";
 import { h, setChildren } from "./dom";
 import { icon } from "./icons";
+import { planDrop } from "./files";
 import { openLightbox } from "./lightbox";
-import { PRESETS, type ResolutionPreset } from "./resolution";
+import { createPageStripView } from "./page-strip";
+import type { PdfPages } from "./pdf-pages";
+import { PRESETS, presetInfo, presetLabel, type ResolutionPreset } from "./resolution";
 import { isGenerating, watch, type AppState, type Store } from "./state";
 
 export interface ComposerViewDeps {
   store: Store<AppState>;
   composer: Composer;
+  pdfs: PdfPages;
   chat: ChatController;
 }
 
@@ -33,8 +38,10 @@ function thumb(a: Attachment, composer: Composer): HTMLElement {
   if (a.image) {
     const src = imageSrc(a.image.file);
     const caption = `${a.name} · ${a.image.width}×${a.image.height}`;
+    const page = a.image.page;
     view = h("button", { type: "button", class: "thumb-view", "aria-label": `View ${a.name}`, title: caption },
-      h("img", { src, alt: a.name, decoding: "async" }));
+      h("img", { src, alt: a.name, decoding: "async" }),
+      page ? h("span", { class: "thumb-page", testid: "thumb-page", text: `p. ${page.page}` }) : null);
     view.addEventListener("click", () => openLightbox(src, caption));
   } else {
     view = h("div", { class: "thumb-view loading", "aria-label": `Importing ${a.name}` }, h("span", { class: "spinner" }));
@@ -49,7 +56,7 @@ function thumb(a: Attachment, composer: Composer): HTMLElement {
 }
 
 export function createComposerView(deps: ComposerViewDeps): ComposerView {
-  const { store, composer, chat } = deps;
+  const { store, composer, pdfs, chat } = deps;
 
   const input = h("textarea", {
     class: "composer-input",
@@ -60,9 +67,10 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
   });
   const images = h("div", { class: "composer-images", "aria-label": "Attached images" });
   const dropErrors = h("div", { class: "drop-errors", "aria-live": "polite" });
-  const attach = h("button", { type: "button", class: "icon-button", testid: "attach", "aria-label": "Attach images", title: "Attach images (or drop / paste them)" }, icon("paperclip"));
+  const attach = h("button", { type: "button", class: "icon-button", testid: "attach", "aria-label": "Attach images or PDFs", title: "Attach images or PDFs (or drop / paste them)" }, icon("paperclip"));
+  const strips = createPageStripView(pdfs, () => composer.room());
   const resolution = h("select", { class: "select small", testid: "resolution", id: "resolution", "aria-label": "Image resolution", title: "Image resolution: more tiles read finer detail and cost more tokens" },
-    ...PRESETS.map((p) => h("option", { value: p.id, title: p.hint, text: p.label })));
+    ...PRESETS.map((p) => h("option", { value: p.id, title: p.hint, text: p.label, testid: `resolution-${p.id}` })));
   const cost = h("span", { class: "image-cost", testid: "image-cost", "aria-live": "polite" });
   const stop = h("button", { type: "button", class: "button stop", testid: "stop", "aria-label": "Stop generating (Esc)", title: "Stop (Esc)" }, icon("stop", "icon icon-fill"), h("span", { text: "Stop" }));
   const send = h("button", { type: "submit", class: "button primary send", testid: "send", "aria-label": "Send (Enter)", title: "Send (Enter)" }, icon("send"), h("span", { text: "Send" }));
@@ -70,11 +78,12 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
 
   const form = h("form", { class: "composer", testid: "composer", "aria-label": "Compose a message" },
     dropErrors,
+    strips.el,
     h("div", { class: "composer-box" },
       images,
       input,
       h("div", { class: "composer-bar" }, attach, resolutionWrap, cost, h("span", { class: "spacer" }), stop, send)),
-    h("div", { class: "composer-hint" }, "Enter to send · Shift+Enter for a new line · Esc stops · drop, paste or attach images"),
+    h("div", { class: "composer-hint" }, "Enter to send · Shift+Enter for a new line · Esc stops · drop, paste or attach images and PDFs"),
   );
 
   function autosize(): void {
@@ -89,6 +98,7 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
       return { ok: false, why: s.status?.state === "loading" ? "The model is loading" : "Load a model first" };
     }
     if (composer.importing()) return { ok: false, why: "Images are still being imported" };
+    if (pdfs.busy()) return { ok: false, why: "PDF pages are still being rendered" };
     if (!input.value.trim() && composer.readyImages().length === 0) return { ok: false, why: "Type a message" };
     return { ok: true, why: "Send (Enter)" };
   }
@@ -121,6 +131,11 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
     cost.textContent = describeTotals(composer.totals(), lastCostError);
     cost.title = composer.attachments.flatMap((a) => (a.cost ? [`${a.name}: ${describeCost(a.cost)}`] : [])).join("\n");
     resolution.value = composer.preset;
+    for (const opt of Array.from(resolution.options)) {
+      const id = opt.value as ResolutionPreset;
+      opt.textContent = presetLabel(id, composer.attachments.length > 0 ? composer.presetTokens[id] : null);
+    }
+    resolution.title = `Image resolution: ${presetInfo(composer.preset).hint}`;
     setChildren(dropErrors, ...composer.dropErrors.map((e) => {
       const dismiss = h("button", { type: "button", class: "icon-button small", "aria-label": "Dismiss", title: "Dismiss" }, icon("x"));
       dismiss.addEventListener("click", () => composer.dismissDropError(e.key));
@@ -163,12 +178,17 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
     syncButtons();
   });
   stop.addEventListener("click", () => void chat.stop());
-  resolution.addEventListener("change", () => void composer.setPreset(resolution.value as ResolutionPreset));
+  resolution.addEventListener("change", () => {
+    void composer.setPreset(resolution.value as ResolutionPreset).then(() => pdfs.refreshCosts());
+  });
   attach.addEventListener("click", () => {
     void (async () => {
       try {
-        const paths = await api.pickImages();
-        if (paths.length > 0) await composer.addPaths(paths);
+        const plan = planDrop(await api.pickImages());
+        await Promise.all([
+          plan.images.length > 0 ? composer.addPaths(plan.images) : undefined,
+          plan.pdfs.length > 0 ? pdfs.addPaths(plan.pdfs) : undefined,
+        ]);
       } catch (e) {
         composer.addDropError(`Could not open the file picker: ${toApiError(e).message}`);
       }
@@ -176,6 +196,7 @@ export function createComposerView(deps: ComposerViewDeps): ComposerView {
   });
 
   composer.onChange(renderAttachments);
+  pdfs.onChange(syncButtons);
   watch(store, (s) => [s.status?.state, s.live?.phase, s.live === null, s.settings] as const, syncButtons);
   renderAttachments();
 

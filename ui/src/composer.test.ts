@@ -10,19 +10,25 @@ vi.mock("./api", async (importOriginal) => {
       importImageBytes: vi.fn(),
       imageCost: vi.fn(),
       addLocalModel: vi.fn(),
+      openPdf: vi.fn(),
+      pdfPageCosts: vi.fn(),
+      closePdf: vi.fn(async () => true),
     },
   };
 });
 
 const { api } = await import("./api");
 const { Composer, describeCost, describeTotals } = await import("./composer");
-const { handleDrop, clipboardImages } = await import("./dragdrop");
+const { handleDrop, clipboardFiles } = await import("./dragdrop");
+const { PdfPages } = await import("./pdf-pages");
 
 const mocked = api as unknown as {
   importImage: ReturnType<typeof vi.fn>;
   importImageBytes: ReturnType<typeof vi.fn>;
   imageCost: ReturnType<typeof vi.fn>;
   addLocalModel: ReturnType<typeof vi.fn>;
+  openPdf: ReturnType<typeof vi.fn>;
+  pdfPageCosts: ReturnType<typeof vi.fn>;
 };
 
 function stored(name: string): StoredImage {
@@ -37,6 +43,7 @@ function cost(longestEdge: number | undefined): ImageCost {
     width: 1600, height: 1200, resizedWidth: edge, resizedHeight: edge * 0.75,
     rows, cols, frames: rows * cols + 1, tokens: (rows * cols + 1) * 64,
     tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048,
+    presets: { fast: 1024, standard: 2048, document: 2048 },
   };
 }
 
@@ -63,21 +70,33 @@ describe("Composer", () => {
   it("reprices with the chosen resolution, within the model's maximum", async () => {
     const c = new Composer();
     await c.addPaths(["/in/a.png"]);
-    expect(c.proc).toEqual({ tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048 });
-    await c.setPreset("low");
-    expect(c.longestEdge()).toBe(512);
-    expect(mocked.imageCost).toHaveBeenLastCalledWith("/store/a.png", 512);
-    expect(c.attachments[0]?.cost?.tokens).toBe(2 * 64);
+    expect(c.proc).toEqual({
+      tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048,
+      presets: { fast: 1024, standard: 2048, document: 2048 },
+    });
+    await c.setPreset("fast");
+    expect(c.longestEdge()).toBe(1024);
+    expect(mocked.imageCost).toHaveBeenCalledWith("/store/a.png", 1024);
+    expect(c.attachments[0]?.cost?.tokens).toBe(5 * 64);
     await c.setPreset("document");
     expect(c.longestEdge()).toBe(2048);
   });
 
+  it("prices every preset for the resolution menu", async () => {
+    const c = new Composer();
+    await c.addPaths(["/in/a.png", "/in/b.png"]);
+    await c.refreshPresetTokens();
+    expect(c.presetTokens).toEqual({ fast: 2 * 5 * 64, standard: 2 * 13 * 64, document: 2 * 13 * 64 });
+    c.clear();
+    expect(c.presetTokens).toEqual({ fast: null, standard: null, document: null });
+  });
+
   it("asks twice the first time when a preset is already chosen", async () => {
     const c = new Composer();
-    c.preset = "low";
+    c.preset = "fast";
     await c.addPaths(["/in/a.png"]);
-    expect(mocked.imageCost.mock.calls).toEqual([["/store/a.png", undefined], ["/store/a.png", 512]]);
-    expect(c.attachments[0]?.cost?.resizedWidth).toBe(512);
+    expect(mocked.imageCost.mock.calls.slice(0, 2)).toEqual([["/store/a.png", undefined], ["/store/a.png", 1024]]);
+    expect(c.attachments[0]?.cost?.resizedWidth).toBe(1024);
   });
 
   it("turns failed imports into drop errors", async () => {
@@ -138,7 +157,7 @@ describe("drops", () => {
   it("attaches images, adds models, and reports other files inline", async () => {
     const c = new Composer();
     const addModel = vi.fn(async (path: string) => ({ id: "l1", name: "tiny", path }));
-    await handleDrop(["/in/a.png", "/in/notes.txt", "/models/tiny.gguf"], { composer: c, addModel });
+    await handleDrop(["/in/a.png", "/in/notes.txt", "/models/tiny.gguf"], { composer: c, pdfs: new PdfPages(c), addModel });
     expect(c.attachments.map((a) => a.name)).toEqual(["a.png"]);
     expect(addModel).toHaveBeenCalledWith("/models/tiny.gguf");
     expect(c.dropErrors.length).toBe(1);
@@ -150,20 +169,35 @@ describe("drops", () => {
     const addModel = vi.fn(async () => {
       throw { code: "invalid_model", message: "no config.json or .gguf in it" };
     });
-    await handleDrop(["/home/me/Photos"], { composer: c, addModel });
+    await handleDrop(["/home/me/Photos"], { composer: c, pdfs: new PdfPages(c), addModel });
     expect(c.dropErrors[0]?.message).toBe("Photos: no config.json or .gguf in it");
   });
 
-  it("finds images in a paste", () => {
+  it("opens a dropped PDF as a page strip at the document preset", async () => {
+    mocked.openPdf.mockResolvedValue({ id: "d1", name: "report.pdf", pages: [{ number: 1, widthPt: 612, heightPt: 792 }] });
+    mocked.pdfPageCosts.mockResolvedValue({ longestEdge: 2048, pages: [cost(2048)], budgetTokens: 4096 });
+    const c = new Composer();
+    const pdfs = new PdfPages(c);
+    await handleDrop(["/in/report.pdf"], { composer: c, pdfs, addModel: vi.fn() });
+    expect(mocked.openPdf).toHaveBeenCalledWith("/in/report.pdf");
+    expect(pdfs.pending.map((p) => [p.name, p.status, p.selected])).toEqual([["report.pdf", "choosing", [1]]]);
+    expect(c.preset).toBe("document");
+    expect(c.dropErrors).toEqual([]);
+  });
+
+  it("finds images and PDFs in a paste", () => {
     const png = new File([new Uint8Array([1, 2])], "image.png", { type: "image/png" });
+    const pdf = new File([new Uint8Array([37, 80])], "scan.pdf", { type: "application/pdf" });
     const data = {
       items: [
         { kind: "string", type: "text/plain", getAsFile: () => null },
         { kind: "file", type: "image/png", getAsFile: () => png },
+        { kind: "file", type: "application/pdf", getAsFile: () => pdf },
+        { kind: "file", type: "application/zip", getAsFile: () => pdf },
       ],
       files: [],
     } as unknown as DataTransfer;
-    expect(clipboardImages(data)).toEqual([png]);
-    expect(clipboardImages(null)).toEqual([]);
+    expect(clipboardFiles(data)).toEqual([png, pdf]);
+    expect(clipboardFiles(null)).toEqual([]);
   });
 });

@@ -1,10 +1,12 @@
 // The composer's logic, apart from its DOM: images attached to the next message (imported into
-// the store, with their token cost for the loaded model), the resolution preset, and drop errors.
+// the store, with their token cost for the loaded model), the resolution preset with each
+// preset's cost, and drop errors. PDF pages arrive through `./pdf-pages` as stored images.
 
 import { api, toApiError, type ApiError, type ImageCost, type StoredImage } from "./api";
 import { baseName } from "./format";
 import {
   longestEdgeFor,
+  PRESETS,
   type ProcessorInfo,
   type ResolutionPreset,
 } from "./resolution";
@@ -45,8 +47,11 @@ export class Composer {
   preset: ResolutionPreset = "standard";
   proc: ProcessorInfo | null = null;
   maxImages = 8;
+  /** Image tokens of every attachment at each preset; null where some cost is unknown. */
+  presetTokens: Record<ResolutionPreset, number | null> = { fast: null, standard: null, document: null };
   private listeners = new Set<() => void>();
   private costRound = 0;
+  private presetRound = 0;
 
   onChange(f: () => void): () => void {
     this.listeners.add(f);
@@ -95,6 +100,21 @@ export class Composer {
     return fits;
   }
 
+  /** Adds an image already in the store (a rendered PDF page), priced like the others. False
+   * when the message has no room left. */
+  async attachStored(image: StoredImage): Promise<boolean> {
+    if (this.room() === 0) return false;
+    const k = key("img");
+    this.attachments = [
+      ...this.attachments,
+      { key: k, name: image.originalName, status: "ready", image, cost: null, costError: null, error: null },
+    ];
+    this.changed();
+    await this.refreshCost(k, this.costRound);
+    void this.refreshPresetTokens();
+    return true;
+  }
+
   private async importOne(name: string, load: () => Promise<StoredImage>): Promise<void> {
     const k = key("img");
     this.attachments = [
@@ -107,6 +127,7 @@ export class Composer {
       if (!this.attachments.some((a) => a.key === k)) return; // removed meanwhile
       this.update(k, { status: "ready", image, name: image.originalName || name });
       await this.refreshCost(k, this.costRound);
+      void this.refreshPresetTokens();
     } catch (e) {
       const err = toApiError(e);
       this.attachments = this.attachments.filter((a) => a.key !== k);
@@ -117,6 +138,7 @@ export class Composer {
   remove(k: string): void {
     this.attachments = this.attachments.filter((a) => a.key !== k);
     this.changed();
+    void this.refreshPresetTokens();
   }
 
   /** Puts back attachments taken for a send that failed. */
@@ -129,6 +151,7 @@ export class Composer {
   clear(): void {
     this.attachments = [];
     this.dropErrors = [];
+    this.presetTokens = { fast: null, standard: null, document: null };
     this.changed();
   }
 
@@ -171,6 +194,28 @@ export class Composer {
     await Promise.all(
       this.attachments.filter((a) => a.status === "ready").map((a) => this.refreshCost(a.key, round)),
     );
+    await this.refreshPresetTokens();
+  }
+
+  /** Prices every attachment at each preset's edge, for the resolution menu. */
+  async refreshPresetTokens(): Promise<void> {
+    const round = ++this.presetRound;
+    const proc = this.proc;
+    const ready = this.attachments.filter((a) => a.status === "ready" && a.image);
+    const next: Record<ResolutionPreset, number | null> = { fast: null, standard: null, document: null };
+    if (proc && ready.length > 0) {
+      await Promise.all(PRESETS.map(async (p) => {
+        try {
+          const costs = await Promise.all(ready.map((a) => api.imageCost((a.image as StoredImage).file, proc.presets[p.id])));
+          next[p.id] = costs.reduce((sum, c) => sum + c.tokens, 0);
+        } catch {
+          next[p.id] = null;
+        }
+      }));
+    }
+    if (round !== this.presetRound) return;
+    this.presetTokens = next;
+    this.changed();
   }
 
   private async refreshCost(k: string, round: number): Promise<void> {
@@ -183,7 +228,9 @@ export class Composer {
           tileSize: cost.tileSize,
           defaultLongestEdge: cost.defaultLongestEdge,
           maxLongestEdge: cost.maxLongestEdge,
+          presets: cost.presets,
         };
+        void this.refreshPresetTokens();
         const edge = this.longestEdge();
         // First price was for the default edge; ask again for the chosen preset.
         if (edge !== undefined) cost = await api.imageCost(att.image.file, edge);

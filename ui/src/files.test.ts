@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifyPath, pastedName, planDrop } from "./files";
-import { longestEdgeFor, presetFromTiles, tilesForPreset } from "./resolution";
+import { longestEdgeFor, presetLabel } from "./resolution";
 
 describe("dropped paths", () => {
   it("classifies by name", () => {
@@ -8,15 +8,17 @@ describe("dropped paths", () => {
     expect(classifyPath("/x/scan.tiff")).toBe("image");
     expect(classifyPath("/x/model-Q8_0.gguf")).toBe("model");
     expect(classifyPath("/models/SmolVLM-256M-Instruct")).toBe("model");
-    expect(classifyPath("/x/report.pdf")).toBe("other");
+    expect(classifyPath("/x/report.pdf")).toBe("pdf");
+    expect(classifyPath("/x/Scan.PDF")).toBe("pdf");
     expect(classifyPath("C:\\Users\\me\\notes.txt")).toBe("other");
     expect(classifyPath("/models/SmolVLM2-2.2B-Instruct")).toBe("model");
     expect(classifyPath("/models/tiny-v0.1")).toBe("model");
   });
 
   it("plans a mixed drop", () => {
-    expect(planDrop(["/a.png", "/b.txt", "/m.gguf", "/c.webp"])).toEqual({
+    expect(planDrop(["/a.png", "/b.txt", "/m.gguf", "/c.webp", "/d.pdf"])).toEqual({
       images: ["/a.png", "/c.webp"],
+      pdfs: ["/d.pdf"],
       models: ["/m.gguf"],
       rejected: ["/b.txt"],
     });
@@ -30,17 +32,18 @@ describe("dropped paths", () => {
 });
 
 describe("resolution presets", () => {
-  const proc = { tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 2048 };
-  it("maps presets to a longest edge within the model's limit", () => {
-    expect(longestEdgeFor("low", proc)).toBe(512);
-    expect(longestEdgeFor("standard", proc)).toBeUndefined();
-    expect(longestEdgeFor("document", proc)).toBe(2048);
-    expect(longestEdgeFor("document", { ...proc, maxLongestEdge: 4096 })).toBe(2560);
-    expect(longestEdgeFor("low", null)).toBeUndefined();
+  const proc = {
+    tileSize: 512, defaultLongestEdge: 2048, maxLongestEdge: 4096,
+    presets: { fast: 1024, standard: 2048, document: 2560 },
+  };
+  it("takes each preset's edge from the backend", () => {
+    expect(longestEdgeFor("fast", proc)).toBe(1024);
+    expect(longestEdgeFor("standard", proc)).toBe(2048);
+    expect(longestEdgeFor("document", proc)).toBe(2560);
+    expect(longestEdgeFor("fast", null)).toBeUndefined();
   });
-  it("round-trips the saved setting", () => {
-    expect(presetFromTiles(null)).toBe("standard");
-    expect(presetFromTiles(tilesForPreset("low"))).toBe("low");
-    expect(presetFromTiles(tilesForPreset("document"))).toBe("document");
+  it("labels presets with their cost when known", () => {
+    expect(presetLabel("document", 1234)).toBe("Document · 1,234 tokens");
+    expect(presetLabel("fast", null)).toBe("Fast");
   });
 });

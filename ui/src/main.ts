@@ -14,7 +14,7 @@ import { createFirstRun } from "./first-run";
 import { icon } from "./icons";
 import { createModelManager } from "./model-manager";
 import { createModels } from "./models";
-import { presetFromTiles } from "./resolution";
+import { PdfPages } from "./pdf-pages";
 import { createSettingsDialog } from "./settings";
 import { createSidebar, displayTitle } from "./sidebar";
 import { createStatusBar } from "./statusbar";
@@ -26,13 +26,14 @@ const store = createStore<AppState>(initialState());
 const chat = createChat(store);
 const models = createModels(store);
 const composer = new Composer();
+const pdfs = new PdfPages(composer);
 
 const manager = createModelManager(store, models);
-const settingsDialog = createSettingsDialog(store, (s) => void composer.setPreset(presetFromTiles(s.longestEdgeTiles)));
+const settingsDialog = createSettingsDialog(store, (s) => void composer.setPreset(s.resolution).then(() => pdfs.refreshCosts()));
 const openModels = () => manager.open();
 const openSettings = () => settingsDialog.open();
 
-const composerView = createComposerView({ store, composer, chat });
+const composerView = createComposerView({ store, composer, pdfs, chat });
 
 const SUGGESTIONS = [
   "Describe this image in detail.",
@@ -146,7 +147,7 @@ function onStatus(st: ModelStatus): void {
   const prev = store.get().status;
   store.set({ status: st });
   if (prev?.model?.path !== st.model?.path) {
-    void composer.modelChanged();
+    void composer.modelChanged().then(() => pdfs.refreshCosts());
     if (st.model) void models.refresh();
   }
 }
@@ -184,14 +185,14 @@ async function boot(): Promise<void> {
   if (info) composer.maxImages = info.maxImagesPerMessage;
   if (settings) {
     applyTheme(settings.theme);
-    composer.preset = presetFromTiles(settings.longestEdgeTiles);
+    composer.preset = settings.resolution;
   }
   await Promise.all([
     api.onModelStatus(onStatus).catch(() => undefined),
     models.listen().catch(() => undefined),
-    setupDragDrop({ composer, addModel: (p) => models.addLocal(p) }, overlay).catch(() => undefined),
+    setupDragDrop({ composer, pdfs, addModel: (p) => models.addLocal(p) }, overlay).catch(() => undefined),
   ]);
-  setupPaste(composer);
+  setupPaste(composer, pdfs);
   await Promise.all([
     models.refresh().catch(() => undefined),
     chat.refreshList().then(async () => {

@@ -1,48 +1,41 @@
-// The image resolution control: presets as a number of tiles along the longest edge, and the
-// longest edge in pixels they give for a model's processor. Pure.
+// The image resolution control: the presets' names and hints. Their pixels come from the
+// backend (`ImageCost.presets`, from the model's own tile: smolvlm-image's `Resolution`), never
+// computed here. Pure.
 
-export type ResolutionPreset = "low" | "standard" | "document";
+import type { PresetEdges, Resolution } from "./api";
+
+export type ResolutionPreset = Resolution;
 
 export interface ProcessorInfo {
   tileSize: number;
   defaultLongestEdge: number;
   maxLongestEdge: number;
+  presets: PresetEdges;
 }
 
 export interface PresetInfo {
   id: ResolutionPreset;
   label: string;
-  /** Tiles along the longest edge; null = the model's default. */
-  tiles: number | null;
   hint: string;
 }
 
 export const PRESETS: readonly PresetInfo[] = [
-  { id: "low", label: "Low", tiles: 1, hint: "One tile: fastest, for photos and simple scenes" },
-  { id: "standard", label: "Standard", tiles: null, hint: "The model's default resolution" },
-  { id: "document", label: "Document", tiles: 5, hint: "Five tiles: small text, receipts, pages" },
+  { id: "fast", label: "Fast", hint: "Half the model's tiles: about a quarter of the tokens, for photos and scenes" },
+  { id: "standard", label: "Standard", hint: "The model's own resolution" },
+  { id: "document", label: "Document", hint: "Five tiles: small print, receipts, pages (PDF pages use it)" },
 ];
 
 export function presetInfo(id: ResolutionPreset): PresetInfo {
   return PRESETS.find((p) => p.id === id) ?? (PRESETS[1] as PresetInfo);
 }
 
-/** The longest edge (pixels) to send for a preset, or undefined for the model's default. */
+/** The longest edge (pixels) to send for a preset; undefined until the model's is known. */
 export function longestEdgeFor(id: ResolutionPreset, proc: ProcessorInfo | null): number | undefined {
-  const tiles = presetInfo(id).tiles;
-  if (tiles === null || proc === null || proc.tileSize <= 0) return undefined;
-  const edge = tiles * proc.tileSize;
-  return Math.max(proc.tileSize, Math.min(edge, proc.maxLongestEdge || edge));
+  return proc?.presets[id];
 }
 
-/** The preset a saved `longestEdgeTiles` setting stands for. */
-export function presetFromTiles(tiles: number | null | undefined): ResolutionPreset {
-  if (tiles === null || tiles === undefined) return "standard";
-  if (tiles <= 1) return "low";
-  if (tiles >= 5) return "document";
-  return "standard";
-}
-
-export function tilesForPreset(id: ResolutionPreset): number | null {
-  return presetInfo(id).tiles;
+/** "Document · 1,234 tokens" for the resolution menu; the label alone when the cost is unknown. */
+export function presetLabel(id: ResolutionPreset, tokens: number | null): string {
+  const label = presetInfo(id).label;
+  return tokens === null ? label : `${label} · ${tokens.toLocaleString("en-US")} tokens`;
 }

@@ -8,7 +8,7 @@ import { row, type Field } from "./form-row";
 import { icon } from "./icons";
 import { createConnectionsSection } from "./settings-connections";
 import { createLocalApiSection, sameLocalApi } from "./settings-local-api";
-import { PRESETS, presetFromTiles, tilesForPreset, type ResolutionPreset } from "./resolution";
+import { PRESETS, type ResolutionPreset } from "./resolution";
 import type { AppState, Store } from "./state";
 import { applyTheme } from "./theme";
 
@@ -21,7 +21,7 @@ export const DEFAULT_SETTINGS: Settings = {
   systemPrompt: "",
   threads: 0,
   device: "auto",
-  longestEdgeTiles: null,
+  resolution: "standard",
   theme: "system",
   lastModel: null,
   localApi: { enabled: false, host: "127.0.0.1", port: 8080, apiKey: null },
@@ -112,7 +112,7 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       (s) => s.device, (s, v) => (s.device = v), "Applies when a model is next loaded."),
     selectField<ResolutionPreset>("Default image resolution", "setting-resolution",
       PRESETS.map((p) => [p.id, `${p.label}: ${p.hint}`] as [ResolutionPreset, string]),
-      (s) => presetFromTiles(s.longestEdgeTiles), (s, v) => (s.longestEdgeTiles = tilesForPreset(v))),
+      (s) => s.resolution, (s, v) => (s.resolution = v)),
     selectField<Theme>("Theme", "setting-theme",
       [["system", "Follow the system"], ["light", "Light"], ["dark", "Dark"]],
       (s) => s.theme, (s, v) => (s.theme = v)),

@@ -12,6 +12,7 @@ const { createSidebar } = await import("./sidebar");
 const { createStatusBar, describeStatus } = await import("./statusbar");
 const { createComposerView } = await import("./composer-view");
 const { Composer } = await import("./composer");
+const { PdfPages } = await import("./pdf-pages");
 const { createStore, initialState } = await import("./state");
 type AppState = import("./state").AppState;
 const { newLiveAnswer, applyStreamEvent } = await import("./stream");
@@ -180,7 +181,7 @@ describe("composer view", () => {
   it("sends on Enter, keeps Shift+Enter for new lines, and offers stop while generating", async () => {
     const store = createStore<AppState>({ ...initialState(), status: ready });
     const composer = new Composer();
-    const view = createComposerView({ store, composer, chat });
+    const view = createComposerView({ store, composer, pdfs: new PdfPages(composer), chat });
     const input = view.el.querySelector<HTMLTextAreaElement>('[data-testid="composer-input"]');
     const send = view.el.querySelector<HTMLButtonElement>('[data-testid="send"]');
     const stop = view.el.querySelector<HTMLButtonElement>('[data-testid="stop"]');
