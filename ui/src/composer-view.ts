@@ -39,7 +39,7 @@ function thumb(a: Attachment, composer: Composer): HTMLElement {
     const src = imageSrc(a.image.file);
     const caption = `${a.name} · ${a.image.width}×${a.image.height}`;
     const page = a.image.page;
-    view = h("button", { type: "button", class: "thumb-view", "aria-label": `View ${a.name}`, title: caption },
+    view = h("button", { type: "button", class: page ? "thumb-view page" : "thumb-view", "aria-label": `View ${a.name}`, title: caption },
       h("img", { src, alt: a.name, decoding: "async" }),
       page ? h("span", { class: "thumb-page", testid: "thumb-page", text: `p. ${page.page}` }) : null);
     view.addEventListener("click", () => openLightbox(src, caption));

@@ -80,10 +80,12 @@ export function createPageStripView(pdfs: PdfPages, room: () => number): PageStr
     let footer: HTMLElement;
     if (p.status === "rendering") {
       const total = p.selected.length;
+      const fill = h("span", { class: "pdf-bar-fill" });
+      fill.style.width = `${total > 0 ? (100 * p.done) / total : 0}%`;
       footer = h("div", { class: "pdf-footer" },
         h("span", { class: "spinner" }),
         h("span", { class: "pdf-progress", testid: "pdf-progress", role: "status", text: `Rendering page ${Math.min(p.done + 1, total)} of ${total}…` }),
-        h("progress", { max: total, value: p.done, "aria-label": "Pages rendered" }),
+        h("span", { class: "pdf-bar", role: "progressbar", "aria-label": "Pages rendered", "aria-valuemin": 0, "aria-valuemax": total, "aria-valuenow": p.done }, fill),
         h("span", { class: "spacer" }), cancel);
     } else {
       const add = h("button", {

@@ -136,12 +136,17 @@ export class Session {
   }
 
   /** A real (WebDriver) click; where WebDriver refuses (obscured, not interactable) it says so
-   * and clicks through the DOM instead, so the test can go on. */
-  async click(selector) {
+   * and clicks through the DOM instead, so the test can go on. An element the page re-rendered
+   * between finding and clicking it (a list refreshed) is found again, a few times. */
+  async click(selector, attempts = 3) {
     const id = await this.findElement(selector);
     try {
       await this.cmd("POST", `/element/${id}/click`, {});
     } catch (e) {
+      if (e.error === "stale element reference" && attempts > 1) {
+        await sleep(100);
+        return this.click(selector, attempts - 1);
+      }
       if (!/intercepted|not interactable/.test(e.error ?? "")) throw e;
       console.log(`# WebDriver could not click ${selector} (${e.error}); clicking through the DOM`);
       await this.jsClick(selector);
