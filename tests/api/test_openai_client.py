@@ -138,6 +138,33 @@ def test_whole_answer_counts_image_tokens_in_its_usage(client):
     assert r.model_extra["smolvlm"]["token_ids"] == want["token_ids"]
 
 
+def test_a_pdf_file_part_answers_as_smolvlm_generate_on_that_page(client):
+    # OpenAI's shape for PDFs, with smolvlm's `pages` extension; both read page 2 at the
+    # document preset.
+    pdf = ROOT / "tests/fixtures/pdf/rotated.pdf"
+    want = generate_json(
+        "--image", str(pdf), "--pages", "2", "--prompt", QUESTION, "--max-new-tokens", "10"
+    )
+    data = "data:application/pdf;base64," + base64.b64encode(pdf.read_bytes()).decode()
+    r = client.chat.completions.create(
+        model="",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "file", "file": {"file_data": data, "filename": "rotated.pdf", "pages": "2"}},
+                    {"type": "text", "text": QUESTION},
+                ],
+            }
+        ],
+        max_tokens=10,
+        temperature=0,
+    )
+    assert r.model_extra["smolvlm"]["token_ids"] == want["token_ids"]
+    assert r.usage.prompt_tokens == want["prompt_tokens"]
+    assert want["image_tokens"] > 0 and r.model_extra["smolvlm"]["image_tokens"] == want["image_tokens"]
+
+
 def test_images_in_two_turns(client):
     r = client.chat.completions.create(
         model="tiny-smolvlm",

@@ -57,7 +57,7 @@ pub struct BatchArgs {
     /// The pages of every PDF shown with the prompt, from 1, e.g. 1,3-4 (default: the first);
     /// a PDF's pages go in one message and get one line, keyed by the file.
     #[arg(long, value_name = "LIST")]
-    pages: Option<crate::pages::PageList>,
+    pages: Option<smolvlm_pdf::PageList>,
     #[command(flatten)]
     sampling: SamplingArgs,
     /// An OpenAI-compatible server to send each image to instead of a local model, e.g.
@@ -263,10 +263,10 @@ fn answerer(args: &BatchArgs) -> Result<Box<dyn Answerer>, BatchError> {
     )?))
 }
 
-fn pages(args: &BatchArgs) -> crate::pages::PageList {
+fn pages(args: &BatchArgs) -> smolvlm_pdf::PageList {
     args.pages
         .clone()
-        .unwrap_or_else(crate::pages::PageList::first)
+        .unwrap_or_else(smolvlm_pdf::PageList::first)
 }
 
 /// The first Ctrl+C (or SIGTERM) cancels the current image and ends the run after it, with the

@@ -27,7 +27,7 @@ pub struct GenerateArgs {
     /// The pages of each PDF given, from 1, e.g. 1,3-4 (default: the first page); each becomes
     /// one image of the message, in this order.
     #[arg(long, value_name = "LIST")]
-    pages: Option<crate::pages::PageList>,
+    pages: Option<smolvlm_pdf::PageList>,
     #[arg(long)]
     prompt: String,
     #[command(flatten)]
@@ -104,7 +104,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
     let pages = args
         .pages
         .clone()
-        .unwrap_or_else(crate::pages::PageList::first);
+        .unwrap_or_else(smolvlm_pdf::PageList::first);
     let has_pdf = args.images.iter().any(|p| crate::pages::is_pdf(p));
     let longest_edge = args
         .resolution

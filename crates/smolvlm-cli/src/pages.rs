@@ -7,63 +7,9 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use smolvlm::{CancelToken, ImageSource};
-use smolvlm_pdf::{Document, Limits, PdfError};
+use smolvlm_pdf::{Document, Limits, PageList, PdfError};
 
 use crate::CliError;
-
-/// The pages of a PDF to show the model: 1-based, in the order and with the repeats given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageList(Vec<usize>);
-
-/// Most pages one `--pages` list may name: each page is a full image to the model.
-const MAX_LISTED_PAGES: usize = 1_000;
-
-impl PageList {
-    /// Page 1: what a PDF without `--pages` shows.
-    pub fn first() -> Self {
-        Self(vec![1])
-    }
-
-    /// `1,3-4` → pages 1, 3, 4. Ranges go upwards; pages count from 1.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let mut pages = Vec::new();
-        for part in s.split(',').map(str::trim) {
-            let number = |t: &str| -> Result<usize, String> {
-                match t.trim().parse::<usize>() {
-                    Ok(0) => Err("pages count from 1".to_string()),
-                    Ok(n) => Ok(n),
-                    Err(_) => Err(format!("{t:?} is not a page number (e.g. 1,3-4)")),
-                }
-            };
-            let (first, last) = match part.split_once('-') {
-                Some((a, b)) => (number(a)?, number(b)?),
-                None => {
-                    let n = number(part)?;
-                    (n, n)
-                }
-            };
-            if last < first {
-                return Err(format!("the range {part} goes downwards"));
-            }
-            if pages.len() + (last - first + 1) > MAX_LISTED_PAGES {
-                return Err(format!("more than {MAX_LISTED_PAGES} pages listed"));
-            }
-            pages.extend(first..=last);
-        }
-        Ok(Self(pages))
-    }
-
-    pub fn pages(&self) -> &[usize] {
-        &self.0
-    }
-}
-
-impl std::str::FromStr for PageList {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::parse(s)
-    }
-}
 
 /// A file is read as a PDF when it is named `.pdf` or starts with the PDF header.
 pub fn is_pdf(path: &Path) -> bool {
@@ -79,7 +25,7 @@ fn starts_with_pdf_header(path: &Path) -> bool {
     let mut head = [0u8; 5];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"%PDF-")
+        .is_ok_and(|()| smolvlm_pdf::is_pdf_bytes(&head))
 }
 
 /// The longest edge PDF pages are rendered at: the one the processor resizes to (`--longest-edge`,
@@ -243,16 +189,6 @@ pub fn run(args: PdfArgs) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn page_lists_parse_in_order_and_reject_nonsense() {
-        assert_eq!(PageList::parse("1,3-4").unwrap().pages(), [1, 3, 4]);
-        assert_eq!(PageList::parse(" 2 , 2,5-5 ").unwrap().pages(), [2, 2, 5]);
-        assert_eq!(PageList::first().pages(), [1]);
-        for bad in ["", "0", "4-3", "a", "1,", "-2", "1-", "1-100000"] {
-            assert!(PageList::parse(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn pdfs_are_told_by_name_or_header() {

@@ -120,13 +120,32 @@ pub enum MessageContent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentPart {
-    Text { text: String },
-    ImageUrl { image_url: ImageUrl },
+    Text {
+        text: String,
+    },
+    ImageUrl {
+        image_url: ImageUrl,
+    },
+    /// A file inline, as OpenAI takes PDFs: `{"type": "file", "file": {"file_data": ...}}`.
+    File {
+        file: FileInput,
+    },
 }
 
 impl ContentPart {
     pub fn text(text: impl Into<String>) -> Self {
         ContentPart::Text { text: text.into() }
+    }
+
+    /// A PDF (or other file) inline: `data` is a data URL.
+    pub fn file(data: impl Into<String>, filename: impl Into<String>) -> Self {
+        ContentPart::File {
+            file: FileInput {
+                file_data: Some(data.into()),
+                filename: Some(filename.into()),
+                ..FileInput::default()
+            },
+        }
     }
 
     pub fn image_url(url: impl Into<String>) -> Self {
@@ -137,6 +156,23 @@ impl ContentPart {
             },
         }
     }
+}
+
+/// A `file` content part. smolvlm reads PDFs from it, each chosen page an image to the model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileInput {
+    /// `data:application/pdf;base64,...` (or the bare base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
+    /// An id from OpenAI's Files API; this server has none, so it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// smolvlm's extension: the pages to show, `1,3-4` (default: every page, when they fit the
+    /// model's context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<String>,
 }
 
 /// `url`: `data:image/...;base64,...`, `file:///...` or an absolute path (smolvlm), or

@@ -11,6 +11,7 @@
 
 mod error;
 mod limits;
+mod pages;
 mod png;
 mod render;
 mod size;
@@ -29,6 +30,7 @@ pub use limits::{
     Limits, MAX_FILE_BYTES, MAX_MEGAPIXELS, MAX_PAGE_SIDE_IN, MAX_PAGES, MAX_RUNAWAY_RENDERS,
     RENDER_TIMEOUT,
 };
+pub use pages::{MAX_LISTED_PAGES, PageList, PageListError, is_pdf_bytes};
 pub use render::runaway_renders;
 pub use size::POINTS_PER_INCH;
 

@@ -53,6 +53,10 @@ async fn handle(
         ));
     }
     request::fetch_remote(&mut prepared, state.config.max_body_bytes).await?;
+    if !prepared.pdfs.is_empty() {
+        let target = pdf_target(&state, choice.model.as_ref()).await?;
+        crate::pdf::render_all(&mut prepared, target).await?;
+    }
     let answer = Answer::new(prepared.stop.clone(), prepared.images.clone());
     let job = job::submit(&state.worker, &state.active, choice.model, prepared)?;
     let meta = Meta {
@@ -65,6 +69,51 @@ async fn handle(
     } else {
         complete(job, answer, meta).await
     }
+}
+
+/// The image settings of the model that will answer: the loaded one's, or those in the files of
+/// the one the request names (its context is then unknown until it loads).
+async fn pdf_target(
+    state: &AppState,
+    named: Option<&smolvlm_worker::ModelChoice>,
+) -> Result<crate::pdf::Target, ApiError> {
+    let loaded = state.worker.status().model;
+    let other = named.filter(|m| loaded.as_ref().is_none_or(|l| l.path != m.path));
+    if let Some(m) = other.cloned() {
+        let cfg = tokio::task::spawn_blocking(move || {
+            smolvlm::SmolVlmModel::processor_config_of(&m.path, &m.options)
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorKind::Server,
+                "worker_unavailable",
+                format!("reading the model's image settings failed: {e}"),
+            )
+        })?
+        .map_err(|e| crate::codes::worker_error(&smolvlm_worker::WorkerError::Engine(e), None))?;
+        return Ok(crate::pdf::Target {
+            processor: cfg,
+            context_length: None,
+        });
+    }
+    let Some(g) = state.worker.image_geometry() else {
+        return Err(crate::codes::worker_error(
+            &smolvlm_worker::WorkerError::NoModel,
+            None,
+        ));
+    };
+    if !g.has_vision {
+        return Err(crate::codes::worker_error(
+            &smolvlm_worker::WorkerError::Engine(smolvlm::Error::NoVision),
+            None,
+        ));
+    }
+    Ok(crate::pdf::Target {
+        processor: g.processor.config().clone(),
+        context_length: Some(g.context_length),
+    })
 }
 
 /// Waits for the whole answer. The handler's future owns the job: if the client goes away,

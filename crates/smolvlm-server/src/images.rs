@@ -1,6 +1,6 @@
 //! A request's `image_url`s as engine images: base64 data URLs, `file://` URLs and absolute
-//! paths, and (only when allowed) `http(s)://` URLs; and the way back from an engine image error
-//! to the request field that holds the image.
+//! paths, and (only when allowed) `http(s)://` URLs — or as PDFs, when the URL holds one; and
+//! the way back from an engine image error to the request field that holds the image.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use smolvlm::ImageSource;
 use smolvlm::image::{ImageError, ImageLimits};
 
 use crate::error::ApiError;
+use crate::pdf::{PdfInput, PdfSource};
 
 /// An image of the request: where it is in the request, and the name the engine's errors give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub enum Pending {
     Ready(ImageSource),
     /// An `http(s)` URL still to fetch.
     Remote(String),
+    /// A PDF, rendered once the model's image settings are known.
+    Pdf(PdfInput),
 }
 
 /// Padding optional and newlines tolerated: clients split long base64 lines, or drop the `=`s.
@@ -43,7 +46,19 @@ pub fn parse(url: &str, param: &str, allow_remote: bool) -> Result<Pending, ApiE
     let bad = |code: &str, msg: String| ApiError::invalid(code, msg).with_param(param);
     let lower: String = url.chars().take(8).collect::<String>().to_ascii_lowercase();
     if lower.starts_with("data:") {
-        return data_url(url, param).map(Pending::Ready);
+        let (mime, data) = data_url(url, param, "image/")?;
+        if mime == PDF_MIME || smolvlm_pdf::is_pdf_bytes(&data) {
+            return Ok(Pending::Pdf(PdfInput {
+                source: PdfSource::Bytes(data),
+                name: param.to_string(),
+                pages: None,
+                param: param.to_string(),
+            }));
+        }
+        return Ok(Pending::Ready(ImageSource::Bytes {
+            name: param.to_string(),
+            data: Arc::from(data),
+        }));
     }
     if lower.starts_with("http://") || lower.starts_with("https://") {
         if !allow_remote {
@@ -80,6 +95,14 @@ pub fn parse(url: &str, param: &str, allow_remote: bool) -> Result<Pending, ApiE
             ),
         ));
     }
+    if is_pdf_path(&path) {
+        return Ok(Pending::Pdf(PdfInput {
+            name: path.display().to_string(),
+            source: PdfSource::Path(path),
+            pages: None,
+            param: param.to_string(),
+        }));
+    }
     // Headers only: a missing, unknown or oversized file is refused before the request queues.
     if let Err(e) = smolvlm::image::image_dimensions(&path, &ImageLimits::default()) {
         return Err(bad(e.code(), e.to_string()));
@@ -87,34 +110,54 @@ pub fn parse(url: &str, param: &str, allow_remote: bool) -> Result<Pending, ApiE
     Ok(Pending::Ready(ImageSource::Path(path)))
 }
 
-fn data_url(url: &str, param: &str) -> Result<ImageSource, ApiError> {
+/// The MIME type of PDF data URLs.
+pub const PDF_MIME: &str = "application/pdf";
+
+/// A base64 data URL's `(MIME type, bytes)`; its type must start with `want` (`""`: any) or be
+/// a PDF.
+pub fn data_url(url: &str, param: &str, want: &str) -> Result<(String, Vec<u8>), ApiError> {
     let bad = |msg: &str| ApiError::invalid("invalid_image_url", msg).with_param(param);
-    let Some((header, payload)) = url[5..].split_once(',') else {
+    let Some((header, payload)) = url.get(5..).unwrap_or("").split_once(',') else {
         return Err(bad("the data URL has no `,` before its data"));
     };
     let mut fields = header.split(';');
     let mime = fields.next().unwrap_or("").trim().to_ascii_lowercase();
-    if !mime.is_empty() && !mime.starts_with("image/") {
-        return Err(bad(
-            "the data URL is not an image (its type must be image/...)",
-        ));
+    if !mime.is_empty() && !mime.starts_with(want) && mime != PDF_MIME {
+        return Err(bad(&format!(
+            "the data URL's type {mime} is not {want}... or {PDF_MIME}"
+        )));
     }
     if !fields.any(|f| f.trim().eq_ignore_ascii_case("base64")) {
         return Err(bad(
             "only base64 data URLs are read (data:image/png;base64,...)",
         ));
     }
+    let data = decode_base64(payload)
+        .map_err(|e| bad(&format!("the data URL's base64 does not decode: {e}")))?;
+    Ok((mime, data))
+}
+
+/// Standard base64, whitespace ignored, padding optional.
+pub fn decode_base64(payload: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let compact: Vec<u8> = payload
         .bytes()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    let data = BASE64
-        .decode(&compact)
-        .map_err(|e| bad(&format!("the data URL's base64 does not decode: {e}")))?;
-    Ok(ImageSource::Bytes {
-        name: param.to_string(),
-        data: Arc::from(data),
-    })
+    BASE64.decode(&compact)
+}
+
+/// A path is read as a PDF when it is named `.pdf` or starts with the PDF header.
+fn is_pdf_path(path: &Path) -> bool {
+    let named = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    named || {
+        let mut head = [0u8; 5];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| smolvlm_pdf::is_pdf_bytes(&head))
+    }
 }
 
 /// `file:///a/b%20c.png` (or `file://localhost/...`) → `/a/b c.png`.

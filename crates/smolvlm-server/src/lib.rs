@@ -1,5 +1,5 @@
 //! A local OpenAI-compatible API over the smolvlm worker: `POST /v1/chat/completions` (whole or
-//! streamed answers, images as data URLs or local paths), `GET /v1/models`, OpenAI error objects.
+//! streamed answers, images as data URLs or local paths, PDFs as `file` parts), `GET /v1/models`, OpenAI error objects.
 //! `smolvlm serve` runs it from the command line; the desktop app starts and stops it from its
 //! settings, sharing its worker, so the chat and the API use one model in memory.
 //!
@@ -8,7 +8,8 @@
 //! is the contract: routes, fields, the error table, limits.
 //!
 //! Modules, in request order: `routes` (HTTP surface, auth, CORS; `state`, what handlers share)
-//! → `chat` (the handler) → `request` and `images` (checking and converting the request) →
+//! → `chat` (the handler) → `request` and `images` (checking and converting the request; `pdf`
+//! renders its PDFs' pages for the answering model) →
 //! `catalog` (which model) → `job` (the worker job, cancelled on drop) → `answer` and `stop`
 //! (events to text and usage) → `stream` (SSE); `codes` maps every engine and worker error to
 //! its HTTP status.
@@ -21,6 +22,7 @@ mod config;
 mod error;
 mod images;
 mod job;
+mod pdf;
 mod request;
 mod routes;
 mod server;

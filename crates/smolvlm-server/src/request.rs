@@ -10,6 +10,7 @@ use smolvlm_openai as oai;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::images::{self, ImageRef, Pending};
+use crate::pdf::{self, PdfInput};
 
 /// OpenAI's limit on stop sequences.
 const MAX_STOP: usize = 4;
@@ -25,6 +26,8 @@ pub struct Prepared {
     pub images: Vec<ImageRef>,
     /// `http(s)` images still to fetch: message index, part index, URL, field.
     pub remote: Vec<(usize, usize, String, String)>,
+    /// PDFs still to render: message index, part index, the PDF.
+    pub pdfs: Vec<(usize, usize, PdfInput)>,
     pub params: SamplingParams,
     pub stop: Vec<String>,
     pub longest_edge: Option<u32>,
@@ -84,6 +87,7 @@ pub fn prepare(req: &oai::ChatCompletionRequest, cfg: &ServerConfig) -> Result<P
     let mut conversation = Vec::with_capacity(req.messages.len());
     let mut refs = Vec::new();
     let mut remote = Vec::new();
+    let mut pdfs = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
         let role = match m.role {
             oai::Role::System | oai::Role::Developer => Role::System,
@@ -119,7 +123,17 @@ pub fn prepare(req: &oai::ChatCompletionRequest, cfg: &ServerConfig) -> Result<P
                                     // Replaced once fetched.
                                     content.push(ContentPart::Text(String::new()));
                                 }
+                                Pending::Pdf(input) => {
+                                    pdfs.push((i, content.len(), input));
+                                    // Replaced by its pages once rendered.
+                                    content.push(ContentPart::Text(String::new()));
+                                }
                             }
+                        }
+                        oai::ContentPart::File { file } => {
+                            let param = format!("messages[{i}].content[{j}]");
+                            pdfs.push((i, content.len(), pdf::from_file_part(file, &param)?));
+                            content.push(ContentPart::Text(String::new()));
                         }
                     }
                 }
@@ -142,6 +156,7 @@ pub fn prepare(req: &oai::ChatCompletionRequest, cfg: &ServerConfig) -> Result<P
         conversation,
         images: refs,
         remote,
+        pdfs,
         params,
         stop,
         longest_edge: cfg.default_longest_edge,
@@ -173,9 +188,9 @@ pub async fn fetch_remote(prepared: &mut Prepared, max_bytes: usize) -> Result<(
     Ok(())
 }
 
-/// Whether the conversation holds any image.
+/// Whether the conversation holds any image (a PDF's pages are images).
 pub fn has_images(prepared: &Prepared) -> bool {
-    !prepared.images.is_empty()
+    !prepared.images.is_empty() || !prepared.pdfs.is_empty()
 }
 
 fn invalid(param: &str, message: String) -> ApiError {

@@ -187,6 +187,21 @@ impl SmolVlmModel {
         Ok(Self::assemble(front, net, compute, start))
     }
 
+    /// The image processor settings `load(path, options)` would use, read from the model's
+    /// small files only (no weights): what a caller needs to size images for a model that is
+    /// not loaded yet (e.g. PDF pages rendered at the edge it will resize them to). A GGUF text
+    /// model without an mmproj has transformers' defaults (it takes no images).
+    pub fn processor_config_of(path: &Path, options: &LoadOptions) -> Result<ProcessorConfig> {
+        if is_gguf(path) {
+            let Some(mmproj) = options.mmproj.as_deref() else {
+                return Ok(ProcessorConfig::default());
+            };
+            let file = crate::gguf::GgufFile::open(mmproj)?;
+            return Ok(crate::gguf::mmproj_config(&file)?.processor);
+        }
+        Ok(ProcessorConfig::from_dir(&model_dir(path)?)?)
+    }
+
     fn assemble(front: Frontend, net: SmolVlm, compute: Compute, start: Instant) -> Self {
         Self {
             front,

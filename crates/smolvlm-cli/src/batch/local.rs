@@ -8,7 +8,7 @@ use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
 use crate::CliError;
 use crate::model_args::LoadArgs;
-use crate::pages::PageList;
+use smolvlm_pdf::PageList;
 use crate::resolution::ResolutionArgs;
 
 pub struct Local {

@@ -18,7 +18,7 @@ use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
 use crate::CliError;
 use crate::generate::SamplingArgs;
-use crate::pages::PageList;
+use smolvlm_pdf::PageList;
 
 /// The longest edge PDF pages are rendered at for a server: SmolVLM's usual processor edge
 /// (4 × 512), which a server's processor resizes to its own.
