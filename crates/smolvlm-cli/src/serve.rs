@@ -44,10 +44,9 @@ pub struct ServeArgs {
     /// Fetch http(s) image URLs (off by default: the server would fetch any URL a caller names).
     #[arg(long)]
     allow_remote_images: bool,
-    /// Resize images so their longest edge is this many pixels before tiling (default: the
-    /// model's own).
-    #[arg(long)]
-    longest_edge: Option<u32>,
+    /// --longest-edge or --resolution, for every image of every request.
+    #[command(flatten)]
+    resolution: crate::resolution::ResolutionArgs,
     /// Requests pending or running at most; more are answered 429.
     #[arg(long, default_value_t = WorkerConfig::default().queue_capacity)]
     queue_capacity: usize,
@@ -101,7 +100,8 @@ fn run(args: ServeArgs) -> Result<(), ServeError> {
         api_key: args.api_key,
         cors_origins: args.cors_origins,
         max_body_bytes: args.max_body_bytes,
-        default_longest_edge: args.longest_edge,
+        default_longest_edge: args.resolution.longest_edge,
+        resolution: args.resolution.resolution,
         allow_remote_images: args.allow_remote_images,
         load_options: template,
         ..ServerConfig::default()

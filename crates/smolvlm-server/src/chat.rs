@@ -53,8 +53,15 @@ async fn handle(
         ));
     }
     request::fetch_remote(&mut prepared, state.config.max_body_bytes).await?;
-    if !prepared.pdfs.is_empty() {
-        let target = pdf_target(&state, choice.model.as_ref()).await?;
+    let preset = state
+        .config
+        .resolution
+        .filter(|_| prepared.longest_edge.is_none());
+    if !prepared.pdfs.is_empty() || (preset.is_some() && request::has_images(&prepared)) {
+        let target = image_target(&state, choice.model.as_ref()).await?;
+        if let Some(r) = preset {
+            prepared.longest_edge = Some(r.longest_edge(&target.processor));
+        }
         crate::pdf::render_all(&mut prepared, target).await?;
     }
     let answer = Answer::new(prepared.stop.clone(), prepared.images.clone());
@@ -71,9 +78,10 @@ async fn handle(
     }
 }
 
-/// The image settings of the model that will answer: the loaded one's, or those in the files of
-/// the one the request names (its context is then unknown until it loads).
-async fn pdf_target(
+/// The image settings of the model that will answer (for a resolution preset and PDF pages):
+/// the loaded one's, or those in the files of the one the request names (its context is then
+/// unknown until it loads).
+async fn image_target(
     state: &AppState,
     named: Option<&smolvlm_worker::ModelChoice>,
 ) -> Result<crate::pdf::Target, ApiError> {

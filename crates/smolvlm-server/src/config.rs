@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use smolvlm::LoadOptions;
+use smolvlm::image::Resolution;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -18,6 +19,10 @@ pub struct ServerConfig {
     /// The resolution knob for every image ([`smolvlm::SmolVlmModel::prepare`]); `None` keeps the
     /// model's own.
     pub default_longest_edge: Option<u32>,
+    /// A preset named from the answering model's tile, for every image when
+    /// `default_longest_edge` is not set; `None`: the model's own, and the document preset for
+    /// PDF pages.
+    pub resolution: Option<Resolution>,
     /// Whether `http(s)://` image URLs are fetched. Off by default: a local server that fetches
     /// URLs named by any caller can be made to reach hosts the caller cannot.
     pub allow_remote_images: bool,
@@ -45,6 +50,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             default_longest_edge: None,
+            resolution: None,
             allow_remote_images: false,
             load_options: LoadOptions::default(),
             default_max_tokens: None,

@@ -83,6 +83,15 @@ fn a_pdf_page_answers_as_its_own_render_does() {
     let by_png = by_png.json();
     assert_eq!(ids(&by_file), ids(&by_png));
     assert_eq!(by_file["usage"], by_png["usage"]);
+    // `serve --resolution document` names that edge from the model's tile.
+    let preset_server = serve(common::Options::default(), |c| {
+        c.resolution = Some(smolvlm::image::Resolution::Document)
+    });
+    let by_preset = post(
+        &preset_server,
+        &ask(json!({"type": "image_url", "image_url": {"url": png}})),
+    );
+    assert_eq!(by_preset.json()["usage"], by_png["usage"]);
     assert!(by_file["smolvlm"]["image_tokens"].as_u64().unwrap() > 0);
 }
 

@@ -8,8 +8,8 @@ use super::record::{Answer, FileError, RecordError};
 use super::{Answerer, BatchError};
 use crate::CliError;
 use crate::model_args::LoadArgs;
-use smolvlm_pdf::PageList;
 use crate::resolution::ResolutionArgs;
+use smolvlm_pdf::PageList;
 
 pub struct Local {
     model: SmolVlmModel,
