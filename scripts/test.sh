@@ -28,6 +28,13 @@ bash scripts/test-aarch64.sh
 # dev-dependency features such as tauri's `test`; `cargo build -p smolvlm-desktop` alone would
 # resolve other features and recompile tauri), so here only the binaries are linked.
 cargo build --workspace --all-targets --locked
+# Reading quality (docs/quality.md): the scorer's unit tests, then the harness end to end through
+# `smolvlm serve` on the random-weight tiny model. Its scores are ~0; what is checked is that every
+# question of tests/fixtures/quality/ was answered and the report is well-formed (seconds).
+python3 scripts/quality/test_score.py
+python3 scripts/quality/score.py \
+  --model tests/fixtures/tiny-smolvlm --bin target/debug/smolvlm --resolution document \
+  --max-new-tokens 16 --expect-complete --out target/quality-smoke.json
 # The local API (`smolvlm serve`) driven by the official `openai` Python client (PyPI, pinned,
 # in a venv under target/).
 bash scripts/test-api.sh
