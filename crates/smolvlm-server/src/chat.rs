@@ -62,7 +62,7 @@ async fn handle(
         if let Some(r) = preset {
             prepared.longest_edge = Some(r.longest_edge(&target.processor));
         }
-        crate::pdf::render_all(&mut prepared, target).await?;
+        request::render_pdfs(&mut prepared, target).await?;
     }
     let answer = Answer::new(prepared.stop.clone(), prepared.images.clone());
     let job = job::submit(&state.worker, &state.active, choice.model, prepared)?;

@@ -11,9 +11,9 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use smolvlm::ImageSource;
 use smolvlm::image::{ImageError, ImageLimits};
+use smolvlm_pdf::PageList;
 
 use crate::error::ApiError;
-use crate::pdf::{PdfInput, PdfSource};
 
 /// An image of the request: where it is in the request, and the name the engine's errors give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,24 @@ pub struct ImageRef {
     /// `messages[i].content[j]`.
     pub param: String,
     pub name: String,
+}
+
+#[derive(Debug)]
+pub enum PdfSource {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+/// A PDF of the request, waiting for the answering model's image settings.
+#[derive(Debug)]
+pub struct PdfInput {
+    pub source: PdfSource,
+    /// The file name its pages and errors are named by.
+    pub name: String,
+    /// `None`: every page (refused when they do not fit the context).
+    pub pages: Option<PageList>,
+    /// `messages[i].content[j]`.
+    pub param: String,
 }
 
 /// What an `image_url` needs before it can go to the worker.

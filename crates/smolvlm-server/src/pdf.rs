@@ -4,37 +4,17 @@
 //! with `--longest-edge` — after the pages are priced against the model's context, so a PDF too
 //! big for the model is refused before anything is drawn.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use smolvlm::image::{ImageProcessor, MAX_IMAGE_SIZE, ProcessorConfig, Resolution};
-use smolvlm::{CancelToken, ContentPart, ImageSource};
+use smolvlm::image::{ImageProcessor, ProcessorConfig};
+use smolvlm::{CancelToken, ImageSource};
 use smolvlm_openai as oai;
 use smolvlm_pdf::{Document, Limits, PageList, PdfError};
 
 use crate::codes::RETRY_AFTER_S;
 use crate::error::{ApiError, ErrorKind};
-use crate::images::{self, ImageRef};
-use crate::request::Prepared;
-
-#[derive(Debug)]
-pub enum PdfSource {
-    Bytes(Vec<u8>),
-    Path(PathBuf),
-}
-
-/// A PDF of the request, waiting for the answering model's image settings.
-#[derive(Debug)]
-pub struct PdfInput {
-    pub source: PdfSource,
-    /// The file name its pages and errors are named by.
-    pub name: String,
-    /// `None`: every page (refused when they do not fit the context).
-    pub pages: Option<PageList>,
-    /// `messages[i].content[j]`.
-    pub param: String,
-}
+use crate::images::{self, PdfInput, PdfSource};
 
 /// Reads a `file` content part: `file_data` inline (a data URL or bare base64), which must be a
 /// PDF; `pages` optional.
@@ -106,61 +86,8 @@ pub struct Target {
     pub context_length: Option<usize>,
 }
 
-/// Cancels the renders when the request goes away before they end.
-struct CancelOnDrop(CancelToken);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// Renders every PDF of `prepared` into its place in the conversation, each chosen page an
-/// image named `file.pdf#page=N`, and sets the request's longest edge to the one the pages
-/// were drawn at.
-pub async fn render_all(prepared: &mut Prepared, target: Target) -> Result<(), ApiError> {
-    let pdfs = std::mem::take(&mut prepared.pdfs);
-    if pdfs.is_empty() {
-        return Ok(());
-    }
-    let edge = prepared
-        .longest_edge
-        .unwrap_or_else(|| Resolution::Document.longest_edge(&target.processor))
-        .clamp(1, MAX_IMAGE_SIZE);
-    prepared.longest_edge = Some(edge);
-    let guard = CancelOnDrop(CancelToken::new());
-    // Last first: splicing a PDF's pages in shifts only the parts after it.
-    for (i, j, input) in pdfs.into_iter().rev() {
-        let (cancel, target) = (guard.0.clone(), target.clone());
-        let param = input.param.clone();
-        let pages = tokio::task::spawn_blocking(move || render(&input, edge, &target, &cancel))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorKind::Server,
-                    "pdf_render_failed",
-                    format!("rendering a PDF failed: {e}"),
-                )
-                .with_param(param.clone())
-            })??;
-        prepared.images.extend(pages.iter().map(|src| ImageRef {
-            param: param.clone(),
-            name: images::engine_name(src),
-        }));
-        if let Some(message) = prepared.conversation.get_mut(i) {
-            let at = j.min(message.content.len());
-            let end = (at + 1).min(message.content.len());
-            message
-                .content
-                .splice(at..end, pages.into_iter().map(ContentPart::Image));
-        }
-    }
-    Ok(())
-}
-
 /// One PDF's chosen pages as PNG images (lossless: the engine decodes exactly the render).
-fn render(
+pub fn render(
     input: &PdfInput,
     edge: u32,
     target: &Target,

@@ -4,13 +4,15 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-use smolvlm::{ContentPart, Message, Role, SamplingParams};
+use axum::http::StatusCode;
+use smolvlm::image::{MAX_IMAGE_SIZE, Resolution};
+use smolvlm::{CancelToken, ContentPart, Message, Role, SamplingParams};
 use smolvlm_openai as oai;
 
 use crate::config::ServerConfig;
-use crate::error::ApiError;
-use crate::images::{self, ImageRef, Pending};
-use crate::pdf::{self, PdfInput};
+use crate::error::{ApiError, ErrorKind};
+use crate::images::{self, ImageRef, PdfInput, Pending};
+use crate::pdf;
 
 /// OpenAI's limit on stop sequences.
 const MAX_STOP: usize = 4;
@@ -171,8 +173,8 @@ pub async fn fetch_remote(prepared: &mut Prepared, max_bytes: usize) -> Result<(
                 .await
                 .map_err(|e| {
                     ApiError::new(
-                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        crate::error::ErrorKind::Server,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        ErrorKind::Server,
                         "image_fetch_failed",
                         format!("fetching a remote image failed: {e}"),
                     )
@@ -183,6 +185,60 @@ pub async fn fetch_remote(prepared: &mut Prepared, max_bytes: usize) -> Result<(
             .and_then(|m| m.content.get_mut(j))
         {
             *slot = ContentPart::Image(src);
+        }
+    }
+    Ok(())
+}
+
+/// Cancels the renders when the request goes away before they end.
+struct CancelOnDrop(CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Renders every PDF of `prepared` into its place in the conversation, each chosen page an
+/// image named `file.pdf#page=N`, and sets the request's longest edge to the one the pages
+/// were drawn at.
+pub async fn render_pdfs(prepared: &mut Prepared, target: pdf::Target) -> Result<(), ApiError> {
+    let pdfs = std::mem::take(&mut prepared.pdfs);
+    if pdfs.is_empty() {
+        return Ok(());
+    }
+    let edge = prepared
+        .longest_edge
+        .unwrap_or_else(|| Resolution::Document.longest_edge(&target.processor))
+        .clamp(1, MAX_IMAGE_SIZE);
+    prepared.longest_edge = Some(edge);
+    let guard = CancelOnDrop(CancelToken::new());
+    // Last first: splicing a PDF's pages in shifts only the parts after it.
+    for (i, j, input) in pdfs.into_iter().rev() {
+        let (cancel, target) = (guard.0.clone(), target.clone());
+        let param = input.param.clone();
+        let pages =
+            tokio::task::spawn_blocking(move || pdf::render(&input, edge, &target, &cancel))
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        ErrorKind::Server,
+                        "pdf_render_failed",
+                        format!("rendering a PDF failed: {e}"),
+                    )
+                    .with_param(param.clone())
+                })??;
+        prepared.images.extend(pages.iter().map(|src| ImageRef {
+            param: param.clone(),
+            name: images::engine_name(src),
+        }));
+        if let Some(message) = prepared.conversation.get_mut(i) {
+            let at = j.min(message.content.len());
+            let end = (at + 1).min(message.content.len());
+            message
+                .content
+                .splice(at..end, pages.into_iter().map(ContentPart::Image));
         }
     }
     Ok(())
