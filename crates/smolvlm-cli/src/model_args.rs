@@ -66,7 +66,16 @@ impl ModelArgs {
     /// Loads the model; returns the path loaded too.
     pub fn load(&self) -> Result<(SmolVlmModel, PathBuf), CliError> {
         let (path, options) = self.load.resolve(&self.model)?;
-        let model = SmolVlmModel::load(&path, &options)?;
-        Ok((model, path))
+        Ok((load_model(&path, &options)?, path))
     }
+}
+
+/// Loads a model, saying on stderr when `--device auto` fell back to the CPU in a GPU build
+/// (and why), so a user who expected the GPU is not left guessing.
+pub fn load_model(path: &Path, options: &LoadOptions) -> Result<SmolVlmModel, CliError> {
+    let model = SmolVlmModel::load(path, options)?;
+    if let Some(notice) = model.device_notice() {
+        eprintln!("notice: {notice}");
+    }
+    Ok(model)
 }

@@ -144,6 +144,9 @@ fn load_given(worker: &Worker, model: &Path, load: &LoadArgs) -> Result<CatalogM
             .unwrap_or_default(),
         loaded.load_s
     );
+    if let Some(notice) = &loaded.device_notice {
+        eprintln!("notice: {notice}");
+    }
     let id = if model.exists() {
         loaded.name.clone()
     } else {

@@ -165,6 +165,7 @@ mod tests {
             device: "cpu".into(),
             kernels: None,
             threads: 1,
+            device_notice: None,
             has_vision: true,
             context_length: 100,
             load_s: 0.0,

@@ -42,6 +42,8 @@ pub struct ModelInfo {
     pub kernels: Option<String>,
     /// The CPU threads the model computes on.
     pub threads: usize,
+    /// Why the model is on the CPU in a build with a GPU backend (`auto` fell back).
+    pub device_notice: Option<String>,
     pub has_vision: bool,
     pub context_length: usize,
     pub load_s: f64,
@@ -65,6 +67,7 @@ impl ModelInfo {
             device: device.to_string(),
             kernels: (device == "cpu").then(|| smolvlm::SimdLevel::detect().name().to_string()),
             threads: m.threads(),
+            device_notice: m.device_notice().map(str::to_string),
             has_vision: m.has_vision(),
             context_length: m.context_length(),
             load_s: m.load_seconds(),

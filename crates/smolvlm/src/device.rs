@@ -32,12 +32,45 @@ impl std::str::FromStr for DevicePreference {
     }
 }
 
-pub fn select_device(pref: DevicePreference) -> Result<Device> {
+/// Where a model runs, and why it is not on the accelerator `auto` would have preferred.
+#[derive(Debug, Clone)]
+pub struct DeviceChoice {
+    pub device: Device,
+    /// Set when `auto` fell back to the CPU in a build with an accelerator: what was missing.
+    pub notice: Option<String>,
+}
+
+/// `cuda` and `metal` fail with [`Error::Device`] naming what is missing (the feature, the
+/// driver library, the device); `auto` takes the first that works, else the CPU with a notice.
+pub fn select_device(pref: DevicePreference) -> Result<DeviceChoice> {
+    let on = |device: Device| DeviceChoice {
+        device,
+        notice: None,
+    };
     match pref {
-        DevicePreference::Cpu => Ok(Device::Cpu),
-        DevicePreference::Cuda => cuda(),
-        DevicePreference::Metal => metal(),
-        DevicePreference::Auto => Ok(cuda().or_else(|_| metal()).unwrap_or(Device::Cpu)),
+        DevicePreference::Cpu => Ok(on(Device::Cpu)),
+        DevicePreference::Cuda => cuda().map(on),
+        DevicePreference::Metal => metal().map(on),
+        DevicePreference::Auto => {
+            let mut missing = Vec::new();
+            for (compiled, try_device) in [
+                (cfg!(feature = "cuda"), cuda as fn() -> Result<Device>),
+                (cfg!(feature = "metal"), metal),
+            ] {
+                if !compiled {
+                    continue;
+                }
+                match try_device() {
+                    Ok(d) => return Ok(on(d)),
+                    Err(e) => missing.push(e.to_string()),
+                }
+            }
+            Ok(DeviceChoice {
+                device: Device::Cpu,
+                notice: (!missing.is_empty())
+                    .then(|| format!("running on the CPU: {}", missing.join("; "))),
+            })
+        }
     }
 }
 
@@ -52,7 +85,12 @@ pub fn device_name(device: &Device) -> String {
 
 fn cuda() -> Result<Device> {
     if cfg!(feature = "cuda") {
-        Device::new_cuda(0).map_err(|e| Error::Device(format!("CUDA device 0: {e}")))
+        crate::cuda_libs::check()?;
+        // cudarc panics when a library it loads on first use is missing; the check above names
+        // the usual ones, this turns any other into the same error.
+        std::panic::catch_unwind(|| Device::new_cuda(0))
+            .map_err(|_| Error::Device("CUDA device 0: a CUDA library failed to load".into()))?
+            .map_err(|e| Error::Device(format!("CUDA device 0: {e}")))
     } else {
         Err(Error::Device(
             "this build has no CUDA support (build with --features cuda)".into(),
@@ -67,5 +105,38 @@ fn metal() -> Result<Device> {
         Err(Error::Device(
             "this build has no Metal support (build with --features metal)".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpu_build_runs_on_the_cpu_and_names_the_missing_feature() {
+        if cfg!(feature = "cuda") || cfg!(feature = "metal") {
+            return;
+        }
+        let auto = select_device(DevicePreference::Auto).unwrap();
+        assert!(auto.device.is_cpu() && auto.notice.is_none());
+        let e = select_device(DevicePreference::Cuda).unwrap_err();
+        assert!(e.to_string().contains("--features cuda"), "{e}");
+        assert_eq!(e.code(), "device");
+    }
+
+    /// A CUDA build on a machine without a usable GPU (CI): `auto` falls back with a notice,
+    /// `cuda` says what is missing. Skipped where a GPU answers.
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn a_cuda_build_without_a_gpu_falls_back_with_a_notice() {
+        let Err(e) = select_device(DevicePreference::Cuda) else {
+            return;
+        };
+        assert_eq!(e.code(), "device");
+        let auto = select_device(DevicePreference::Auto).unwrap();
+        assert!(auto.device.is_cpu());
+        let notice = auto.notice.unwrap();
+        assert!(notice.starts_with("running on the CPU: "), "{notice}");
+        assert!(notice.contains(&e.to_string()), "{notice} / {e}");
     }
 }

@@ -12,7 +12,7 @@ use smolvlm_text::{ChatTemplate, Message, Tokenizer};
 
 use crate::compute::Compute;
 use crate::config::{GenerationConfig, ModelConfig};
-use crate::device::{DevicePreference, select_device};
+use crate::device::{DeviceChoice, DevicePreference, select_device};
 use crate::error::{Error, Result};
 use crate::frontend::{Frontend, PreparedPrompt};
 use crate::generate::{CancelToken, Generation, SamplingParams};
@@ -40,6 +40,7 @@ pub struct SmolVlmModel {
     front: Frontend,
     session: Session,
     compute: Compute,
+    device_notice: Option<String>,
     load_s: f64,
 }
 
@@ -76,7 +77,7 @@ impl SmolVlmModel {
         let template = ChatTemplate::from_dir(&dir)?
             .with_special_tokens(tokenizer.special_tokens_map().to_vec());
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
-        let device: Device = select_device(options.device)?;
+        let DeviceChoice { device, notice } = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
         let compute = Compute::new(options.threads);
         let net = compute.run(|| SmolVlm::load(&dir, &config, &device, dtype, options.quant))?;
@@ -89,7 +90,7 @@ impl SmolVlmModel {
             stop_ids,
             image_limits: ImageLimits::default(),
         };
-        Ok(Self::assemble(front, net, compute, start))
+        Ok(Self::assemble(front, net, compute, notice, start))
     }
 
     /// Loads a llama.cpp GGUF text model (`llama` architecture) and, when given, its mmproj
@@ -170,7 +171,7 @@ impl SmolVlmModel {
         }
         let processor_config = mm.as_ref().map(|m| m.processor.clone()).unwrap_or_default();
         let stop_ids = stop_ids(&dir, &config, &tokenizer)?;
-        let device: Device = select_device(options.device)?;
+        let DeviceChoice { device, notice } = select_device(options.device)?;
         let dtype = options.dtype.unwrap_or(DType::F32);
         let compute = Compute::new(options.threads);
         let net =
@@ -184,7 +185,7 @@ impl SmolVlmModel {
             stop_ids,
             image_limits: ImageLimits::default(),
         };
-        Ok(Self::assemble(front, net, compute, start))
+        Ok(Self::assemble(front, net, compute, notice, start))
     }
 
     /// The image processor settings `load(path, options)` would use, read from the model's
@@ -202,11 +203,18 @@ impl SmolVlmModel {
         Ok(ProcessorConfig::from_dir(&model_dir(path)?)?)
     }
 
-    fn assemble(front: Frontend, net: SmolVlm, compute: Compute, start: Instant) -> Self {
+    fn assemble(
+        front: Frontend,
+        net: SmolVlm,
+        compute: Compute,
+        device_notice: Option<String>,
+        start: Instant,
+    ) -> Self {
         Self {
             front,
             session: Session::new(net),
             compute,
+            device_notice,
             load_s: start.elapsed().as_secs_f64(),
         }
     }
@@ -230,6 +238,11 @@ impl SmolVlmModel {
 
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.front.tokenizer
+    }
+
+    /// Why the model is on the CPU although the build has an accelerator (`auto` fell back).
+    pub fn device_notice(&self) -> Option<&str> {
+        self.device_notice.as_deref()
     }
 
     pub fn device(&self) -> &Device {

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod compute;
 pub mod config;
+mod cuda_libs;
 pub mod device;
 pub mod engine;
 pub mod error;
@@ -22,7 +23,7 @@ pub use smolvlm_text::chat;
 
 pub use chat::{ContentPart, ImageSource, Message, Role};
 pub use compute::Compute;
-pub use device::{DevicePreference, select_device};
+pub use device::{DeviceChoice, DevicePreference, select_device};
 pub use engine::{LoadOptions, SmolVlmModel};
 pub use error::{Error, Result};
 pub use frontend::PreparedPrompt;

@@ -30,7 +30,7 @@ impl Local {
         params: SamplingParams,
     ) -> Result<Self, BatchError> {
         let (path, options) = load.resolve(model)?;
-        let model = SmolVlmModel::load(&path, &options).map_err(CliError::from)?;
+        let model = crate::model_args::load_model(&path, &options)?;
         // Every line would carry the same error: say it once, before the run.
         if !model.has_vision() {
             return Err(CliError::from(smolvlm::Error::NoVision).into());
