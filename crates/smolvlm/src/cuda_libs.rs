@@ -6,25 +6,18 @@
 use crate::error::Error;
 use crate::error::Result;
 
-/// `(file, what provides it)`, in the order candle needs them. Linux names; CUDA 13.
+/// `(file, what provides it)`: what candle opens with a device (the driver, then cuBLAS, which
+/// brings cuBLASLt, then cuRAND). Linux names; CUDA 13.
 #[cfg(all(unix, feature = "cuda"))]
-const LIBRARIES: [(&str, &str); 5] = [
+const LIBRARIES: [(&str, &str); 3] = [
     ("libcuda.so.1", "the NVIDIA driver"),
     (
         "libcublas.so.13",
         "CUDA 13's cuBLAS (the toolkit, or `pip install nvidia-cublas`)",
     ),
     (
-        "libcublasLt.so.13",
-        "CUDA 13's cuBLASLt (the toolkit, or `pip install nvidia-cublas`)",
-    ),
-    (
         "libcurand.so.10",
-        "CUDA 13's cuRAND (`pip install nvidia-curand`)",
-    ),
-    (
-        "libnvrtc.so.13",
-        "CUDA 13's NVRTC (`pip install nvidia-cuda-nvrtc`)",
+        "CUDA 13's cuRAND (the toolkit, or `pip install nvidia-curand`)",
     ),
 ];
 

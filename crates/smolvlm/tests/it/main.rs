@@ -6,6 +6,7 @@ mod support;
 mod generation;
 mod gguf;
 mod golden_parity;
+mod gpu;
 mod jpeg_parity;
 mod quantized;
 mod real_weights;

@@ -76,7 +76,12 @@ pub fn golden_tensors(dir: &Path) -> HashMap<String, Tensor> {
 /// Max |a − b|, printed (with --nocapture: the measured distance, not just the bound).
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims(), "shapes differ");
-    let d = (a - b)
+    // A GPU model's tensors are compared on the CPU, where the goldens are.
+    let (a, b) = (
+        a.to_device(&Device::Cpu).unwrap(),
+        b.to_device(&Device::Cpu).unwrap(),
+    );
+    let d = (&a - &b)
         .unwrap()
         .abs()
         .unwrap()
@@ -115,8 +120,9 @@ pub fn step0_logit_error(model: &mut SmolVlmModel, dir: &Path) -> f32 {
     let id = case["id"].as_u64().unwrap();
     let prompt = model.prepare(&case_messages(dir, &case), None).unwrap();
     let t = prompt.tile;
+    let device = model.device().clone();
     let pixels =
-        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &Device::Cpu).unwrap();
+        Tensor::from_slice(&prompt.pixel_values, (prompt.frames, 3, t, t), &device).unwrap();
     let features = model.network().encode_frames(&pixels).unwrap();
     let (f, k, h) = features.dims3().unwrap();
     let features = features.reshape((f * k, h)).unwrap();
