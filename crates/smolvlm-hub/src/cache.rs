@@ -6,8 +6,12 @@
 //!     blobs/<id>.incomplete                  a partial download (resumed, also by Python)
 //!     refs/<branch>                          the commit a branch pointed at when fetched
 //!     snapshots/<commit>/<path>              relative symlinks to ../../blobs/<id>
+//!     .smolvlm-verified/<id>                 when the blob was last hashed, and the verdict
 //! <cache>/.locks/models--org--name/<id>.lock  one writer per blob (same place as Python)
 //! ```
+//!
+//! `.smolvlm-verified/` is this crate's own; Python's tools read only `blobs/`, `refs/` and
+//! `snapshots/` of a repository folder, so they neither see nor mind it.
 //!
 //! The folder is `HF_HUB_CACHE`, else `HF_HOME/hub`, else `XDG_CACHE_HOME/huggingface/hub`,
 //! else `~/.cache/huggingface/hub`, exactly as `huggingface_hub` resolves it.
@@ -56,6 +60,15 @@ impl HubCache {
             .join(".locks")
             .join(Self::folder_name(repo))
             .join(format!("{blob_id}.lock"))
+    }
+
+    /// Where the verifications of a repository's blobs are recorded (see `download::verified`).
+    pub fn verified_dir(&self, repo: &str) -> PathBuf {
+        self.repo_dir(repo).join(".smolvlm-verified")
+    }
+
+    pub fn verified_record_path(&self, repo: &str, blob_id: &str) -> PathBuf {
+        self.verified_dir(repo).join(blob_id)
     }
 
     pub fn snapshot_dir(&self, repo: &str, commit: &str) -> PathBuf {

@@ -38,6 +38,12 @@ pub enum HubError {
     BadResponse { what: String, reason: String },
 
     #[error(
+        "the hub listed {name:?} in {what}, which is not a plain relative file name (no drive, \
+         stream, absolute path, `..` or device name); nothing was downloaded"
+    )]
+    UnsafeFileName { what: String, name: String },
+
+    #[error(
         "offline (HF_HUB_OFFLINE is set) and {what} is not in the cache at {cache}; \
          download it first with network access"
     )]
@@ -124,6 +130,7 @@ impl HubError {
             HubError::Server { .. } => "hub_server_error",
             HubError::Http { .. } => "hub_http",
             HubError::BadResponse { .. } => "hub_bad_response",
+            HubError::UnsafeFileName { .. } => "hub_unsafe_file_name",
             HubError::OfflineNotCached { .. } => "offline_not_cached",
             HubError::ChecksumMismatch { .. } => "checksum_mismatch",
             HubError::DiskFull { .. } => "disk_full",

@@ -1,14 +1,17 @@
 //! What is in the cache: models with their disk use and catalog ids, which one is loaded, and
-//! removal that only ever deletes files inside a model's own cache folder.
+//! removal that only ever deletes files inside a model's own cache folder, and only those no
+//! other entry, the loaded model or a download in progress needs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::cache::{HubCache, disk_usage, repo_from_folder};
-use crate::catalog::{ModelSpec, catalog, find};
+use crate::cache_gc::{collect_garbage, list_files, lock_repo};
+use crate::catalog::{CatalogEntry, ModelSpec, catalog, find};
 use crate::error::{HubError, Result};
+use crate::pairing::pair_mmproj;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InstalledSnapshot {
@@ -127,9 +130,11 @@ pub struct RemoveReport {
     pub removed_files: Vec<String>,
 }
 
-/// Removes a model from the cache: for a catalog GGUF entry only its two files (other quants of
-/// the same repository stay), otherwise the whole repository folder. Refuses the loaded model
-/// and anything that is not a `models--…` folder of this cache.
+/// Removes a model from the cache: for a catalog GGUF entry only its files that nothing else
+/// needs, otherwise the whole repository folder. Refuses the loaded model and anything that is
+/// not a `models--…` folder of this cache; never deletes a file the loaded model reads, one
+/// another installed catalog entry uses (quants that share a projector), or a partial that
+/// someone (this app, the CLI, Python) is downloading.
 pub fn remove(cache: &HubCache, spec: &ModelSpec, loaded: Option<&Path>) -> Result<RemoveReport> {
     let dir = cache.repo_dir(&spec.repo);
     let folder_ok = dir
@@ -152,20 +157,19 @@ pub fn remove(cache: &HubCache, spec: &ModelSpec, loaded: Option<&Path>) -> Resu
     }
     let what = spec.catalog_id.clone().unwrap_or_else(|| spec.repo.clone());
     let before = disk_usage(&dir);
-    let entry = spec.catalog_id.as_deref().and_then(find);
-    let partial_files: Option<Vec<&str>> =
-        entry.and_then(|e| Some(vec![e.gguf_model?, e.gguf_mmproj?]));
-
-    let Some(files) = partial_files else {
-        if loaded.is_some_and(|l| is_within(l, &dir)) {
+    let in_use = loaded_files(loaded);
+    let Some(entry) = spec
+        .catalog_id
+        .as_deref()
+        .and_then(find)
+        .filter(|e| e.gguf_model.is_some() && e.gguf_mmproj.is_some())
+    else {
+        if in_use.iter().any(|l| is_within(l, &dir)) {
             return Err(HubError::InUse { what });
         }
+        let held = lock_repo(cache, &spec.repo)?;
         std::fs::remove_dir_all(&dir).map_err(|e| HubError::io(&dir, e))?;
-        let locks = cache
-            .root()
-            .join(".locks")
-            .join(HubCache::folder_name(&spec.repo));
-        let _ = std::fs::remove_dir_all(locks);
+        drop(held);
         return Ok(RemoveReport {
             repo: spec.repo.clone(),
             freed_bytes: before,
@@ -174,107 +178,107 @@ pub fn remove(cache: &HubCache, spec: &ModelSpec, loaded: Option<&Path>) -> Resu
         });
     };
 
+    let own = gguf_files(entry);
     let snapshots_dir = dir.join("snapshots");
     let mut targets = Vec::new();
+    let mut removed_files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&snapshots_dir) {
         for e in entries.flatten() {
-            for f in &files {
-                let p = e.path().join(f);
-                if std::fs::symlink_metadata(&p).is_ok() {
-                    targets.push(p);
+            let snapshot = e.path();
+            for f in &own {
+                let p = snapshot.join(f);
+                if std::fs::symlink_metadata(&p).is_err() {
+                    continue;
                 }
+                if uses(&in_use, &p) {
+                    if entry.gguf_model == Some(*f) {
+                        return Err(HubError::InUse { what });
+                    }
+                    continue;
+                }
+                if shared_with_another_entry(entry, &snapshot, f) {
+                    continue;
+                }
+                if !removed_files.iter().any(|r| r == f) {
+                    removed_files.push(f.to_string());
+                }
+                targets.push(p);
             }
         }
     }
     if targets.is_empty() {
         return Err(HubError::NotInstalled { what });
     }
-    if let Some(l) = loaded
-        && targets.iter().any(|t| is_within(l, t) || l == t.as_path())
-    {
-        return Err(HubError::InUse { what });
-    }
     for t in &targets {
         std::fs::remove_file(t).map_err(|e| HubError::io(t, e))?;
     }
-    collect_garbage(&dir)?;
-    let left = list_files(&snapshots_dir);
-    let removed_repo = left.is_empty();
-    if removed_repo {
+    collect_garbage(cache, &spec.repo)?;
+    let nothing_left =
+        list_files(&snapshots_dir).is_empty() && list_files(&dir.join("blobs")).is_empty();
+    if nothing_left {
         std::fs::remove_dir_all(&dir).map_err(|e| HubError::io(&dir, e))?;
     }
-    let after = if removed_repo { 0 } else { disk_usage(&dir) };
+    let after = if nothing_left { 0 } else { disk_usage(&dir) };
+    removed_files.sort_by_key(|f| own.iter().position(|o| o == f));
     Ok(RemoveReport {
         repo: spec.repo.clone(),
         freed_bytes: before.saturating_sub(after),
-        removed_repo,
-        removed_files: files.iter().map(|s| s.to_string()).collect(),
+        removed_repo: nothing_left,
+        removed_files,
     })
 }
 
-/// Deletes blobs (and partials) that no snapshot links to.
-fn collect_garbage(dir: &Path) -> Result<()> {
-    let mut referenced = BTreeSet::new();
-    let mut stack = vec![dir.join("snapshots")];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => stack.push(p),
-                Ok(m) if m.file_type().is_symlink() => {
-                    if let Some(name) = std::fs::read_link(&p)
-                        .ok()
-                        .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    {
-                        referenced.insert(name);
-                    }
-                }
-                // A copied file (no symlinks on this platform): blobs cannot be matched to it,
-                // so nothing is collected.
-                Ok(_) => return Ok(()),
-                Err(_) => {}
-            }
-        }
-    }
-    let blobs = dir.join("blobs");
-    if let Ok(entries) = std::fs::read_dir(&blobs) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let id = name.strip_suffix(".incomplete").unwrap_or(&name);
-            if !referenced.contains(id) {
-                std::fs::remove_file(e.path()).map_err(|err| HubError::io(e.path(), err))?;
-            }
-        }
-    }
-    // Empty snapshot folders go too.
-    if let Ok(entries) = std::fs::read_dir(dir.join("snapshots")) {
-        for e in entries.flatten() {
-            if list_files(&e.path()).is_empty() {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    Ok(())
+fn gguf_files(entry: &CatalogEntry) -> Vec<&'static str> {
+    entry
+        .gguf_model
+        .into_iter()
+        .chain(entry.gguf_mmproj)
+        .collect()
 }
 
-fn list_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => stack.push(p),
-                Ok(_) => out.push(p),
-                Err(_) => {}
-            }
+/// Whether another catalog entry of the same repository lists `file` and is (even partly)
+/// installed in `snapshot`: one of its own files, not shared with `entry`, is there. The 2.2B
+/// Q4_K_M and Q8_0 share one projector, which must outlive the removal of either.
+fn shared_with_another_entry(entry: &CatalogEntry, snapshot: &Path, file: &str) -> bool {
+    let own = gguf_files(entry);
+    catalog()
+        .iter()
+        .filter(|o| o.id != entry.id && o.repo.eq_ignore_ascii_case(entry.repo))
+        .map(gguf_files)
+        .filter(|files| files.contains(&file))
+        .any(|files| {
+            files
+                .iter()
+                .filter(|g| !own.contains(g))
+                .any(|g| snapshot.join(g).is_file())
+        })
+}
+
+/// The files the loaded model reads: the path the engine loaded and, for a text GGUF, the
+/// projector the app pairs with it by the one policy ([`pair_mmproj`]); every candidate when
+/// that pairing is ambiguous, since the engine was then given one of them by name.
+fn loaded_files(loaded: Option<&Path>) -> Vec<PathBuf> {
+    let Some(loaded) = loaded else {
+        return Vec::new();
+    };
+    let mut out = vec![loaded.to_path_buf()];
+    let is_gguf = loaded
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    if is_gguf && loaded.is_file() {
+        match pair_mmproj(loaded) {
+            Ok(Some(p)) => out.push(p),
+            Err(HubError::AmbiguousMmproj { candidates, .. }) => out.extend(candidates),
+            Ok(None) | Err(_) => {}
         }
     }
     out
+}
+
+/// Whether the loaded model reads `file`: it is one of its files (by path or by the blob both
+/// resolve to), or lies in the folder it loaded.
+fn uses(in_use: &[PathBuf], file: &Path) -> bool {
+    in_use
+        .iter()
+        .any(|l| l == file || is_within(l, file) || is_within(file, l))
 }

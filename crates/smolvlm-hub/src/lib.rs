@@ -28,17 +28,20 @@
 //! the transfer on the **same HTTP client hf-hub uses, `ureq` 2** (one `ureq::Agent` with connect
 //! and read timeouts and same-host redirect auth, no second HTTP stack): ranged resume checked
 //! against `Content-Range`, sha256 (LFS oid) or git-blob verification before a file is moved
-//! into `blobs/`, retries with exponential backoff and jitter on 5xx/408/429/timeouts/cut
+//! into `blobs/` (and of a blob already in the cache before it is used, once per version of the
+//! file), retries with exponential backoff and jitter on 5xx/408/429/timeouts/cut
 //! connections, typed errors, a cancel token, progress events with rate and ETA, a free-space
 //! check, and Python-compatible `.incomplete` partials and `.locks/`.
 
 pub mod cache;
+mod cache_gc;
 pub mod catalog;
 pub mod download;
 pub mod error;
 pub mod gguf;
 pub mod installed;
 pub mod local;
+mod lock;
 pub mod pairing;
 
 #[cfg(feature = "test-server")]

@@ -544,3 +544,69 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Same-size bytes that are not the weights, as a torn write, a bad disk or another tool can
+/// leave under the blob's name.
+fn corrupt_weights() -> Vec<u8> {
+    let mut bad = weights();
+    bad[1234] ^= 0xff;
+    bad
+}
+
+#[test]
+fn a_same_size_corrupted_blob_in_the_cache_is_never_used() {
+    let hub = TestHub::start().unwrap();
+    serve_tiny(&hub);
+    let tmp = tempfile::tempdir().unwrap();
+    run(config(&hub, tmp.path())).0.unwrap();
+    // Replaced (a new file, as a copy or another downloader would leave it), same length.
+    let blob = weights_blob(tmp.path());
+    let replacement = blob.with_extension("new");
+    std::fs::write(&replacement, corrupt_weights()).unwrap();
+    std::fs::rename(&replacement, &blob).unwrap();
+
+    let h = Hub::new(config(&hub, tmp.path())).unwrap();
+    assert_eq!(
+        h.locate(&spec()).unwrap_err().code(),
+        "offline_not_cached",
+        "offline, a corrupted blob is not a model"
+    );
+    let before = hub.bytes_served(WEIGHTS);
+    let (snap, events) = run(config(&hub, tmp.path()));
+    let snap = snap.unwrap();
+    assert_eq!(std::fs::read(snap.path_of(WEIGHTS)).unwrap(), weights());
+    assert_eq!(
+        hub.bytes_served(WEIGHTS) - before,
+        weights().len() as u64,
+        "fetched again"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        DownloadEvent::FileDone { file, cached: false, .. } if file == WEIGHTS
+    )));
+    assert!(h.locate(&spec()).is_ok());
+}
+
+#[test]
+fn a_verified_blob_is_not_hashed_again_until_it_changes() {
+    let hub = TestHub::start().unwrap();
+    serve_tiny(&hub);
+    let tmp = tempfile::tempdir().unwrap();
+    run(config(&hub, tmp.path())).0.unwrap();
+    let h = Hub::new(config(&hub, tmp.path())).unwrap();
+    assert!(h.locate(&spec()).is_ok());
+
+    // Changed in place with its length and modification time kept: the record of the
+    // verification vouches for it, which is what lets start-up skip rehashing.
+    let blob = weights_blob(tmp.path());
+    let mtime = std::fs::metadata(&blob).unwrap().modified().unwrap();
+    std::fs::write(&blob, corrupt_weights()).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+    file.set_modified(mtime).unwrap();
+    assert!(h.locate(&spec()).is_ok());
+
+    // Any change of the modification time makes it be hashed again, and refused.
+    file.set_modified(mtime + Duration::from_secs(1)).unwrap();
+    drop(file);
+    assert_eq!(h.locate(&spec()).unwrap_err().code(), "offline_not_cached");
+}

@@ -249,3 +249,142 @@ fn removal_refuses_folders_that_are_not_the_caches_own() {
         "not_installed"
     );
 }
+
+/// The 2.2B GGUF repository as the catalog sees it: Q4_K_M and Q8_0 both pair with the one
+/// `mmproj-…-Q8_0.gguf`; the Q5_K_M is not in the catalog (fetched by repository id).
+const SHARED_REPO: &str = "ggml-org/SmolVLM-Instruct-GGUF";
+const SHARED_MMPROJ: &str = "mmproj-SmolVLM-Instruct-Q8_0.gguf";
+
+fn serve_shared_projector_repo(hub: &TestHub) {
+    let read = |f: &str| std::fs::read(fixture().join(f)).unwrap();
+    let mut q4 = read("model-q8_0.gguf");
+    q4.extend_from_slice(b"q4");
+    let mut q5 = read("model-q8_0.gguf");
+    q5.extend_from_slice(b"q5");
+    hub.add_repo(
+        SHARED_REPO,
+        vec![
+            ("SmolVLM-Instruct-Q4_K_M.gguf".into(), q4),
+            ("SmolVLM-Instruct-Q5_K_M.gguf".into(), q5),
+            ("SmolVLM-Instruct-Q8_0.gguf".into(), read("model-q8_0.gguf")),
+            (SHARED_MMPROJ.into(), read("mmproj-q8_0.gguf")),
+        ],
+    );
+}
+
+#[test]
+fn removing_one_quant_keeps_the_projector_another_installed_quant_shares() {
+    let server = TestHub::start().unwrap();
+    serve_shared_projector_repo(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = hub_for(&server, tmp.path());
+    let q4 = ModelSpec::parse("smolvlm-2.2b-q4_k_m").unwrap();
+    let q8 = ModelSpec::parse("smolvlm-2.2b-q8_0").unwrap();
+    let cancel = CancelToken::new();
+    hub.download(&q4, &cancel, &mut |_| {}).unwrap();
+    let snap = hub.download(&q8, &cancel, &mut |_| {}).unwrap();
+    let cache = hub.cache();
+
+    let report = remove(cache, &q4, None).unwrap();
+    assert_eq!(
+        std::fs::read(snap.path_of(SHARED_MMPROJ)).unwrap(),
+        std::fs::read(fixture().join("mmproj-q8_0.gguf")).unwrap(),
+        "the Q8_0 entry still has its projector"
+    );
+    assert_eq!(report.removed_files, vec!["SmolVLM-Instruct-Q4_K_M.gguf"]);
+    assert!(!report.removed_repo);
+    assert!(hub.locate(&q8).is_ok());
+    assert_eq!(
+        list_installed(cache, None)[0].catalog_ids,
+        vec!["smolvlm-2.2b-q8_0"]
+    );
+
+    // The last entry that uses the projector takes it with it.
+    let report = remove(cache, &q8, None).unwrap();
+    assert!(report.removed_repo, "{report:?}");
+}
+
+#[test]
+fn the_loaded_models_projector_is_never_removed() {
+    let server = TestHub::start().unwrap();
+    serve_shared_projector_repo(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = hub_for(&server, tmp.path());
+    let q8 = ModelSpec::parse("smolvlm-2.2b-q8_0").unwrap();
+    let mut q5 = ModelSpec::parse(SHARED_REPO).unwrap();
+    q5.include = vec!["SmolVLM-Instruct-Q5_K_M.gguf".into()];
+    let cancel = CancelToken::new();
+    hub.download(&q8, &cancel, &mut |_| {}).unwrap();
+    let snap = hub.download(&q5, &cancel, &mut |_| {}).unwrap();
+    // The loaded Q5_K_M is no catalog entry; its projector beside it is the shared one.
+    let loaded = snap.path_of("SmolVLM-Instruct-Q5_K_M.gguf");
+    assert_eq!(
+        smolvlm_hub::pair_mmproj(&loaded).unwrap(),
+        Some(snap.path_of(SHARED_MMPROJ))
+    );
+
+    let report = remove(hub.cache(), &q8, Some(&loaded)).unwrap();
+    assert!(
+        snap.path_of(SHARED_MMPROJ).is_file(),
+        "the loaded model's projector stays"
+    );
+    assert_eq!(report.removed_files, vec!["SmolVLM-Instruct-Q8_0.gguf"]);
+    assert!(loaded.is_file());
+}
+
+fn hold_lock(cache: &Path, repo: &str, blob_id: &str) -> std::fs::File {
+    // Exactly what Python's `huggingface_hub` does while it writes a blob (`filelock` takes an
+    // exclusive `flock` on this file).
+    let path = cache
+        .join(".locks")
+        .join(HubCache::folder_name(repo))
+        .join(format!("{blob_id}.lock"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    file.try_lock().unwrap();
+    file
+}
+
+#[test]
+fn removal_keeps_partials_that_another_download_is_writing() {
+    let server = TestHub::start().unwrap();
+    serve_gguf_repo(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = hub_for(&server, tmp.path());
+    let q8 = ModelSpec::parse("smolvlm-256m-q8_0").unwrap();
+    let f16 = ModelSpec::parse("smolvlm-256m-f16").unwrap();
+    let cancel = CancelToken::new();
+    hub.download(&q8, &cancel, &mut |_| {}).unwrap();
+    hub.download(&f16, &cancel, &mut |_| {}).unwrap();
+    let blobs = hub.cache().repo_dir(GGUF_REPO).join("blobs");
+    let (writing, abandoned) = ("ab".repeat(32), "cd".repeat(32));
+    let partial = |id: &str| blobs.join(format!("{id}.incomplete"));
+    std::fs::write(partial(&writing), b"resumable bytes").unwrap();
+    std::fs::write(partial(&abandoned), b"nobody's").unwrap();
+    let lock = hold_lock(tmp.path(), GGUF_REPO, &writing);
+
+    remove(hub.cache(), &q8, None).unwrap();
+    assert!(
+        partial(&writing).is_file(),
+        "a partial someone writes is kept"
+    );
+    assert!(
+        !partial(&abandoned).exists(),
+        "one nobody holds is collected"
+    );
+
+    // The last entry goes, the folder stays for the partial being written.
+    let report = remove(hub.cache(), &f16, None).unwrap();
+    assert!(!report.removed_repo);
+    assert!(partial(&writing).is_file());
+
+    // Removing the whole repository is refused while someone writes in it.
+    let whole = ModelSpec::parse(GGUF_REPO).unwrap();
+    assert_eq!(
+        remove(hub.cache(), &whole, None).unwrap_err().code(),
+        "download_locked"
+    );
+    assert!(partial(&writing).is_file());
+    drop(lock);
+    assert!(remove(hub.cache(), &whole, None).unwrap().removed_repo);
+}

@@ -80,14 +80,26 @@ impl ModelManager {
         lock(&self.downloads).contains_key(id)
     }
 
+    /// The catalog download running in `repo`, if any. Entries of one repository share files
+    /// (the 2.2B quants share a projector), so it is the repository, not the entry, that a
+    /// removal must leave alone while it downloads.
+    fn download_in_repo(&self, repo: &str) -> Option<String> {
+        lock(&self.downloads)
+            .keys()
+            .find(|id| {
+                smolvlm_hub::catalog::find(id).is_some_and(|e| e.repo.eq_ignore_ascii_case(repo))
+            })
+            .cloned()
+    }
+
     /// Removes catalog model `id` from the cache, or forgets local model `id` (its files stay).
     pub fn delete(&self, id: &str, loaded: Option<&Path>) -> AppResult<()> {
         if id.starts_with("local-") {
             return self.forget_local(id);
         }
         let entry = catalog_entry(id)?;
-        if self.is_downloading(entry.id) {
-            return Err(AppError::DownloadInProgress(entry.id.to_string()));
+        if let Some(downloading) = self.download_in_repo(entry.repo) {
+            return Err(AppError::DownloadInProgress(downloading));
         }
         smolvlm_hub::remove(self.cache(), &ModelSpec::from_entry(entry), loaded)?;
         Ok(())
@@ -108,5 +120,36 @@ impl ModelManager {
                 .sum(),
             cache_dir: self.cache().root().display().to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smolvlm_hub::CancelToken;
+
+    /// The 2.2B Q4_K_M and Q8_0 share one projector: while one downloads, deleting the other
+    /// could take the projector the download has just linked, so it is refused until then.
+    #[test]
+    fn models_of_a_repository_being_downloaded_cannot_be_deleted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hub = HubConfig::new(HubCache::new(tmp.path().join("hub")));
+        let models = ModelManager::new(hub, tmp.path());
+        lock(&models.downloads).insert(
+            "smolvlm-2.2b-q8_0".into(),
+            ActiveDownload {
+                download_id: "d1".into(),
+                cancel: CancelToken::new(),
+            },
+        );
+        match models.delete("smolvlm-2.2b-q4_k_m", None) {
+            Err(AppError::DownloadInProgress(id)) => assert_eq!(id, "smolvlm-2.2b-q8_0"),
+            other => panic!("{other:?}"),
+        }
+        // Another repository is not held up.
+        assert!(matches!(
+            models.delete("smolvlm-256m-q8_0", None),
+            Err(AppError::Hub(smolvlm_hub::HubError::NotInstalled { .. }))
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! What the hub says a repository holds, and what a download plans and returns: file listings
 //! with sizes and checksums (validated before any name reaches the disk), the plan, the snapshot.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,20 @@ impl Checksum {
     pub fn blob_id(&self) -> &str {
         match self {
             Checksum::Sha256(h) | Checksum::GitSha1(h) => h,
+        }
+    }
+
+    /// What a blob's name says its content hashes to: the hub names LFS blobs by their sha256
+    /// (64 hex digits) and small files by their git blob id (40). `None` for any other name,
+    /// which cannot be checked.
+    pub(super) fn from_blob_id(id: &str) -> Option<Self> {
+        let id = id.to_ascii_lowercase();
+        if is_hex(&id, 64) {
+            Some(Checksum::Sha256(id))
+        } else if is_hex(&id, 40) {
+            Some(Checksum::GitSha1(id))
+        } else {
+            None
         }
     }
 }
@@ -100,16 +114,49 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn safe_rel_path(p: &str) -> bool {
+/// Whether `p` is a plain relative path of normal components on every platform, not only the
+/// one running: a listing can come from any server, and a name harmless here can be a drive
+/// (`C:x`), a stream (`a:b`), a parent (`.. ` is `..` on Windows, which drops trailing dots and
+/// spaces) or a device (`nul.json`) elsewhere.
+fn is_plain_relative_path(p: &str) -> bool {
     !p.is_empty()
-        && !p.starts_with('/')
-        && !p.contains('\\')
-        && !p.contains('\0')
-        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && p.split('/').all(is_plain_component)
+        && Path::new(p)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+fn is_plain_component(c: &str) -> bool {
+    !c.is_empty()
+        && !c.ends_with(['.', ' '])
+        && !c
+            .chars()
+            .any(|ch| ch.is_control() || ch == ':' || ch == '\\')
+        && !is_windows_device(c)
+}
+
+/// `CON`, `nul.json`, `com1.txt`…: Windows opens the device whatever the folder or extension.
+fn is_windows_device(c: &str) -> bool {
+    let stem = c
+        .split('.')
+        .next()
+        .unwrap_or(c)
+        .trim_end()
+        .to_ascii_lowercase();
+    match stem.as_str() {
+        "con" | "prn" | "aux" | "nul" | "conin$" | "conout$" => true,
+        _ => {
+            let digit = stem
+                .strip_prefix("com")
+                .or_else(|| stem.strip_prefix("lpt"));
+            matches!(digit.map(str::as_bytes), Some([b'1'..=b'9']))
+        }
+    }
 }
 
 /// The body of `GET /api/models/<repo>/revision/<rev>?blobs=true`, checked: a commit hash,
-/// relative file names without `..`, and a size and hash for every file.
+/// plain relative file names (see [`is_plain_relative_path`]), and a size and hash for every
+/// file.
 pub(super) fn parse_info(repo: &str, what: &str, body: &str) -> Result<RepoInfo> {
     let bad = |reason: String| HubError::BadResponse {
         what: what.to_string(),
@@ -122,8 +169,11 @@ pub(super) fn parse_info(repo: &str, what: &str, body: &str) -> Result<RepoInfo>
     }
     let mut files = Vec::new();
     for s in raw.siblings {
-        if !safe_rel_path(&s.rfilename) {
-            return Err(bad(format!("unsafe file name {:?}", s.rfilename)));
+        if !is_plain_relative_path(&s.rfilename) {
+            return Err(HubError::UnsafeFileName {
+                what: what.to_string(),
+                name: s.rfilename,
+            });
         }
         let (size, checksum) = match (s.lfs, s.blob_id, s.size) {
             (Some(lfs), _, _) => {
@@ -187,6 +237,14 @@ mod tests {
         for bad in [
             format!(r#"[{{"rfilename":"../evil","size":3,"blobId":"{SHA}"}}]"#),
             format!(r#"[{{"rfilename":"/etc/passwd","size":3,"blobId":"{SHA}"}}]"#),
+        ] {
+            assert_eq!(
+                info(&bad).unwrap_err().code(),
+                "hub_unsafe_file_name",
+                "{bad}"
+            );
+        }
+        for bad in [
             r#"[{"rfilename":"x","size":3,"blobId":"../../x"}]"#.to_string(),
             r#"[{"rfilename":"x","size":3,"blobId":"zz","lfs":{"sha256":"nothex","size":3}}]"#
                 .to_string(),
@@ -200,5 +258,58 @@ mod tests {
             parse_info("o/r", "o/r", "<html>").unwrap_err().code(),
             "hub_bad_response"
         );
+    }
+
+    /// A listing can come from any server (`HF_ENDPOINT`), and a name that is harmless on one
+    /// platform is a path elsewhere: `C:x` is relative on Unix but names drive C on Windows.
+    #[test]
+    fn names_that_are_not_plain_relative_paths_are_refused_on_every_platform() {
+        let listing = |name: &str| {
+            let name = serde_json::to_string(name).unwrap();
+            info(&format!(
+                r#"[{{"rfilename":{name},"size":3,"blobId":"{SHA}"}}]"#
+            ))
+        };
+        for good in [
+            "config.json",
+            "onnx/model.onnx",
+            "a b/c-d_e.f",
+            ".gitattributes",
+            "aaé.json",
+            "com10.txt",
+            "console.json",
+        ] {
+            assert!(listing(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "C:evil.gguf",
+            "c:/Windows/System32/x.dll",
+            "C:\\Windows\\x.dll",
+            "d:",
+            "sub/C:x",
+            "model.gguf:stream",
+            "\\\\server\\share\\x",
+            "/abs",
+            "../up",
+            "a/../../up",
+            "a/./b",
+            "a//b",
+            "trailing/",
+            "",
+            "nul\u{0}byte",
+            "...",
+            "dots./x",
+            "space /x",
+            "CON",
+            "nul.json",
+            "sub/com1.txt",
+            "lpt9",
+            "aaé/com1",
+        ] {
+            match listing(bad) {
+                Err(HubError::UnsafeFileName { name, .. }) => assert_eq!(name, bad),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -4,14 +4,15 @@
 //! The parts, each in its own module (none uses this one, so there is no cycle): `config`
 //! (endpoint, token, offline, timeouts), `listing` (what the hub lists, the plan, the snapshot),
 //! `progress` (events and their throttle), `retry` (the policy), `transfer` (one file's ranged
-//! resume), `verify` (hashes), `lock` (one writer per blob).
+//! resume), `verify` (hashes), `verified` (the record that spares rehashing). One writer per
+//! blob is the crate's [`lock`](crate::lock), which garbage collection takes too.
 
 mod config;
 mod listing;
-mod lock;
 mod progress;
 mod retry;
 mod transfer;
+mod verified;
 mod verify;
 
 use std::io::Read;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use crate::cache::{HubCache, free_space};
 use crate::catalog::{ModelSpec, find};
 use crate::error::{HubError, Result};
+use crate::lock::BlobLock;
 
 #[cfg(feature = "test-server")]
 pub use config::InjectedFaults;
@@ -34,6 +36,7 @@ use listing::parse_info;
 use progress::Meter;
 use retry::{Failure, RetryPolicy, classify};
 use transfer::{FileJob, Http, file_len};
+use verified::Verdict;
 
 /// The client.
 pub struct Hub {
@@ -149,6 +152,7 @@ impl Hub {
             .cache
             .resolve_revision(&spec.repo, &spec.revision)
             .ok_or_else(missing)?;
+        let dir = self.cfg.cache.snapshot_dir(&spec.repo, &commit);
         let files: Vec<String> = self
             .cfg
             .cache
@@ -156,6 +160,13 @@ impl Hub {
             .into_iter()
             .filter(|f| spec.wants(f))
             .collect();
+        // A corrupted file is not left out (the rest could look complete): it is not cached.
+        if !files
+            .iter()
+            .all(|f| self.trustworthy(&spec.repo, &dir.join(f)))
+        {
+            return Err(missing());
+        }
         let literal_missing = spec
             .include
             .iter()
@@ -167,12 +178,30 @@ impl Hub {
         Ok(Snapshot {
             repo: spec.repo.clone(),
             revision: spec.revision.clone(),
-            dir: self.cfg.cache.snapshot_dir(&spec.repo, &commit),
+            dir,
             commit,
             files,
             transferred_bytes: 0,
             from_cache_only: true,
         })
+    }
+
+    /// Whether the snapshot file `pointer` may be used: its content is what the blob it links
+    /// to is named for (hashed once, then vouched for by the record while the file is
+    /// unchanged). A file whose blob name is no hash, or a copy where the platform has no
+    /// links, cannot be checked and is trusted as Python trusts it.
+    fn trustworthy(&self, repo: &str, pointer: &std::path::Path) -> bool {
+        let Ok(target) = std::fs::read_link(pointer) else {
+            return true;
+        };
+        let Some(checksum) = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(Checksum::from_blob_id)
+        else {
+            return true;
+        };
+        verified::check(&self.cfg.cache, repo, pointer, &checksum, None) == Verdict::Good
     }
 
     /// Fetches every wanted file of `spec` that the cache lacks, verified, and returns the
@@ -216,7 +245,10 @@ impl Hub {
             .iter()
             .map(|f| {
                 let blob = cache.blob_path(&spec.repo, f.checksum.blob_id());
-                let cached = file_len(&blob) == Some(f.size);
+                // Hashed here once if no record vouches for it (a blob another tool left, or
+                // one changed since), so the plan counts a bad one as still to fetch.
+                let cached = verified::check(cache, &spec.repo, &blob, &f.checksum, Some(f.size))
+                    == Verdict::Good;
                 let partial = if cached {
                     0
                 } else {
@@ -272,34 +304,33 @@ impl Hub {
         let mut transferred = 0u64;
         let mut written_total = 0u64;
         for (file, planned) in files.iter().zip(&plan) {
-            if !planned.cached {
-                let url = self
-                    .api
-                    .repo(self.hf_repo(&spec.repo, &info.commit))
-                    .url(&file.path);
-                let mut job = FileJob {
-                    http: &self.http,
-                    cfg: &self.cfg,
-                    repo: &spec.repo,
-                    url,
-                    file,
-                    cancel,
-                    meter: &mut meter,
-                    written_total: &mut written_total,
-                    on_event,
-                };
-                transferred += job.run()?;
-            }
-            cache.link_snapshot(
-                &spec.repo,
-                &info.commit,
-                &file.path,
-                file.checksum.blob_id(),
-            )?;
+            let id = file.checksum.blob_id();
+            // Held from the check of the blob to its link, as Python holds it: a cached blob
+            // no snapshot links yet is otherwise fair game for a concurrent removal.
+            let held = BlobLock::acquire(&cache.lock_path(&spec.repo, id))?;
+            let url = self
+                .api
+                .repo(self.hf_repo(&spec.repo, &info.commit))
+                .url(&file.path);
+            let mut job = FileJob {
+                http: &self.http,
+                cfg: &self.cfg,
+                repo: &spec.repo,
+                url,
+                file,
+                cancel,
+                meter: &mut meter,
+                written_total: &mut written_total,
+                on_event,
+            };
+            let fetched = job.run(&held)?;
+            transferred += fetched.unwrap_or(0);
+            cache.link_snapshot(&spec.repo, &info.commit, &file.path, id)?;
+            drop(held);
             on_event(&DownloadEvent::FileDone {
                 file: file.path.clone(),
                 size: file.size,
-                cached: planned.cached,
+                cached: planned.cached && fetched.is_none(),
             });
         }
         cache.write_ref(&spec.repo, &spec.revision, &info.commit)?;

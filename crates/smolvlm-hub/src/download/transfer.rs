@@ -1,6 +1,7 @@
 //! The transfer of one file: a ranged request resumed from the partial (`Range` checked against
 //! `Content-Range`; a server that ignores it restarts the file), hashed as it arrives, retried
-//! with the [retry policy](super::retry), and moved into `blobs/` only once verified.
+//! with the [retry policy](super::retry), and moved into `blobs/` only once verified (the
+//! folder flushed after the rename). A blob already there is used only once it is verified too.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -11,12 +12,13 @@ use smolvlm_cancel::CancelToken;
 
 use crate::cache::HubCache;
 use crate::error::{HubError, Result};
+use crate::lock::BlobLock;
 
 use super::config::HubConfig;
 use super::listing::RemoteFile;
-use super::lock::BlobLock;
 use super::progress::{DownloadEvent, Meter};
 use super::retry::{Failure, RetryPolicy, classify};
+use super::verified::{self, Verdict};
 use super::verify::{Hasher, hash_prefix};
 
 /// The HTTP side: one `ureq` agent (the client hf-hub uses) and the token it sends.
@@ -72,6 +74,25 @@ pub fn partial_path(blob: &Path) -> PathBuf {
     blob.with_file_name(name)
 }
 
+/// Makes a rename in `dir` durable: the file's bytes were flushed before it, but the new name
+/// lives in the directory, which a crash could otherwise lose.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        match File::open(dir).and_then(|d| d.sync_all()) {
+            // Some filesystems cannot flush a directory; they have nothing more to make durable.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+            other => other,
+        }
+    }
+    // Windows flushes no directory opened for reading, and NTFS journals the rename itself.
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
 fn is_disk_full(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded
 }
@@ -109,19 +130,25 @@ impl FileJob<'_> {
         }
     }
 
-    /// Downloads, verifies and moves the blob into place; returns the bytes transferred.
-    pub(super) fn run(&mut self) -> Result<u64> {
-        let blob = self
-            .cache()
-            .blob_path(self.repo, self.file.checksum.blob_id());
-        let _lock = BlobLock::acquire(
-            &self
-                .cache()
-                .lock_path(self.repo, self.file.checksum.blob_id()),
-        )?;
-        if file_len(&blob) == Some(self.file.size) {
-            return Ok(0);
+    /// Makes the blob present and verified: `None` when the cache already had it, else the
+    /// bytes transferred to download, verify and move it into place. `_held` is the blob's
+    /// lock, which the caller keeps until the snapshot links the blob, as Python does: until
+    /// then no snapshot refers to it and garbage collection would take it.
+    pub(super) fn run(&mut self, _held: &BlobLock) -> Result<Option<u64>> {
+        let id = self.file.checksum.blob_id();
+        let blob = self.cache().blob_path(self.repo, id);
+        let verdict = verified::check(
+            self.cache(),
+            self.repo,
+            &blob,
+            &self.file.checksum,
+            Some(self.file.size),
+        );
+        if verdict == Verdict::Good {
+            return Ok(None);
         }
+        // A bad blob stays until the verified copy is renamed over it: deleting it first would
+        // leave the snapshot links dangling if this download fails.
         let part = partial_path(&blob);
         let mut out = OpenOptions::new()
             .read(true)
@@ -201,7 +228,11 @@ impl FileJob<'_> {
             });
         }
         std::fs::rename(&part, &blob).map_err(|e| HubError::io(&blob, e))?;
-        Ok(transferred)
+        if let Some(blobs) = blob.parent() {
+            sync_dir(blobs).map_err(|e| HubError::io(blobs, e))?;
+        }
+        verified::record_good(self.cache(), self.repo, id, &blob);
+        Ok(Some(transferred))
     }
 
     fn sleep_unless_cancelled(&self, wait: Duration, have: u64) -> Result<()> {

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -54,6 +55,15 @@ pub(super) fn hash_prefix(file: &mut File, len: u64, hasher: &mut Hasher) -> std
         }
         hasher.update(&buf[..n]);
     }
+}
+
+/// The hex digest of the whole file at `path` under `checksum`'s kind (its first `len` bytes,
+/// the length the git blob header names).
+pub(super) fn hash_file(path: &Path, checksum: &Checksum, len: u64) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Hasher::new(checksum, len);
+    hash_prefix(&mut file, len, &mut hasher)?;
+    Ok(hasher.hex())
 }
 
 #[cfg(test)]
