@@ -23,9 +23,9 @@ pub struct SendTicket {
     pub assistant_message_id: String,
 }
 
-/// An image of a message being sent: a path (any image file, or one in the image store), or a
-/// stored image with what the UI knows of it (the name it was added under, the PDF page it is),
-/// which the conversation keeps for display.
+/// An image of a message being sent: a path (a file the user dropped or picked, or one in the
+/// image store, see `crate::grants`), or a stored image with what the UI knows of it (the name it
+/// was added under, the PDF page it is), which the conversation keeps for display.
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 #[serde(untagged)]
 pub enum OutgoingImage {
@@ -91,7 +91,10 @@ pub fn start_answer(
     validate::id(conversation_id)?;
     validate::text(text, "the message", validate::MAX_TEXT_CHARS)?;
     let paths: Vec<String> = images.iter().map(|i| i.path().to_string()).collect();
-    let image_paths = validate::image_paths(&paths)?;
+    let image_paths = validate::image_paths(&paths)?
+        .into_iter()
+        .map(|p| state.grants.allowed(&state.store, p))
+        .collect::<AppResult<Vec<_>>>()?;
     if text.trim().is_empty() && image_paths.is_empty() {
         return Err(AppError::invalid("the message is empty"));
     }
@@ -120,12 +123,73 @@ pub fn start_answer(
     if let Some(running) = state.worker.active_generation() {
         return Err(AppError::Busy(running));
     }
-    let stored_images = image_paths
-        .iter()
-        .zip(images)
-        .map(|(p, image)| image.describe(state.store.import_image(p)?))
-        .collect::<AppResult<Vec<_>>>()?;
+    let (held, stored_images) = import_images(state, &image_paths, images)?;
+    let turn = Turn {
+        saved,
+        connection,
+        params,
+        longest_edge,
+        answered_by,
+    };
+    let result = add_and_start(state, conversation_id, text, stored_images, turn, send);
+    match &result {
+        Ok(_) => state.store.release_sent(&held),
+        Err(_) => state.store.release_unsent(&held),
+    }
+    result
+}
 
+/// Copies the message's images into the store: the imported images (each holding its file
+/// there, see `crate::store`) and the same with what the UI said of them. On a failure the holds
+/// taken so far go.
+fn import_images(
+    state: &AppState,
+    paths: &[std::path::PathBuf],
+    images: &[OutgoingImage],
+) -> AppResult<(Vec<StoredImage>, Vec<StoredImage>)> {
+    let mut held = Vec::with_capacity(paths.len());
+    let mut described = Vec::with_capacity(paths.len());
+    let result = paths.iter().zip(images).try_for_each(|(p, image)| {
+        let imported = state.store.import_image(p)?;
+        held.push(imported.clone());
+        described.push(image.describe(imported)?);
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok((held, described)),
+        Err(e) => {
+            state.store.release_unsent(&held);
+            Err(e)
+        }
+    }
+}
+
+/// How a checked turn is to be answered.
+struct Turn {
+    saved: crate::settings::Settings,
+    connection: Option<Connection>,
+    params: smolvlm::SamplingParams,
+    longest_edge: Option<u32>,
+    answered_by: Option<String>,
+}
+
+/// The rest of [`start_answer`], once the images are in the store: the turn saved, the answer
+/// started.
+fn add_and_start(
+    state: &AppState,
+    conversation_id: &str,
+    text: &str,
+    stored_images: Vec<StoredImage>,
+    turn: Turn,
+    send: impl Fn(StreamEvent) + Send + 'static,
+) -> AppResult<SendTicket> {
+    let Turn {
+        saved,
+        connection,
+        params,
+        longest_edge,
+        answered_by,
+    } = turn;
     let now = now_ms();
     let user = StoredMessage {
         id: new_id('m'),

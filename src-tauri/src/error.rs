@@ -23,6 +23,10 @@ pub enum AppError {
         #[source]
         error: smolvlm_pdf::PdfError,
     },
+    /// A path the webview names that the user did not hand over (see `crate::grants`). Decided
+    /// before the file is looked at, so it says nothing of whether the file exists.
+    #[error("{}: not a file dropped on the app or chosen in its file dialog", path.display())]
+    PathNotAllowed { path: PathBuf },
     #[error("no model is loaded; load one first")]
     NoModel,
     #[error("a generation is already running ({0}); stop it or wait for it to finish")]
@@ -38,6 +42,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// The store opened read-only (another instance owns it, or it cannot be written).
+    #[error("the conversations are read-only: {0}")]
+    ReadOnly(String),
     #[error("{} is not a valid conversation file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
     /// Model manager failures (catalog, downloads, the Hugging Face cache, local models); the
@@ -64,6 +71,7 @@ impl AppError {
         match self {
             AppError::InvalidInput(_) => "invalid_input",
             AppError::NotFound { .. } => "not_found",
+            AppError::PathNotAllowed { .. } => "path_not_allowed",
             AppError::NotAnImage { .. } => "not_an_image",
             AppError::ImageTooLarge { .. } => "image_too_large",
             AppError::Pdf { error, .. } => error.code(),
@@ -72,6 +80,7 @@ impl AppError {
             AppError::Worker(e) => e.code(),
             AppError::Engine(e) => e.code(),
             AppError::Storage { .. } => "storage",
+            AppError::ReadOnly(_) => "read_only",
             AppError::Corrupt { .. } => "corrupt_data",
             AppError::Hub(e) => e.code(),
             AppError::DownloadInProgress(_) => "download_in_progress",

@@ -49,6 +49,10 @@ pub enum StreamEvent {
         timings: DoneTimings,
     },
     Error(ErrorPayload),
+    /// Saving the answer failed (a full disk, the conversation deleted meanwhile): what the UI
+    /// shows may not be what is stored. Sent once, before `done` or `error` when the final save
+    /// is the one that failed; the answer streams on regardless.
+    SaveFailed(ErrorPayload),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]

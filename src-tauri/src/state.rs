@@ -4,6 +4,7 @@
 use crate::documents::OpenDocuments;
 use std::sync::Arc;
 
+use crate::grants::PathGrants;
 use crate::local_api::LocalApi;
 use crate::models::{DownloadListener, ModelManager};
 use crate::settings::SettingsStore;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub local_api: LocalApi,
     /// PDFs open while the user chooses their pages.
     pub documents: OpenDocuments,
+    /// The files the user dropped or picked this session: the only ones the commands read.
+    pub grants: PathGrants,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             on_download,
             local_api: LocalApi::default(),
             documents: OpenDocuments::default(),
+            grants: PathGrants::default(),
         }
     }
 

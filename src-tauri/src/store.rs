@@ -3,31 +3,43 @@
 //! ```text
 //! <data>/conversations/<id>.json   one file per conversation, with `schemaVersion`
 //! <data>/images/<sha256>.<ext>      content-addressed copies of every image sent
+//! <data>/.lock                      held by the app instance that owns the folder
 //! ```
 //!
-//! Every write is atomic: a temporary file beside the target, fsync, rename, fsync of the folder;
-//! a crash leaves either the old or the new file, never a torn one. An answer is saved while it
-//! streams (status `streaming`, at most [`ANSWER_SAVE_INTERVAL`] behind); opening the store after
-//! a crash turns such answers into `interrupted`, keeping their text up to the last save.
+//! Every write is atomic ([`disk`]): a crash leaves either the old or the new file, never a torn
+//! one. An answer is saved while it streams (status `streaming`, at most [`ANSWER_SAVE_INTERVAL`]
+//! behind); opening the store after a crash turns such answers into `interrupted`, keeping their
+//! text up to the last save. Files of an older schema are upgraded as they are read
+//! ([`migrate`]). Images no conversation refers to are removed ([`images`]).
+//!
+//! One app instance owns the folder (its `.lock`): a second one, or a folder the app may not
+//! write, opens read-only ([`ReadOnly`]) rather than cleaning up what the owner is writing.
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use smolvlm::{ContentPart, ImageSource, Message, Role};
 
 use crate::error::{AppError, AppResult, ErrorPayload};
 use crate::sync::lock;
 use crate::validate;
 
+mod disk;
+mod images;
+pub mod migrate;
+
+pub use disk::{Durability, write_atomic};
+pub use images::is_image_name;
+
 pub const SCHEMA_VERSION: u32 = 1;
-pub const ANSWER_SAVE_INTERVAL: Duration = Duration::from_millis(250);
-const TEMP_MARK: &str = ".tmp-";
+/// How often a streaming answer is saved. A crash loses at most this much of an answer; the
+/// saves run off the model's thread (`crate::recorder`).
+pub const ANSWER_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -113,10 +125,45 @@ pub struct ConversationSummary {
     pub messages: usize,
 }
 
+/// Why the store is read-only (`AppInfo.readOnly`); the UI says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(
+    tag = "reason",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum ReadOnly {
+    /// Another instance of the app owns the data folder.
+    OtherInstance,
+    /// The data folder cannot be written (permissions, a read-only disk).
+    NotWritable { message: String },
+}
+
+impl std::fmt::Display for ReadOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadOnly::OtherInstance => {
+                f.write_str("another SmolVLM Desktop window is using these conversations")
+            }
+            ReadOnly::NotWritable { message } => {
+                write!(f, "the data folder cannot be written ({message})")
+            }
+        }
+    }
+}
+
 pub struct Store {
     root: PathBuf,
     /// Serializes read-modify-write of conversation files within this process.
     guard: Mutex<()>,
+    /// Images the UI may still send that no conversation need refer to (see [`images`]), by
+    /// file name, with how many holds each has. Taken before `guard` when both are.
+    held: Mutex<HashMap<String, u32>>,
+    schema: migrate::Schema,
+    read_only: Option<ReadOnly>,
+    /// The data folder's lock, held while the store is open: kept for its drop, never read.
+    #[cfg_attr(not(test), allow(dead_code))]
+    lock_file: Mutex<Option<fs::File>>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -139,16 +186,45 @@ pub fn new_id(prefix: char) -> String {
 }
 
 impl Store {
-    /// Opens (creating) the store at `root`, removes temporary files a crash left behind and
-    /// marks answers that were streaming as interrupted.
+    /// Opens (creating) the store at `root`. As the folder's owner it removes temporary files a
+    /// crash left behind, marks answers that were streaming as interrupted (upgrading older
+    /// files on the way) and removes images nothing refers to; a second instance, or a folder
+    /// it may not write, opens read-only and changes nothing.
     pub fn open(root: &Path) -> AppResult<Self> {
-        let store = Self {
+        Self::open_with(root, migrate::SCHEMA)
+    }
+
+    pub(crate) fn open_with(root: &Path, schema: migrate::Schema) -> AppResult<Self> {
+        let mut store = Self {
             root: root.to_path_buf(),
             guard: Mutex::new(()),
+            held: Mutex::new(HashMap::new()),
+            schema,
+            read_only: None,
+            lock_file: Mutex::new(None),
         };
-        for dir in [store.conversations_dir(), store.images_dir()] {
-            fs::create_dir_all(&dir).map_err(|e| AppError::storage(&dir, e))?;
-            remove_temp_files(&dir)?;
+        let dirs = [store.conversations_dir(), store.images_dir()];
+        let locked = dirs
+            .iter()
+            .try_for_each(fs::create_dir_all)
+            .and_then(|()| dirs.iter().try_for_each(|d| disk::probe_writable(d)))
+            .and_then(|()| disk::lock_data_dir(root));
+        match locked {
+            Ok(Some(file)) => store.lock_file = Mutex::new(Some(file)),
+            Ok(None) => {
+                store.read_only = Some(ReadOnly::OtherInstance);
+                return Ok(store);
+            }
+            Err(e) if is_not_writable(&e) => {
+                store.read_only = Some(ReadOnly::NotWritable {
+                    message: format!("{}: {e}", root.display()),
+                });
+                return Ok(store);
+            }
+            Err(e) => return Err(AppError::storage(root, e)),
+        }
+        for dir in &dirs {
+            disk::remove_temp_files(dir)?;
         }
         for summary in store.list()? {
             store.update(&summary.id, |c| {
@@ -159,7 +235,28 @@ impl Store {
                 }
             })?;
         }
+        // Leftover images cost disk space, nothing else: not a reason to refuse to start.
+        let _ = store.collect_images();
         Ok(store)
+    }
+
+    /// Test hook: what the process's exit does to the folder's lock (an app built in a test is
+    /// never dropped: its state and its handles refer to each other).
+    #[cfg(test)]
+    pub(crate) fn unlock(&self) {
+        lock(&self.lock_file).take();
+    }
+
+    /// Why the store is read-only; `None` when it is not.
+    pub fn read_only(&self) -> Option<&ReadOnly> {
+        self.read_only.as_ref()
+    }
+
+    fn writable(&self) -> AppResult<()> {
+        match &self.read_only {
+            None => Ok(()),
+            Some(r) => Err(AppError::ReadOnly(r.to_string())),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -182,7 +279,7 @@ impl Store {
     pub fn create(&self, title: &str) -> AppResult<Conversation> {
         let now = now_ms();
         let c = Conversation {
-            schema_version: SCHEMA_VERSION,
+            schema_version: self.schema.current,
             id: new_id('c'),
             title: title.to_string(),
             created_ms: now,
@@ -206,33 +303,59 @@ impl Store {
         id: &str,
         f: impl FnOnce(&mut Conversation) -> T,
     ) -> AppResult<(Conversation, T)> {
+        self.update_with(id, Durability::Durable, f)
+    }
+
+    /// [`Self::update`], written as `durability` says.
+    pub fn update_with<T>(
+        &self,
+        id: &str,
+        durability: Durability,
+        f: impl FnOnce(&mut Conversation) -> T,
+    ) -> AppResult<(Conversation, T)> {
         let _g = lock(&self.guard);
         let mut c = self.read(id)?;
         let before = c.clone();
         let out = f(&mut c);
         if c != before {
             c.updated_ms = now_ms();
-            self.write(&c)?;
+            self.write_with(&c, durability)?;
         }
         Ok((c, out))
     }
 
+    /// Deletes a conversation, then the images only it referred to.
     pub fn delete(&self, id: &str) -> AppResult<()> {
         let path = self.conversation_path(id)?;
-        let _g = lock(&self.guard);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::NotFound {
-                what: format!("conversation {id}"),
-            }),
-            Err(e) => Err(AppError::storage(path, e)),
+        self.writable()?;
+        {
+            let _g = lock(&self.guard);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(AppError::NotFound {
+                        what: format!("conversation {id}"),
+                    });
+                }
+                Err(e) => return Err(AppError::storage(path, e)),
+            }
         }
+        // The conversation is gone either way; images left behind are collected at start-up.
+        let _ = self.collect_images();
+        Ok(())
     }
 
     /// Newest first. Unreadable files are skipped, not fatal.
     pub fn list(&self) -> AppResult<Vec<ConversationSummary>> {
         let dir = self.conversations_dir();
-        let entries = fs::read_dir(&dir).map_err(|e| AppError::storage(&dir, e))?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // A read-only store may have no folder yet: nothing was ever saved there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.read_only.is_some() => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(AppError::storage(&dir, e)),
+        };
         let mut out = Vec::new();
         let _g = lock(&self.guard);
         for entry in entries.flatten() {
@@ -259,83 +382,34 @@ impl Store {
             }
             Err(e) => return Err(AppError::storage(path, e)),
         };
-        let c: Conversation = serde_json::from_slice(&bytes).map_err(|e| AppError::Corrupt {
+        let corrupt = |reason: String| AppError::Corrupt {
             path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if c.schema_version > SCHEMA_VERSION {
-            return Err(AppError::Corrupt {
-                path,
-                reason: format!(
-                    "schema version {} is newer than this app's {SCHEMA_VERSION}",
-                    c.schema_version
-                ),
-            });
+            reason,
+        };
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let upgraded = migrate::upgrade(&mut doc, self.schema).map_err(corrupt)?;
+        let c: Conversation = serde_json::from_value(doc).map_err(|e| corrupt(e.to_string()))?;
+        // Upgraded in place once, so the next read needs no step. A read-only store, or a write
+        // that fails, leaves the file as it was: it is upgraded in memory again next time.
+        if upgraded && self.read_only.is_none() {
+            let _ = self.write(&c);
         }
         Ok(c)
     }
 
     fn write(&self, c: &Conversation) -> AppResult<()> {
+        self.write_with(c, Durability::Durable)
+    }
+
+    fn write_with(&self, c: &Conversation, durability: Durability) -> AppResult<()> {
+        self.writable()?;
         let path = self.conversation_path(&c.id)?;
         let bytes = serde_json::to_vec_pretty(c).map_err(|e| AppError::Corrupt {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes)
-    }
-
-    /// Copies an image (validated: a bounded file with a supported image header) into the
-    /// content-addressed store; the same content added twice is stored once.
-    pub fn import_image(&self, src: &Path) -> AppResult<StoredImage> {
-        let (bytes, checked) = read_image(src)?;
-        self.store_image(&bytes, &checked, file_name(src))
-    }
-
-    /// [`Self::import_image`], after decoding every pixel as the engine will: for images the
-    /// user adds (drops, the file picker), so a corrupt file is refused at once.
-    pub fn import_image_verified(&self, src: &Path) -> AppResult<StoredImage> {
-        let (bytes, checked) = read_image(src)?;
-        validate::decodes(&bytes, src)?;
-        self.store_image(&bytes, &checked, file_name(src))
-    }
-
-    /// Stores image data that arrived without a file (a clipboard paste), checked and decoded
-    /// as [`Self::import_image_verified`] does for files.
-    pub fn import_image_bytes(&self, bytes: &[u8], name: &str) -> AppResult<StoredImage> {
-        let checked = validate::image_bytes(bytes, name)?;
-        validate::decodes(bytes, Path::new(name))?;
-        self.store_image(bytes, &checked, name.to_string())
-    }
-
-    /// Stores a PDF page rendered in process (PNG bytes); named "<pdf> — page N".
-    pub fn import_page(&self, png: &[u8], page: PdfPageRef) -> AppResult<StoredImage> {
-        let name = format!("{} — page {}", page.document, page.page);
-        let checked = validate::image_bytes(png, &name)?;
-        let mut image = self.store_image(png, &checked, name)?;
-        image.page = Some(page);
-        Ok(image)
-    }
-
-    fn store_image(
-        &self,
-        bytes: &[u8],
-        checked: &validate::CheckedImage,
-        original_name: String,
-    ) -> AppResult<StoredImage> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let file = format!("{sha256}.{}", checked.ext);
-        let dest = self.images_dir().join(&file);
-        if !dest.exists() {
-            write_atomic(&dest, bytes)?;
-        }
-        Ok(StoredImage {
-            sha256,
-            file,
-            original_name,
-            width: checked.width,
-            height: checked.height,
-            page: None,
-        })
+        disk::write_atomic_with(&path, &bytes, durability)
     }
 
     /// Renames a conversation; returns its summary.
@@ -345,21 +419,29 @@ impl Store {
     }
 
     /// Drops message `message_id` and every message after it (regenerate, edit and resend).
+    /// Their images are held (see [`images`]): the UI resends them next.
     pub fn truncate(&self, id: &str, message_id: &str) -> AppResult<Conversation> {
-        let (c, found) = self.update(id, |c| {
-            match c.messages.iter().position(|m| m.id == message_id) {
-                Some(pos) => {
-                    c.messages.truncate(pos);
-                    true
-                }
-                None => false,
-            }
+        let mut held = lock(&self.held);
+        let (c, dropped) = self.update(id, |c| {
+            let pos = c.messages.iter().position(|m| m.id == message_id)?;
+            let dropped: Vec<String> = c.messages[pos..]
+                .iter()
+                .flat_map(|m| m.images.iter().map(|i| i.file.clone()))
+                .collect();
+            c.messages.truncate(pos);
+            Some(dropped)
         })?;
-        if !found {
+        let Some(dropped) = dropped else {
             return Err(AppError::NotFound {
                 what: format!("message {message_id} in conversation {id}"),
             });
+        };
+        for file in dropped {
+            *held.entry(file).or_default() += 1;
         }
+        drop(held);
+        // Truncated either way; images left behind are collected at start-up.
+        let _ = self.collect_images();
         Ok(c)
     }
 
@@ -390,30 +472,6 @@ impl Store {
     }
 }
 
-fn read_image(src: &Path) -> AppResult<(Vec<u8>, validate::CheckedImage)> {
-    let checked = validate::image_file(src)?;
-    let mut bytes = Vec::with_capacity(checked.file_bytes as usize);
-    fs::File::open(src)
-        .and_then(|f| {
-            f.take(validate::MAX_IMAGE_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-        })
-        .map_err(|e| AppError::storage(src, e))?;
-    if bytes.len() as u64 > validate::MAX_IMAGE_FILE_BYTES {
-        return Err(AppError::ImageTooLarge {
-            path: src.to_path_buf(),
-            reason: "the file grew past the size limit while it was read".into(),
-        });
-    }
-    Ok((bytes, checked))
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn summary(c: &Conversation) -> ConversationSummary {
     ConversationSummary {
         id: c.id.clone(),
@@ -423,61 +481,20 @@ fn summary(c: &Conversation) -> ConversationSummary {
     }
 }
 
-/// Writes `bytes` to `path` so that a crash at any point leaves the old file or the new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> AppResult<()> {
-    let tmp = temp_path(path);
-    let result = write_then_rename(&tmp, path, bytes);
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        AppError::storage(path, e)
-    })
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = fs::File::create(tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(tmp, path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}{TEMP_MARK}{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
 /// Test hook: what a process killed half-way through [`write_atomic`] leaves behind.
 #[cfg(test)]
 pub(crate) fn crash_during_write(path: &Path, bytes: &[u8]) {
-    let tmp = temp_path(path);
+    let tmp = disk::temp_path(path);
     fs::write(&tmp, &bytes[..bytes.len() / 2]).unwrap();
 }
 
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
+#[cfg(test)]
+pub(crate) use disk::counting as fsyncs;
 
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
-fn remove_temp_files(dir: &Path) -> AppResult<()> {
-    let entries = fs::read_dir(dir).map_err(|e| AppError::storage(dir, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(TEMP_MARK) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-    Ok(())
+/// Errors that mean "this folder cannot be written", as opposed to a broken disk.
+fn is_not_writable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }

@@ -2,13 +2,15 @@
 // commands and types (./bindings.ts, by tauri-specta; regenerate with
 // `UPDATE_BINDINGS=1 cargo test -p smolvlm-desktop -- bindings`). It turns every rejection into an
 // ApiError, builds the channels that answers and downloads stream over, and adds what the bindings
-// cannot: pasted image and PDF bytes (a raw request body), the native open dialog and the app
-// events.
+// cannot: pasted image and PDF bytes (a raw request body) and the app events. The open dialog runs
+// in the backend (`pickFiles`): only what the user drops or picks there can be read by the other
+// commands (they reject anything else with `path_not_allowed`).
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   commands,
+  type AppInfo_Serialize,
   type CatalogModel_Serialize,
   type Connection_Serialize,
   type Conversation_Serialize,
@@ -32,10 +34,8 @@ import {
   type StoredMessage_Serialize,
   type StreamEvent_Serialize,
 } from "./bindings";
-import { IMAGE_EXTENSIONS, PDF_EXTENSION } from "./files";
 
 export type {
-  AppInfo,
   ConversationSummary,
   DiskUsage,
   DownloadTicket,
@@ -56,6 +56,8 @@ export type {
 
 // The bindings type each value in the form it has going into Rust (`_Deserialize`, where optional
 // keys may be left out) and coming out of it (`_Serialize`); the UI's names are these.
+/** What `appInfo` answers; `readOnly` is set when this window cannot change the conversations. */
+export type AppInfo = AppInfo_Serialize;
 export type CatalogModel = CatalogModel_Serialize;
 /** An OpenAI-compatible server the chat can answer with (`Settings.connections`). */
 export type Connection = Connection_Serialize;
@@ -116,17 +118,6 @@ function channel<T, W>(f: (message: T) => void): Channel<W> {
   const ch = new Channel<T>();
   ch.onmessage = f;
   return ch as unknown as Channel<W>;
-}
-
-/** The native open dialog of tauri-plugin-dialog (what its JS package's `open` invokes; the
- * capability allows only `dialog:allow-open`). */
-function openDialog(options: {
-  multiple: boolean;
-  directory: boolean;
-  title?: string;
-  filters?: { name: string; extensions: string[] }[] | undefined;
-}): Promise<string | string[] | null> {
-  return call(invoke<string | string[] | null>("plugin:dialog|open", { options }));
 }
 
 export const api = {
@@ -218,27 +209,13 @@ export const api = {
   /** Whether the local API is serving (`url`), or why not although enabled (`error`, e.g.
    * `addr_in_use`). */
   localApiStatus: () => call(commands.localApiStatus()),
-  /** Native file picker for images; resolves to the chosen paths ([] when cancelled). */
-  pickImages: async (): Promise<string[]> => {
-    const picked = await openDialog({
-      multiple: true,
-      directory: false,
-      title: "Attach images or PDFs",
-      filters: [{ name: "Images and PDFs", extensions: [...IMAGE_EXTENSIONS, PDF_EXTENSION] }],
-    });
-    if (picked === null) return [];
-    return Array.isArray(picked) ? picked : [picked];
-  },
+  /** Native file picker for images and PDFs; resolves to the chosen paths ([] when cancelled). */
+  pickImages: (): Promise<string[]> => call(commands.pickFiles("attachments")),
   /** Native picker for a `.gguf` model file (or, with `directory`, a model folder); null when
    * cancelled. */
   pickModel: async (directory = false): Promise<string | null> => {
-    const picked = await openDialog({
-      multiple: false,
-      directory,
-      title: directory ? "Choose a model folder" : "Choose a GGUF model",
-      filters: directory ? undefined : [{ name: "GGUF model", extensions: ["gguf"] }],
-    });
-    return typeof picked === "string" ? picked : null;
+    const picked = await call(commands.pickFiles(directory ? "model-folder" : "model-file"));
+    return picked[0] ?? null;
   },
   /** Model status changes, as every window sees them. */
   onModelStatus: (f: (status: ModelStatus) => void): Promise<UnlistenFn> =>

@@ -6,7 +6,7 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
-	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
 	modelStatus: () => __TAURI_INVOKE<ModelStatus_Serialize>("model_status"),
 	/**
 	 *  Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
@@ -31,12 +31,12 @@ export const commands = {
 	/**  Stops a generation; false when it is not the one running (already finished, say). */
 	cancelGeneration: (generationId: number) => __TAURI_INVOKE<boolean>("cancel_generation", { generationId }),
 	/**
-	 *  Validates an image file (exists, within the size limits, decodes) and copies it into the
-	 *  image store. The answer's `file` is the stored copy's absolute path.
+	 *  Validates an image file the user dropped or picked (exists, within the size limits, decodes)
+	 *  and copies it into the image store. The answer's `file` is the stored copy's absolute path.
 	 */
 	importImage: (path: string) => __TAURI_INVOKE<StoredImage_Serialize>("import_image", { path }),
 	/**
-	 *  Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
+	 *  Tiles and tokens `path` (a stored image, or one dropped or picked) costs with the loaded model at `longest_edge` (pixels; clamped to the
 	 *  model's limits; default: the settings' resolution preset).
 	 */
 	imageCost: (path: string, longestEdge: number | null) => __TAURI_INVOKE<ImageCost>("image_cost", { path, longestEdge }),
@@ -61,7 +61,10 @@ export const commands = {
 	 */
 	deleteModel: (id: string) => __TAURI_INVOKE<null>("delete_model", { id }),
 	modelsDiskUsage: () => __TAURI_INVOKE<DiskUsage>("models_disk_usage"),
-	/**  Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder, and loads it. */
+	/**
+	 *  Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder the user
+	 *  dropped or picked, and loads it.
+	 */
 	addLocalModel: (path: string) => __TAURI_INVOKE<LocalModel_Serialize>("add_local_model", { path }),
 	listLocalModels: () => __TAURI_INVOKE<LocalModel_Serialize[]>("list_local_models"),
 	hubStatus: () => __TAURI_INVOKE<HubStatus>("hub_status"),
@@ -73,7 +76,7 @@ export const commands = {
 	saveSettings: (settings: SettingsPatch_Deserialize) => __TAURI_INVOKE<Settings_Serialize>("save_settings", { settings }),
 	/**  Whether the local API is serving, where, and why not when it should be. */
 	localApiStatus: () => __TAURI_INVOKE<LocalApiStatus_Serialize>("local_api_status"),
-	/**  Opens the PDF at `path` for choosing pages: its page count and sizes. */
+	/**  Opens the PDF at `path` (dropped or picked) for choosing pages: its page count and sizes. */
 	openPdf: (path: string) => __TAURI_INVOKE<PdfInfo>("open_pdf", { path }),
 	/**
 	 *  What each page costs with the loaded model at `longest_edge` (pixels; default: the document
@@ -91,14 +94,35 @@ export const commands = {
 	cancelPdfRender: (id: string) => __TAURI_INVOKE<null>("cancel_pdf_render", { id }),
 	/**  Closes PDF `id`; false when it was not open. */
 	closePdf: (id: string) => __TAURI_INVOKE<boolean>("close_pdf", { id }),
+	/**
+	 *  Shows the open dialog and answers the chosen paths (none when cancelled), which the other
+	 *  commands then accept.
+	 */
+	pickFiles: (purpose: PickPurpose) => __TAURI_INVOKE<string[]>("pick_files", { purpose }),
 };
 
 /* Types */
-export type AppInfo = {
+export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
+
+export type AppInfo_Deserialize = {
 	version: string,
 	dataDir: string,
-	/**  Where stored images live; the asset protocol serves this folder only. */
+	/**  Where stored images live (the webview shows them through `crate::image_protocol`). */
 	imagesDir: string,
+	/**  Set when the conversations cannot be changed in this window, and why; the UI says so. */
+	readOnly?: ReadOnly | null,
+	maxImagesPerMessage: number,
+	maxImageFileBytes: number,
+	maxTextChars: number,
+};
+
+export type AppInfo_Serialize = {
+	version: string,
+	dataDir: string,
+	/**  Where stored images live (the webview shows them through `crate::image_protocol`). */
+	imagesDir: string,
+	/**  Set when the conversations cannot be changed in this window, and why; the UI says so. */
+	readOnly: ReadOnly | null,
 	maxImagesPerMessage: number,
 	maxImageFileBytes: number,
 	maxTextChars: number,
@@ -528,23 +552,23 @@ export type ModelStatus_Serialize = {
 };
 
 /**
- *  An image of a message being sent: a path (any image file, or one in the image store), or a
- *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
- *  which the conversation keeps for display.
+ *  An image of a message being sent: a path (a file the user dropped or picked, or one in the
+ *  image store, see `crate::grants`), or a stored image with what the UI knows of it (the name it
+ *  was added under, the PDF page it is), which the conversation keeps for display.
  */
 export type OutgoingImage = OutgoingImage_Serialize | OutgoingImage_Deserialize;
 
 /**
- *  An image of a message being sent: a path (any image file, or one in the image store), or a
- *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
- *  which the conversation keeps for display.
+ *  An image of a message being sent: a path (a file the user dropped or picked, or one in the
+ *  image store, see `crate::grants`), or a stored image with what the UI knows of it (the name it
+ *  was added under, the PDF page it is), which the conversation keeps for display.
  */
 export type OutgoingImage_Deserialize = string | ImageRef_Deserialize;
 
 /**
- *  An image of a message being sent: a path (any image file, or one in the image store), or a
- *  stored image with what the UI knows of it (the name it was added under, the PDF page it is),
- *  which the conversation keeps for display.
+ *  An image of a message being sent: a path (a file the user dropped or picked, or one in the
+ *  image store, see `crate::grants`), or a stored image with what the UI knows of it (the name it
+ *  was added under, the PDF page it is), which the conversation keeps for display.
  */
 export type OutgoingImage_Serialize = string | ImageRef_Serialize;
 
@@ -588,12 +612,28 @@ export type PdfPageSize = {
 	heightPt: number,
 };
 
+/**  What the dialog is for: its title, its filter, files or a folder. */
+export type PickPurpose = 
+/**  Images and PDFs for the composer, several at once. */
+"attachments" | 
+/**  One `.gguf` model file. */
+"model-file" | 
+/**  One model folder. */
+"model-folder";
+
 /**  Pixels along the longest edge for each [`Resolution`] with one model, within its limits. */
 export type PresetEdges = {
 	fast: number,
 	standard: number,
 	document: number,
 };
+
+/**  Why the store is read-only (`AppInfo.readOnly`); the UI says so. */
+export type ReadOnly = 
+/**  Another instance of the app owns the data folder. */
+{ reason: "other-instance" } | 
+/**  The data folder cannot be written (permissions, a read-only disk). */
+{ reason: "not-writable"; message: string };
 
 /**  `smolvlm::image::Resolution`. */
 export type Resolution = "fast" | "standard" | "document";
@@ -817,6 +857,14 @@ export type StreamEvent_Deserialize =
 /**  The end: why it stopped, counts and timings (seconds). */
 ({ type: "done"; stopReason: StopReason; generatedTokens: number; promptTokens: number; imageTokens: number; timings: DoneTimings_Deserialize }) & { count?: never; frames?: never; framesDone?: never; framesTotal?: never; generationId?: never; reusedTokens?: never; text?: never } | {
 	type: "error",
+} & ErrorPayload | 
+/**
+ *  Saving the answer failed (a full disk, the conversation deleted meanwhile): what the UI
+ *  shows may not be what is stored. Sent once, before `done` or `error` when the final save
+ *  is the one that failed; the answer streams on regardless.
+ */
+{
+	type: "save-failed",
 } & ErrorPayload;
 
 /**
@@ -834,6 +882,14 @@ export type StreamEvent_Serialize =
 /**  The end: why it stopped, counts and timings (seconds). */
 ({ type: "done"; stopReason: StopReason; generatedTokens: number; promptTokens: number; imageTokens: number; timings: DoneTimings_Serialize }) & { count?: never; frames?: never; framesDone?: never; framesTotal?: never; generationId?: never; reusedTokens?: never; text?: never } | {
 	type: "error",
+} & ErrorPayload | 
+/**
+ *  Saving the answer failed (a full disk, the conversation deleted meanwhile): what the UI
+ *  shows may not be what is stored. Sent once, before `done` or `error` when the final save
+ *  is the one that failed; the answer streams on regardless.
+ */
+{
+	type: "save-failed",
 } & ErrorPayload;
 
 export type Theme = "system" | "light" | "dark";

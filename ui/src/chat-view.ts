@@ -1,7 +1,7 @@
 // The message list: stored messages, the question just sent and the answer streaming in, with
 // their actions (copy, regenerate, edit-and-resend) and stats.
 
-import type { ApiError, StoredImage, StoredMessage } from "./api";
+import type { ApiError, AppInfo, StoredImage, StoredMessage } from "./api";
 import { answeredByEl, errorHint } from "./answer-meta";
 import { imageSrc } from "./assets";
 import type { ChatController } from "./chat";
@@ -49,6 +49,21 @@ function actionButton(testid: string, label: string, iconName: Parameters<typeof
     icon(iconName), h("span", { class: "label", text: label.split(" ")[0] ?? label }));
   b.addEventListener("click", () => onClick(b));
   return b;
+}
+
+/** Said on an answer whose save failed. */
+export function saveErrorEl(e: ApiError): HTMLElement {
+  return h("div", { class: "msg-error", role: "alert", testid: "message-save-error" },
+    icon("alert"), h("span", { text: `This answer was not saved: ${e.message}` }), h("code", { text: e.code }));
+}
+
+/** Said above the conversation when this window cannot change the conversations. */
+function readOnlyEl(r: NonNullable<AppInfo["readOnly"]>): HTMLElement {
+  const why = r.reason === "other-instance"
+    ? "Another SmolVLM Desktop window is using these conversations."
+    : `The data folder cannot be written (${r.message}).`;
+  return h("div", { class: "notice warn", role: "status", testid: "read-only-notice" },
+    icon("alert"), h("span", { class: "notice-text", text: `${why} This window shows them read-only.` }));
 }
 
 function imagesEl(images: readonly StoredImage[]): HTMLElement | null {
@@ -197,10 +212,14 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     return h("div", { class: "msg-avatar", "aria-hidden": "true" }, icon("sparkle"));
   }
 
-  function assistantMessage(m: StoredMessage, isLast: boolean, canAct: boolean): HTMLElement {
+  function assistantMessage(stored: StoredMessage, isLast: boolean, canAct: boolean): HTMLElement {
+    // An answer whose save failed shows what the user saw, and says it is not saved.
+    const unsaved = store.get().unsaved[stored.id];
+    const m = unsaved ? { ...stored, text: unsaved.text } : stored;
     const text = h("div", { class: "msg-text md", testid: "message-text" });
     renderMarkdownInto(text, m.text, onCodeCopy);
     const body = h("div", { class: "msg-body" }, answeredByEl(m.answeredBy), text);
+    if (unsaved) body.append(saveErrorEl(unsaved.error));
     if (m.error) body.append(errorEl(m.error));
     const note = STATUS_NOTES[m.status];
     if (note && !(m.status === "streaming" && !m.text)) body.append(h("div", { class: "msg-note", text: note }));
@@ -281,7 +300,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
       } else if (isFinished(l)) {
         text.querySelector(".caret")?.remove();
       }
-      setChildren(errorSlot, l.error ? errorEl(l.error) : null);
+      setChildren(errorSlot, l.saveError ? saveErrorEl(l.saveError) : null, l.error ? errorEl(l.error) : null);
       if (bySlot.textContent !== (l.answeredBy ?? "")) setChildren(bySlot, answeredByEl(l.answeredBy));
       const st = currentStats(l, Date.now());
       const extra = l.stats ? finalExtra(l.stats) : l.tokens > 0 ? `${formatCount(l.tokens)} tokens` : null;
@@ -330,6 +349,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
       liveEl.update(live);
       nodes.push(liveEl.el);
     }
+    if (s.info?.readOnly) nodes.unshift(readOnlyEl(s.info.readOnly));
     if (s.chatError) {
       nodes.push(h("div", { class: "chat-error", role: "alert", testid: "chat-error" },
         icon("alert"), h("span", { text: s.chatError.message }), h("code", { text: s.chatError.code })));
@@ -357,7 +377,7 @@ export function createChatView(deps: ChatViewDeps): HTMLElement {
     }
   }
 
-  watch(store, (s) => [s.conversation, s.currentId, s.pendingUser, s.chatError, s.answerStats, s.live === null, s.live?.assistantMessageId, s.status?.state, s.status?.model?.path, s.localModels, s.catalog, s.modelsLoaded, s.settings] as const, render);
+  watch(store, (s) => [s.conversation, s.currentId, s.pendingUser, s.chatError, s.answerStats, s.unsaved, s.info, s.live === null, s.live?.assistantMessageId, s.status?.state, s.status?.model?.path, s.localModels, s.catalog, s.modelsLoaded, s.settings] as const, render);
   watch(store, (s) => [s.live] as const, (s) => {
     if (s.live && liveEl && s.live.conversationId === s.currentId) liveEl.update(s.live);
     syncTicker(s.live && s.live.conversationId === s.currentId ? s.live : null);

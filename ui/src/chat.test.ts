@@ -85,6 +85,39 @@ describe("chat controller", () => {
     expect(store.get().answerStats["a1"]).toMatchObject({ tokPerS: 20, ttftS: 0.3, generatedTokens: 2 });
   });
 
+  it("keeps an answer whose save failed, with the text the user saw and why", async () => {
+    const store = createStore(initialState());
+    const chat = createChat(store);
+    const sent = chat.send("What is it?", []);
+    await flush();
+    resolveSend(ticket());
+    await sent;
+    emit({ type: "token", text: "A cat.", count: 1 });
+    emit({ type: "save-failed", code: "storage", message: "disk full" });
+    // What the store has: the last snapshot.
+    fn("getConversation").mockResolvedValue(conv("c1", [msg("u1", "user", "What is it?"), { ...msg("a1", "assistant", "A"), status: "streaming" }]));
+    emit(done);
+    await flush();
+    await flush();
+    expect(store.get().unsaved["a1"]).toEqual({ text: "A cat.", error: { code: "storage", message: "disk full" } });
+    expect(store.get().chatError).toBeNull();
+  });
+
+  it("says so in the chat when an unsaved answer is gone from the conversation", async () => {
+    const store = createStore(initialState());
+    const chat = createChat(store);
+    const sent = chat.send("What is it?", []);
+    await flush();
+    resolveSend(ticket());
+    await sent;
+    emit({ type: "save-failed", code: "not_found", message: "conversation c1 not found" });
+    fn("getConversation").mockRejectedValue({ code: "not_found", message: "conversation c1 not found" });
+    emit(done);
+    await flush();
+    await flush();
+    expect(store.get().chatError).toEqual({ code: "not_found", message: "The answer was not saved: conversation c1 not found" });
+  });
+
   it("shows a refused send as an error and keeps nothing half-sent", async () => {
     fn("sendMessage").mockRejectedValue({ code: "busy", message: "another answer is being generated" });
     const store = createStore(initialState());

@@ -47,6 +47,20 @@ export function lastUserMessage(messages: readonly StoredMessage[]): StoredMessa
   return null;
 }
 
+/** What to keep of an answer whose save failed: shown on its message with the text the user saw,
+ * or as the chat's error when the conversation no longer has it. */
+export function unsavedPatch(
+  live: LiveAnswer,
+  messages: readonly StoredMessage[] | null,
+  unsaved: AppState["unsaved"],
+): Partial<AppState> {
+  const error = live.saveError;
+  if (!error) return {};
+  const id = live.assistantMessageId;
+  if (id && messages?.some((m) => m.id === id)) return { unsaved: { ...unsaved, [id]: { text: live.text, error } } };
+  return { chatError: { code: error.code, message: `The answer was not saved: ${error.message}` } };
+}
+
 export function createChat(store: Store<AppState>): ChatController {
   let sendSeq = 0;
   let stopRequested = false;
@@ -95,7 +109,9 @@ export function createChat(store: Store<AppState>): ChatController {
       // keep what we have; the list refresh below may still work
     }
     if (seq !== sendSeq) return;
-    store.set({ conversation, live: null, pendingUser: null, answerStats: stats });
+    const shown = conversation?.id === live.conversationId ? conversation.messages : null;
+    const patch = unsavedPatch(live, shown, store.get().unsaved);
+    store.set({ conversation, live: null, pendingUser: null, answerStats: stats, ...patch });
     await refreshList().catch(() => undefined);
   }
 

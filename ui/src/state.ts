@@ -32,6 +32,9 @@ export interface AppState {
   live: LiveAnswer | null;
   /** Final numbers of answers generated in this session, by message id. */
   answerStats: Record<string, AnswerStats>;
+  /** Answers of this session whose save failed, by message id: the text the user saw (the
+   * stored one may be shorter) and why it was not saved. */
+  unsaved: Record<string, { text: string; error: ApiError }>;
   /** A failure to send, shown in the chat. */
   chatError: ApiError | null;
   catalog: CatalogModel[];
@@ -55,6 +58,7 @@ export function initialState(): AppState {
     pendingUser: null,
     live: null,
     answerStats: {},
+    unsaved: {},
     chatError: null,
     catalog: [],
     localModels: [],

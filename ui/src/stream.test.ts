@@ -95,6 +95,18 @@ describe("stream reducer", () => {
     expect(after).toBe(s);
   });
 
+  it("save-failed keeps the answer going and remembers why it is not saved", () => {
+    const s = run([
+      [{ type: "token", text: "Hi", count: 1 }, 1200],
+      [{ type: "save-failed", code: "storage", message: "disk full" }, 1250],
+      [{ type: "token", text: " there", count: 1 }, 1300],
+    ]);
+    expect(s.saveError).toEqual({ code: "storage", message: "disk full" });
+    expect(s.phase).toBe("streaming");
+    expect(s.text).toBe("Hi there");
+    expect(newLiveAnswer("c1", 0).saveError).toBeNull();
+  });
+
   it("a stored answer's timings give its stats after reopening", () => {
     const stored = {
       id: "m2", role: "assistant" as const, text: "Hi", images: [], status: "complete" as const, createdMs: 0,

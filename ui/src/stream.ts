@@ -39,6 +39,8 @@ export interface LiveAnswer {
   /** Final numbers, from `done`. */
   stats: AnswerStats | null;
   error: ApiError | null;
+  /** Saving the answer failed (`save-failed`): what is shown is not what is stored. */
+  saveError: ApiError | null;
   /** Who answers (the local model's name, or a connection's), as it will be stored. */
   answeredBy: string | null;
 }
@@ -62,6 +64,7 @@ export function newLiveAnswer(conversationId: string, nowMs: number, answeredBy:
     lastTokenMs: null,
     stats: null,
     error: null,
+    saveError: null,
     answeredBy,
   };
 }
@@ -123,6 +126,8 @@ export function applyStreamEvent(s: LiveAnswer, e: StreamEvent, nowMs: number): 
     }
     case "error":
       return { ...s, phase: "error", error: { code: e.code, message: e.message } };
+    case "save-failed":
+      return { ...s, saveError: { code: e.code, message: e.message } };
   }
 }
 

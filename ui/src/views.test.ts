@@ -41,6 +41,28 @@ const conversation: Conversation = {
 };
 
 describe("chat view", () => {
+  it("says an answer was not saved and shows the text the user saw", () => {
+    const stored: Conversation = { ...conversation, messages: [conversation.messages[0]!, msg("a1", "assistant", "A c", { status: "streaming" })] };
+    const store = createStore<AppState>({
+      ...initialState(), status: ready, currentId: "c1", conversation: stored,
+      unsaved: { a1: { text: "A cat.", error: { code: "storage", message: "disk full" } } },
+    });
+    const el = createChatView({ store, chat, longestEdge: () => undefined, emptyState: () => document.createElement("div") });
+    const notice = el.querySelector('[data-role="assistant"] [data-testid="message-save-error"]');
+    expect(notice?.textContent).toContain("This answer was not saved: disk full");
+    expect(el.querySelector('[data-role="assistant"] [data-testid="message-text"]')?.textContent).toBe("A cat.");
+  });
+
+  it("says when the conversations are read-only", () => {
+    const info = {
+      version: "0", dataDir: "/d", imagesDir: "/d/images", maxImagesPerMessage: 8, maxImageFileBytes: 1, maxTextChars: 1,
+      readOnly: { reason: "other-instance" as const },
+    };
+    const store = createStore<AppState>({ ...initialState(), status: ready, currentId: "c1", conversation, info });
+    const el = createChatView({ store, chat, longestEdge: () => undefined, emptyState: () => document.createElement("div") });
+    expect(el.querySelector('[data-testid="read-only-notice"]')?.textContent).toContain("Another SmolVLM Desktop window");
+  });
+
   it("renders stored messages with their test ids and actions", () => {
     const store = createStore<AppState>({ ...initialState(), status: ready, currentId: "c1", conversation });
     const el = createChatView({ store, chat, longestEdge: () => undefined, emptyState: () => document.createElement("div") });

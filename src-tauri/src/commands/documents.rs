@@ -9,13 +9,12 @@ use crate::error::{AppError, AppResult};
 use crate::images::{self, NAME_HEADER, absolute_file};
 use crate::state::AppState;
 use crate::store::StoredImage;
-use crate::validate;
 
-/// Opens the PDF at `path` for choosing pages: its page count and sizes.
+/// Opens the PDF at `path` (dropped or picked) for choosing pages: its page count and sizes.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn open_pdf(state: State<'_, AppState>, path: String) -> AppResult<PdfInfo> {
-    let path = validate::absolute(&path, "PDF path")?;
+    let path = state.grants.readable(&state.store, &path, "PDF path")?;
     state.documents.open_file(&path)
 }
 

@@ -7,14 +7,13 @@ use crate::error::{AppError, AppResult};
 use crate::images::{self, ImageCost, NAME_HEADER, absolute_file};
 use crate::state::AppState;
 use crate::store::StoredImage;
-use crate::validate;
 
-/// Validates an image file (exists, within the size limits, decodes) and copies it into the
-/// image store. The answer's `file` is the stored copy's absolute path.
+/// Validates an image file the user dropped or picked (exists, within the size limits, decodes)
+/// and copies it into the image store. The answer's `file` is the stored copy's absolute path.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<StoredImage> {
-    let path = validate::absolute(&path, "image path")?;
+    let path = state.grants.readable(&state.store, &path, "image path")?;
     let image = state.store.import_image_verified(&path)?;
     Ok(absolute_file(&state.store, image))
 }
@@ -42,7 +41,7 @@ pub fn import_image_bytes(
     Ok(absolute_file(&state.store, image))
 }
 
-/// Tiles and tokens `path` costs with the loaded model at `longest_edge` (pixels; clamped to the
+/// Tiles and tokens `path` (a stored image, or one dropped or picked) costs with the loaded model at `longest_edge` (pixels; clamped to the
 /// model's limits; default: the settings' resolution preset).
 #[tauri::command(async)]
 #[specta::specta]
@@ -51,7 +50,7 @@ pub fn image_cost(
     path: String,
     longest_edge: Option<u32>,
 ) -> AppResult<ImageCost> {
-    let path = validate::absolute(&path, "image path")?;
+    let path = state.grants.readable(&state.store, &path, "image path")?;
     let geometry = state.worker.image_geometry().ok_or(AppError::NoModel)?;
     images::file_cost(
         &geometry,

@@ -6,6 +6,7 @@
 //!
 //! - [`chat`]: asking and stopping answers;
 //! - [`conversations`]: listing, creating, renaming, truncating, deleting;
+//! - [`dialog`]: the native open dialog, whose picks the other commands accept;
 //! - [`documents`]: PDFs: their pages, costs and thumbnails, and rendering chosen pages;
 //! - [`images`]: importing images and what one costs;
 //! - [`models`]: the model's status, loading, the catalog, downloads, local models;
@@ -17,10 +18,12 @@ use serde::Serialize;
 use tauri::State;
 
 use crate::state::AppState;
+use crate::store::ReadOnly;
 use crate::validate;
 
 pub mod chat;
 pub mod conversations;
+pub mod dialog;
 pub mod documents;
 pub mod images;
 pub mod models;
@@ -31,8 +34,10 @@ pub mod settings;
 pub struct AppInfo {
     pub version: String,
     pub data_dir: PathBuf,
-    /// Where stored images live; the asset protocol serves this folder only.
+    /// Where stored images live (the webview shows them through `crate::image_protocol`).
     pub images_dir: PathBuf,
+    /// Set when the conversations cannot be changed in this window, and why; the UI says so.
+    pub read_only: Option<ReadOnly>,
     pub max_images_per_message: usize,
     pub max_image_file_bytes: u64,
     pub max_text_chars: usize,
@@ -45,6 +50,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         data_dir: state.store.root().to_path_buf(),
         images_dir: state.store.images_dir(),
+        read_only: state.store.read_only().cloned(),
         max_images_per_message: validate::MAX_IMAGES_PER_MESSAGE,
         max_image_file_bytes: validate::MAX_IMAGE_FILE_BYTES,
         max_text_chars: validate::MAX_TEXT_CHARS,

@@ -85,11 +85,12 @@ pub fn models_disk_usage(state: State<'_, AppState>) -> DiskUsage {
     state.models.disk_usage()
 }
 
-/// Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder, and loads it.
+/// Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder the user
+/// dropped or picked, and loads it.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_local_model(state: State<'_, AppState>, path: String) -> AppResult<LocalModel> {
-    let path = validate::absolute(&path, "model path")?;
+    let path = state.grants.readable(&state.store, &path, "model path")?;
     loading::add_local(&state, path).await
 }
 

@@ -62,6 +62,7 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::documents::import_pdf_page,
             commands::documents::cancel_pdf_render,
             commands::documents::close_pdf,
+            commands::dialog::pick_files,
         ])
         .typ::<crate::models::DownloadProgress>()
         .error_handling(ErrorHandlingMode::Throw)

@@ -21,6 +21,12 @@ fn commands_validate_their_input() {
     let text_file = dir.path().join("notes.png");
     std::fs::write(&text_file, "not an image").unwrap();
     let img = fixture_image("img_tall_96x300.png");
+    // Dropped, so their errors say what they are (see tests::access for paths never dropped).
+    h.drop_paths([
+        "/no/such.png".into(),
+        text_file.clone(),
+        dir.path().to_path_buf(),
+    ]);
     let cases: Vec<(String, Vec<String>, Value, &str)> = vec![
         (
             "../../etc/passwd".into(),

@@ -130,15 +130,18 @@ fn bad_pdfs_and_bad_requests_are_typed_errors() {
     let bytes = std::fs::read(fixture_pdf("text.pdf")).unwrap();
     let cut = dir.path().join("cut.pdf");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    assert_eq!(h.error_code("open_pdf", json!({"path": cut})), "pdf_broken");
     let not_pdf = dir.path().join("notes.pdf");
     std::fs::write(&not_pdf, "just text").unwrap();
+    let missing = dir.path().join("missing.pdf");
+    // Dropped, so each is refused for what it is (tests::access: paths never dropped).
+    h.drop_paths([cut.clone(), not_pdf.clone(), missing.clone()]);
+    assert_eq!(h.error_code("open_pdf", json!({"path": cut})), "pdf_broken");
     assert_eq!(
         h.error_code("open_pdf", json!({"path": not_pdf})),
         "pdf_broken"
     );
     assert_eq!(
-        h.error_code("open_pdf", json!({"path": dir.path().join("missing.pdf")})),
+        h.error_code("open_pdf", json!({"path": missing})),
         "pdf_unreadable"
     );
     assert_eq!(

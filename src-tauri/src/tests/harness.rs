@@ -27,6 +27,16 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The tiny model's folder and every file of the committed fixtures.
+fn fixtures() -> Vec<PathBuf> {
+    let mut out = vec![tiny_dir()];
+    for dir in ["tests/fixtures/tiny-smolvlm", "tests/fixtures/pdf"] {
+        let dir = repo().join(dir).canonicalize().unwrap();
+        out.extend(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()));
+    }
+    out
+}
+
 pub(crate) fn tiny_model() -> String {
     repo()
         .join("tests/fixtures/tiny-smolvlm")
@@ -82,6 +92,17 @@ impl Harness {
     }
 
     pub(crate) fn with_hub(dir: &Path, hub: smolvlm_hub::HubConfig) -> Self {
+        Self::with_options(
+            dir,
+            AppOptions {
+                data_dir: Some(dir.to_path_buf()),
+                hub: Some(hub),
+                trust_page_drops: false,
+            },
+        )
+    }
+
+    pub(crate) fn with_options(dir: &Path, options: AppOptions) -> Self {
         let events = Arc::new(Mutex::new(Vec::new()));
         let captured = events.clone();
         let builder =
@@ -96,15 +117,9 @@ impl Harness {
                 captured.lock().unwrap().push(value);
                 true
             });
-        let mut app = configure(
-            builder,
-            AppOptions {
-                data_dir: Some(dir.to_path_buf()),
-                hub: Some(hub),
-            },
-        )
-        .build(mock_context(noop_assets()))
-        .unwrap();
+        let mut app = configure(builder, options)
+            .build(mock_context(noop_assets()))
+            .unwrap();
         // Runs the app's setup (state, image store, worker) as `run` would; the mock runtime's
         // event loop iteration itself does nothing. (Deprecated for busy-looping when called in a
         // loop; called once here, it is the one way to run the real setup hook on a built app.)
@@ -120,13 +135,22 @@ impl Harness {
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();
-        Self {
+        let h = Self {
             app,
             webview,
             events,
             statuses,
             dir: dir.to_path_buf(),
-        }
+        };
+        // The fixtures are files this test user dropped on the window.
+        h.drop_paths(fixtures());
+        h
+    }
+
+    /// What a native drop of `paths` on the window does.
+    pub(crate) fn drop_paths<P: Into<PathBuf>>(&self, paths: impl IntoIterator<Item = P>) {
+        let paths: Vec<PathBuf> = paths.into_iter().map(Into::into).collect();
+        crate::record_drop(self.app.handle(), &paths);
     }
 
     pub(crate) fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -227,6 +251,15 @@ impl Harness {
 
     pub(crate) fn state(&self) -> &AppState {
         self.app.state::<AppState>().inner()
+    }
+}
+
+/// A dropped harness is the app's process ending: the next one in the same folder owns it.
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(state) = self.app.try_state::<AppState>() {
+            state.store.unlock();
+        }
     }
 }
 

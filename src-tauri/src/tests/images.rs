@@ -103,6 +103,13 @@ fn images_are_imported_from_paths_and_pasted_bytes() {
     std::fs::write(&cut_file, &cut).unwrap();
     let text_file = dir.path().join("notes.png");
     std::fs::write(&text_file, "not an image").unwrap();
+    // Dropped, so each is refused for what it is (tests::access: paths never dropped).
+    h.drop_paths([
+        cut_file.clone(),
+        text_file.clone(),
+        dir.path().to_path_buf(),
+        "/no/such/image.png".into(),
+    ]);
     for (path, expected) in [
         (cut_file.display().to_string(), "not_an_image"),
         (text_file.display().to_string(), "not_an_image"),
@@ -202,12 +209,13 @@ fn image_cost_matches_the_processor_and_the_prompt() {
             "invalid_input"
         );
     }
+    let text_file = dir.path().join("notes.png");
+    std::fs::write(&text_file, "not an image").unwrap();
+    h.drop_paths(["/no/such.png".into(), text_file.clone()]);
     assert_eq!(
         h.error_code("image_cost", json!({"path": "/no/such.png"})),
         "not_found"
     );
-    let text_file = dir.path().join("notes.png");
-    std::fs::write(&text_file, "not an image").unwrap();
     assert_eq!(
         h.error_code("image_cost", json!({"path": text_file})),
         "not_an_image"

@@ -391,6 +391,7 @@ fn local_models_are_remembered_and_loaded() {
         std::fs::create_dir(&junk).unwrap();
         std::fs::write(junk.join("notes.txt"), "hello").unwrap();
         let projector = tiny_dir().join("mmproj-q8_0.gguf");
+        h.drop_paths([junk.clone(), "/no/such/model".into()]);
         for (path, code) in [
             (junk.display().to_string(), "not_a_model"),
             (projector.display().to_string(), "not_a_model"),
