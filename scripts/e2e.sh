@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app: starts a virtual display (Xvfb), WebKitWebDriver, and a
 # local Hugging Face test hub serving tests/fixtures/tiny-smolvlm, then runs tests/e2e/app.test.mjs,
-# documents.test.mjs and openai.test.mjs, in that order (node --test, no npm packages), against the debug
+# documents.test.mjs, openai.test.mjs and xss.test.mjs, in that order (node --test, no npm packages), against the debug
 # binaries (the app, and `smolvlm` for a second server) with a fresh HOME/XDG data dir.
 # Screenshots and logs go to target/e2e-artifacts/.
 #
@@ -99,7 +99,7 @@ set +e
 # One file at a time: they share the driver (one session at a time) and the data dir. node --test
 # runs its files in name order, so app.test.mjs (which wants a fresh data dir) goes first.
 timeout 900 node --test --test-concurrency=1 --test-reporter=spec "$@" tests/e2e/app.test.mjs \
-  tests/e2e/documents.test.mjs tests/e2e/openai.test.mjs 2>&1 | tee "$ART/test.log"
+  tests/e2e/documents.test.mjs tests/e2e/openai.test.mjs tests/e2e/xss.test.mjs 2>&1 | tee "$ART/test.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "e2e: screenshots and logs in $ART (exit $rc)"

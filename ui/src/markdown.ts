@@ -44,6 +44,10 @@ const CONFIG: Config = {
   ALLOWED_ATTR: ["href", "title", "class", "start", "align"],
   ALLOW_DATA_ATTR: false,
   ALLOW_ARIA_ATTR: false,
+  // DOMPurify holds every attribute that is not "URI-safe" to ALLOWED_URI_REGEXP, which would
+  // drop a list's `start="3"` and a table column's `align="right"`; the hook below checks
+  // their values instead.
+  ADD_URI_SAFE_ATTR: ["start", "align"],
   ALLOWED_URI_REGEXP: SAFE_URL,
   FORBID_TAGS: ["img", "image", "svg", "math", "style", "script", "iframe", "object", "embed",
     "form", "input", "button", "textarea", "select", "video", "audio", "source", "link", "meta",
@@ -69,6 +73,8 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
     if (data.attrName === "href" && !SAFE_URL.test(data.attrValue.trim())) {
       data.keepAttr = false;
     }
+    if (data.attrName === "start" && !/^\d{1,9}$/.test(data.attrValue)) data.keepAttr = false;
+    if (data.attrName === "align" && !/^(?:left|right|center)$/.test(data.attrValue)) data.keepAttr = false;
     void node;
   });
   p.addHook("afterSanitizeAttributes", (node) => {
@@ -84,10 +90,19 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
   return p;
 }
 
+/**
+ * The allow-list pass on its own: HTML to HTML with only the tags and attributes above (links to
+ * http(s) and mailto, opening in a new window without an opener or referrer). `renderMarkdown`
+ * runs every answer through it; it is exported so that tests can feed it raw hostile HTML, as if
+ * marked had let some through.
+ */
+export function sanitizeAnswerHtml(html: string): string {
+  return getPurifier().sanitize(html, CONFIG) as unknown as string;
+}
+
 /** Markdown to sanitized HTML (a string safe to assign to innerHTML). */
 export function renderMarkdown(src: string): string {
-  const html = marked.parse(src, { async: false }).trim();
-  return getPurifier().sanitize(html, CONFIG) as unknown as string;
+  return sanitizeAnswerHtml(marked.parse(src, { async: false }).trim());
 }
 
 /**
