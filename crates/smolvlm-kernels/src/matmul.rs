@@ -156,7 +156,8 @@ impl QWeight {
     /// Rows `r0..r0 + n` as f32 into `out` (n × cols): a GEMM panel of the weight.
     pub fn dequantize_rows(&self, r0: usize, n: usize, out: &mut [f32]) {
         assert!(
-            r0 + n <= self.rows && out.len() == n * self.cols,
+            r0.checked_add(n).is_some_and(|end| end <= self.rows)
+                && n.checked_mul(self.cols) == Some(out.len()),
             "rows {r0}+{n} of {self:?}"
         );
         match &self.layout {

@@ -23,6 +23,9 @@ pub fn classify(code: &str) -> (StatusCode, ErrorKind, &str) {
         // A literal `<image>` in the text, or a template refusing the conversation's shape
         // (roles out of order): the request's doing.
         "image_count_mismatch" | "template_raised" => (BAD, InvalidRequest, code),
+        // The conversation made the model's template run past its fuel, output or nesting
+        // limits: a smaller conversation renders.
+        "template_limit" => (BAD, InvalidRequest, code),
         // The request's images.
         "image_unreadable"
         | "image_file_too_large"

@@ -36,6 +36,10 @@ pub enum TextError {
     #[error("chat template raised: {0}")]
     TemplateRaised(String),
 
+    /// The chat template asked for more than any real template needs (see [`TemplateLimit`]).
+    #[error("chat template stopped: {0}")]
+    TemplateLimit(TemplateLimit),
+
     /// The number of `<image>` markers in the prompt differs from the number of images.
     #[error(
         "the number of <image> tokens in the prompt should be the same as the number of images passed: \
@@ -46,6 +50,31 @@ pub enum TextError {
     /// The messages given to the template are not usable (e.g. messages JSON that is not a list).
     #[error("invalid messages: {0}")]
     InvalidMessages(String),
+}
+
+/// What a chat template ran into. A template comes from the model's files, which anyone can
+/// publish: without these bounds one could loop for hours or allocate until the process aborts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateLimit {
+    /// It did more work (steps, data created) than this much minijinja fuel pays for.
+    Fuel(u64),
+    /// Its output grew past this many bytes.
+    Output(usize),
+    /// It asked `tojson` for an indent wider than this.
+    Indent(usize),
+    /// It printed or serialized values nested deeper than this.
+    Depth(usize),
+}
+
+impl std::fmt::Display for TemplateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateLimit::Fuel(n) => write!(f, "it ran out of its {n} units of fuel"),
+            TemplateLimit::Output(n) => write!(f, "its output exceeds {n} bytes"),
+            TemplateLimit::Indent(n) => write!(f, "a tojson indent exceeds {n}"),
+            TemplateLimit::Depth(n) => write!(f, "a value is nested deeper than {n}"),
+        }
+    }
 }
 
 impl TextError {
@@ -59,6 +88,7 @@ impl TextError {
             TextError::TemplateSyntax(_) => "template_syntax",
             TextError::TemplateRender(_) => "template_render",
             TextError::TemplateRaised(_) => "template_raised",
+            TextError::TemplateLimit(_) => "template_limit",
             TextError::ImageCountMismatch { .. } => "image_count_mismatch",
             TextError::InvalidMessages(_) => "invalid_messages",
         }
@@ -111,6 +141,7 @@ mod tests {
             TextError::TemplateSyntax(String::new()),
             TextError::TemplateRender(String::new()),
             TextError::TemplateRaised(String::new()),
+            TextError::TemplateLimit(TemplateLimit::Output(1)),
             TextError::ImageCountMismatch {
                 markers: 1,
                 images: 2,

@@ -6,13 +6,14 @@ pub mod config;
 pub mod detokenize;
 pub mod error;
 pub mod expand;
+mod markup;
 pub mod template;
 pub mod tokenizer;
 
 pub use chat::{ContentPart, ImageSource, Message, Role};
 pub use config::TokenizerConfig;
 pub use detokenize::StreamDecoder;
-pub use error::{Result, TextError};
+pub use error::{Result, TemplateLimit, TextError};
 pub use expand::{
     END_OF_UTTERANCE_TOKEN, FAKE_TOKEN_AROUND_IMAGE, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN, ImageTokens,
     count_image_markers, expand_images, expand_images_with, image_prompt, image_prompt_with,

@@ -11,6 +11,7 @@ use crate::error::{Result, TextError, read_text};
 use crate::expand::{
     END_OF_UTTERANCE_TOKEN, FAKE_TOKEN_AROUND_IMAGE, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN,
 };
+use crate::markup;
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
@@ -153,7 +154,7 @@ impl Tokenizer {
         let clean_up_tokenization_spaces = config.clean_up_tokenization_spaces && !is_bpe;
         let byte_level_decoder = matches!(inner.get_decoder(), Some(DecoderWrapper::ByteLevel(_)));
 
-        let markup = markup_tokens(&inner);
+        let markup = markup::markup_tokens(&inner);
         Ok(Tokenizer {
             base_vocab,
             markup,
@@ -174,8 +175,13 @@ impl Tokenizer {
         self.encode_with(text, true)
     }
 
-    /// [`Tokenizer::encode`] with an explicit `add_special_tokens`.
+    /// [`Tokenizer::encode`] with an explicit `add_special_tokens`. Markup that
+    /// [`Self::neutralize_markup`] marked is read as plain text.
     pub fn encode_with(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+        if text.contains(markup::TEXT_MARK) {
+            return markup::encode_marked(&self.inner, text, add_special_tokens)
+                .map_err(|e| TextError::Tokenizer(e.to_string()));
+        }
         let enc = self
             .inner
             .encode(text, add_special_tokens)
@@ -213,36 +219,16 @@ impl Tokenizer {
         self.inner.id_to_token(id)
     }
 
-    /// Whether `id` is a special added token (the ones `skip_special_tokens` drops).
-    /// `text` with every markup token of the vocabulary (special added tokens, and added tokens
-    /// written `<...>`: `<image>`, `<end_of_utterance>`, `<|im_start|>`, `<row_1_col_1>`, …) broken
-    /// by a word joiner (U+2060) after its first character, so what a person typed is read as
-    /// text. Unbroken, a typed `<image>` would take an image's place (every later turn then fails
-    /// with an image count mismatch) and a typed `<end_of_utterance>` would end the turn.
+    /// `text` with every markup token of the vocabulary in it (special added tokens, and added
+    /// tokens written `<...>`: `<image>`, `<end_of_utterance>`, `<|im_start|>`, `<row_1_col_1>`,
+    /// …) marked as typed, for a message's text before the template renders it: [`Self::encode`]
+    /// then reads each as the plain text it is, not as the token (see `crate::markup`). Text
+    /// without markup comes back as it is.
     pub fn neutralize_markup<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        let markup = &self.markup;
-        if !markup.iter().any(|m| text.contains(m.as_str())) {
-            return text.into();
-        }
-        let mut out = String::with_capacity(text.len() + 8);
-        let mut rest = text;
-        while let Some(c) = rest.chars().next() {
-            match markup.iter().find(|m| rest.starts_with(m.as_str())) {
-                Some(m) => {
-                    out.push(c);
-                    out.push('\u{2060}');
-                    out.push_str(&m[c.len_utf8()..]);
-                    rest = &rest[m.len()..];
-                }
-                None => {
-                    out.push(c);
-                    rest = &rest[c.len_utf8()..];
-                }
-            }
-        }
-        out.into()
+        markup::neutralize(&self.markup, text)
     }
 
+    /// Whether `id` is a special added token (the ones `skip_special_tokens` drops).
     pub fn is_special_id(&self, id: u32) -> bool {
         self.inner
             .id_to_token(id)
@@ -397,23 +383,6 @@ pub(crate) fn byte_level_token_bytes(token: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Special added tokens and added tokens written `<...>`, longest first, so a token is never
-/// broken as a shorter one it starts with.
-fn markup_tokens(inner: &tokenizers::Tokenizer) -> Vec<String> {
-    let added = inner.get_added_vocabulary();
-    let mut markup: Vec<String> = inner
-        .get_added_tokens_decoder()
-        .into_values()
-        .map(|t| t.content)
-        .filter(|c| {
-            c.chars().count() >= 2
-                && (added.is_special_token(c) || (c.starts_with('<') && c.ends_with('>')))
-        })
-        .collect();
-    markup.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    markup
 }
 
 #[cfg(test)]

@@ -136,6 +136,15 @@ impl Default for TextConfig {
     }
 }
 
+/// The longest context (`max_position_embeddings`, GGUF `context_length`) a model may declare.
+/// The number comes from a model file and sizes what the loader allocates before any weight
+/// checks it (the RoPE tables: positions × head_dim floats, twice), what prompts are admitted
+/// against, and what the KV cache may grow to. SmolVLM's and SmolLM2's decoders declare 8192,
+/// SmolVLM-Instruct's 16384; this is eight times that (RoPE tables of 32 MiB each at head_dim
+/// 128). A lazily grown RoPE table would bound only the first of the three, so the value itself
+/// is refused.
+pub const MAX_CONTEXT: usize = 1 << 17;
+
 /// `rope_parameters` (transformers 5) or `rope_scaling` (4.x).
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RopeParameters {
@@ -296,6 +305,12 @@ impl ModelConfig {
         if !t.head_dim().is_multiple_of(2) {
             return bad("text head_dim must be even for RoPE".into());
         }
+        if !(1..=MAX_CONTEXT).contains(&t.max_position_embeddings) {
+            return bad(format!(
+                "a context of {} positions is outside what this engine runs (1 to {MAX_CONTEXT})",
+                t.max_position_embeddings
+            ));
+        }
         if t.hidden_act != Activation::Silu {
             return bad(format!(
                 "text activation {:?} is not supported",
@@ -378,6 +393,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(big.tokens_per_frame(), 81);
+    }
+
+    #[test]
+    fn absurd_context_lengths_are_refused() {
+        let with = |n: u64| -> ModelConfig {
+            serde_json::from_str(&format!(
+                r#"{{"text_config": {{"max_position_embeddings": {n}, "num_attention_heads": 4, "hidden_size": 64}}}}"#
+            ))
+            .unwrap()
+        };
+        for n in [0, MAX_CONTEXT as u64 + 1, 1 << 40] {
+            let err = with(n).validate_text().unwrap_err();
+            assert_eq!(err.code(), "unsupported_model", "{n}: {err}");
+            assert!(err.to_string().contains("context"), "{err}");
+        }
+        for n in [8192, 16384, MAX_CONTEXT as u64] {
+            with(n).validate_text().unwrap();
+        }
     }
 
     #[test]

@@ -283,8 +283,26 @@ impl SmolVlmModel {
         messages: &[Message],
         longest_edge: Option<u32>,
     ) -> Result<PreparedPrompt> {
+        self.front.prepare(
+            messages,
+            longest_edge,
+            self.session.net().has_vision(),
+            None,
+        )
+    }
+
+    /// [`Self::prepare`] for a job that may be cancelled while it waits or prepares: `cancel`
+    /// is checked before the template renders, before each image is read and before the
+    /// prompt is tokenized, and a set token gives [`Error::Cancelled`] with nothing more done.
+    pub fn prepare_cancellable(
+        &self,
+        messages: &[Message],
+        longest_edge: Option<u32>,
+        cancel: &CancelToken,
+    ) -> Result<PreparedPrompt> {
+        let has_vision = self.session.net().has_vision();
         self.front
-            .prepare(messages, longest_edge, self.session.net().has_vision())
+            .prepare(messages, longest_edge, has_vision, Some(cancel))
     }
 
     /// Forgets the previous turn's KV cache (the next prompt runs in full).

@@ -47,6 +47,11 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// The job's cancel token was set while its prompt was being built: no later step (the
+    /// template, an image, the tokenizer) ran.
+    #[error("cancelled before the prompt was built")]
+    Cancelled,
+
     #[error("device error: {0}")]
     Device(String),
 
@@ -68,6 +73,7 @@ impl Error {
             Error::PromptTooLong { .. } => "prompt_too_long",
             Error::NoVision => "no_vision_encoder",
             Error::InvalidRequest(_) => "invalid_request",
+            Error::Cancelled => "cancelled",
             Error::Device(_) => "device",
             Error::Compute(_) => "compute",
         }

@@ -11,6 +11,7 @@ use crate::chat::{ContentPart, ImageSource};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::model::count_image_tokens;
+use smolvlm_cancel::CancelToken;
 
 /// A conversation made ready for the decoder: the expanded prompt ids and the normalized pixels
 /// of every frame of every image, in prompt order.
@@ -43,13 +44,21 @@ impl Frontend {
     }
 
     /// See [`crate::SmolVlmModel::prepare`]; `has_vision` is false for a GGUF text model loaded
-    /// without its mmproj (images are then refused).
+    /// without its mmproj (images are then refused). `cancel`, when set, stops it before each
+    /// step: the template (a model file, whose render may take its whole fuel), every image,
+    /// the tokenizer.
     pub fn prepare(
         &self,
         messages: &[Message],
         longest_edge: Option<u32>,
         has_vision: bool,
+        cancel: Option<&CancelToken>,
     ) -> Result<PreparedPrompt> {
+        let go_on = || match cancel {
+            Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+            _ => Ok(()),
+        };
+        go_on()?;
         if messages.is_empty() {
             return Err(Error::InvalidRequest("the conversation is empty".into()));
         }
@@ -60,8 +69,9 @@ impl Frontend {
         if !has_vision && messages.iter().any(|m| m.images().next().is_some()) {
             return Err(Error::NoVision);
         }
-        // Typed text is text: markup tokens in it are broken, so only the template's own markup
-        // (and one `<image>` per image) reaches the tokenizer as tokens.
+        // Typed text is text: markup tokens in it are marked, and the tokenizer reads them as the
+        // characters they are, so only the template's own markup (and one `<image>` per image)
+        // becomes tokens.
         let messages: Vec<Message> = messages
             .iter()
             .map(|m| Message {
@@ -79,11 +89,13 @@ impl Frontend {
             })
             .collect();
         let messages = messages.as_slice();
+        go_on()?;
         let prompt = self.template.render(messages, true)?;
         let images = messages
             .iter()
             .flat_map(|m| m.images())
             .map(|src| {
+                go_on()?;
                 let rgb = match src {
                     ImageSource::Path(p) => smolvlm_image::load_image_file(p, &self.image_limits)?,
                     ImageSource::Bytes { name, data } => {
@@ -102,6 +114,7 @@ impl Frontend {
             .collect();
         let expanded =
             smolvlm_text::expand_images(&prompt, &grids, processor.config().image_seq_len)?;
+        go_on()?;
         let ids = self.tokenizer.encode(&expanded)?;
         let image_tokens = count_image_tokens(&ids, self.config.image_token_id);
         if image_tokens != frames * self.config.tokens_per_frame() {

@@ -22,10 +22,7 @@ pub trait KvElement: Copy + Send + Sync + 'static {
     /// [`Self::SIMD`]'s kernels (the caller's choice; they run only where the CPU has their
     /// features).
     fn scores(simd: bool, q: &[f32], rows: &[Self], stride: usize, n: usize, out: &mut [f32]) {
-        assert!(
-            n == 0 || rows.len() >= (n - 1) * stride + q.len(),
-            "attention rows"
-        );
+        assert!(rows_fit(rows.len(), n, stride, q.len()), "attention rows");
         match Self::SIMD {
             // SAFETY: `vector_kernels_run` found the kernels' features on this CPU; the rows are
             // in bounds (asserted above) and `out` is a slice of at least n (the kernel indexes
@@ -40,10 +37,7 @@ pub trait KvElement: Copy + Send + Sync + 'static {
     /// `out = Σⱼ p[j] · rows[j]` for `p.len()` rows of `out.len()` at `stride` elements.
     fn weighted_sum(simd: bool, p: &[f32], rows: &[Self], stride: usize, out: &mut [f32]) {
         let n = p.len();
-        assert!(
-            n == 0 || rows.len() >= (n - 1) * stride + out.len(),
-            "attention rows"
-        );
+        assert!(rows_fit(rows.len(), n, stride, out.len()), "attention rows");
         match Self::SIMD {
             // SAFETY: as above: the features are there and the rows in bounds (asserted).
             Some(k) if simd && vector_kernels_run() => unsafe {
@@ -51,6 +45,18 @@ pub trait KvElement: Copy + Send + Sync + 'static {
             },
             _ => weighted_sum_portable(p, rows, stride, out),
         }
+    }
+}
+
+/// Whether `len` elements hold `n` rows of `width` at `stride`, computed without wrapping (the
+/// vector kernels read the rows through raw pointers).
+fn rows_fit(len: usize, n: usize, stride: usize, width: usize) -> bool {
+    match n.checked_sub(1) {
+        None => true,
+        Some(last) => last
+            .checked_mul(stride)
+            .and_then(|at| at.checked_add(width))
+            .is_some_and(|end| len >= end),
     }
 }
 

@@ -84,7 +84,7 @@ pub fn attention<T: KvElement>(
         )));
     }
     if let Some(offset) = s.causal_offset
-        && offset + s.q_len != s.kv_len
+        && offset.checked_add(s.q_len) != Some(s.kv_len)
     {
         return Err(AttentionError(format!(
             "{} queries after {offset} cached tokens, but {} keys",
@@ -95,9 +95,13 @@ pub fn attention<T: KvElement>(
         if s.batch == 0 || tokens == 0 {
             return Ok(());
         }
-        let last =
-            (s.batch - 1) * st.batch + (tokens - 1) * st.token + (heads - 1) * st.head + s.head_dim;
-        if last > len || st.token < s.head_dim {
+        // Checked: a sum that wrapped would pass, and the kernels index through raw pointers.
+        let last = (s.batch - 1)
+            .checked_mul(st.batch)
+            .and_then(|b| b.checked_add((tokens - 1).checked_mul(st.token)?))
+            .and_then(|t| t.checked_add((heads - 1).checked_mul(st.head)?))
+            .and_then(|h| h.checked_add(s.head_dim));
+        if last.is_none_or(|last| last > len) || st.token < s.head_dim {
             return Err(AttentionError(format!(
                 "{name} of {len} floats does not fit {s:?} with {st:?}"
             )));
@@ -108,6 +112,11 @@ pub fn attention<T: KvElement>(
     fits(k.len(), ks, s.kv_heads, s.kv_len, "K")?;
     fits(v.len(), vs, s.kv_heads, s.kv_len, "V")?;
     fits(out.len(), os, s.heads, s.q_len, "O")?;
+    if !rows_disjoint(&s, os) {
+        return Err(AttentionError(format!(
+            "output rows of {s:?} overlap with {os:?}"
+        )));
+    }
     if s.kv_len == 0 {
         return Err(AttentionError("no keys".into()));
     }
@@ -206,6 +215,25 @@ pub fn attention<T: KvElement>(
         });
     });
     Ok(())
+}
+
+/// Whether the output rows (batch, query, head), each `head_dim` wide, never share an element:
+/// the tasks write them through one raw pointer at once, so rows that overlap (a zero batch or
+/// head stride, say) would be a data race. Sufficient, and true of every real layout: ordered
+/// by stride, each axis steps past everything the axes below it span.
+fn rows_disjoint(s: &AttentionShape, os: Strides) -> bool {
+    let mut axes = [(s.batch, os.batch), (s.q_len, os.token), (s.heads, os.head)];
+    axes.sort_by_key(|&(_, stride)| stride);
+    let mut span = Some(s.head_dim);
+    for (count, stride) in axes {
+        if count <= 1 {
+            continue;
+        }
+        span = span
+            .filter(|&span| stride >= span)
+            .and_then(|span| (count - 1).checked_mul(stride)?.checked_add(span));
+    }
+    span.is_some()
 }
 
 /// Attention for a few queries straight from the strided tensors: per (batch, head), the scores

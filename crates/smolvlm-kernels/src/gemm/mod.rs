@@ -80,7 +80,7 @@ pub fn gemm_at(
     ldc: usize,
 ) {
     let mut packed = PACKED.take();
-    let threaded = m * n * k >= SERIAL_BELOW;
+    let threaded = m.saturating_mul(n).saturating_mul(k) >= SERIAL_BELOW;
     packed.precision = precision;
     packed.repack(n, k, b, precision.tiles_at(level), threaded);
     gemm_packed_at(level, m, a, lda, &packed, None, c, ldc);
@@ -125,7 +125,7 @@ pub fn gemm_packed_at(
         ldc,
         bias,
     };
-    if m * n * k < SERIAL_BELOW {
+    if m.saturating_mul(n).saturating_mul(k) < SERIAL_BELOW {
         // SAFETY: one task covering C, whose extent `check_ac` verified; `c` is borrowed
         // mutably for the call.
         unsafe { run_task(kernel, 0..m, 0..n, k, a, lda, b, out) };

@@ -15,9 +15,19 @@ pub enum BMatrix<'a> {
     Quantized(&'a QWeight),
 }
 
-/// Where the last element of `rows` rows of `cols` at stride `ld` ends.
-pub(crate) fn extent(rows: usize, ld: usize, cols: usize) -> usize {
-    if rows == 0 { 0 } else { (rows - 1) * ld + cols }
+/// Where the last element of `rows` rows of `cols` at stride `ld` ends; `None` past `usize`.
+/// Checked, not wrapping: these extents are what stand between a caller's shapes and the
+/// kernels' raw pointers, and a wrapped one is small enough to pass.
+pub(crate) fn extent(rows: usize, ld: usize, cols: usize) -> Option<usize> {
+    match rows.checked_sub(1) {
+        None => Some(0),
+        Some(last) => last.checked_mul(ld)?.checked_add(cols),
+    }
+}
+
+/// Whether `len` elements hold `rows` rows of `cols` at stride `ld`.
+pub(crate) fn holds(len: usize, rows: usize, ld: usize, cols: usize) -> bool {
+    extent(rows, ld, cols).is_some_and(|e| len >= e)
 }
 
 /// Panics unless `b` holds an n × k matrix (as the product sees it).
@@ -25,13 +35,13 @@ pub(crate) fn check_b(n: usize, k: usize, b: &BMatrix<'_>) {
     match *b {
         BMatrix::Nk { data, ld } => {
             assert!(
-                ld >= k && data.len() >= extent(n, ld, k),
+                ld >= k && holds(data.len(), n, ld, k),
                 "gemm: B is not {n}×{k} with stride {ld}"
             )
         }
         BMatrix::Kn { data, ld } => {
             assert!(
-                ld >= n && data.len() >= extent(k, ld, n),
+                ld >= n && holds(data.len(), k, ld, n),
                 "gemm: B is not {k}×{n} with stride {ld}"
             )
         }

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::kernels::{Kernel, KernelFn};
 use super::pack::{PackedB, Panels};
-use super::panel::extent;
+use super::panel::holds;
 use crate::common::gemm::{A_STRIDE, KC, PANEL};
 use crate::send_ptr::SendPtr;
 
@@ -20,11 +20,11 @@ pub(crate) fn check_ac(
     ldc: usize,
 ) {
     assert!(
-        lda >= k && a.len() >= extent(m, lda, k),
+        lda >= k && holds(a.len(), m, lda, k),
         "gemm: A is not {m}×{k} with stride {lda}"
     );
     assert!(
-        ldc >= n && c_len >= extent(m, ldc, n),
+        ldc >= n && holds(c_len, m, ldc, n),
         "gemm: C is not {m}×{n} with stride {ldc}"
     );
 }

@@ -197,7 +197,12 @@ impl Interleaved {
         let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has_avx512_vnni() {
-            assert!(recs.len() >= a.len() * record && record == self.form.record_bytes());
+            // Checked, not wrapping: the kernel reads `a.len()` records through raw pointers.
+            let need = a.len().checked_mul(record);
+            assert!(
+                need.is_some_and(|need| recs.len() >= need) && record == self.form.record_bytes(),
+                "interleaved records"
+            );
             // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds
             // `a.len()` records of this form (asserted).
             unsafe {

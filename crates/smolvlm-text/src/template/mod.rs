@@ -16,6 +16,10 @@
 //! * `{% generation %}...{% endgeneration %}` (AssistantTracker) renders its body unchanged;
 //! * `raise_exception` becomes [`TextError::TemplateRaised`] carrying the template's message.
 //!
+//! The template is a model file, so a render is bounded (`limits`: minijinja fuel, the output's
+//! size, `tojson`'s indent, nesting, recursion) and runs on a thread of its own with a deep
+//! stack; a render past a bound is [`TextError::TemplateLimit`].
+//!
 //! `strftime_now` formats the current time in UTC (Python uses the local zone).
 
 use std::fmt::Write as _;
@@ -24,13 +28,17 @@ use std::path::Path;
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, Value};
 
+mod json;
+mod limits;
 mod python;
 
-use python::{PyDict, json_to_value, python_formatter, python_str, strftime_now, tojson_filter};
+use json::tojson_filter;
+use limits::{CappedOutput, FUEL, MAX_OUTPUT, RECURSION_LIMIT, limit_of, on_render_stack};
+use python::{PyDict, json_to_value, python_formatter, python_str, strftime_now};
 
 use crate::chat::{ContentPart, Message};
 use crate::config::{TokenizerConfig, template_from_json};
-use crate::error::{Result, TextError, read_json, read_text};
+use crate::error::{Result, TemplateLimit, TextError, read_json, read_text};
 
 /// SmolVLM's chat template (as shipped in SmolVLM-256M/500M/2B-Instruct's `chat_template.json`), used when a
 /// model folder has none.
@@ -122,7 +130,8 @@ impl ChatTemplate {
         let listed = self.render_value(Value::from(msgs), add_generation_prompt);
         let text_only = messages.iter().all(|m| m.images().next().is_none());
         match listed {
-            Err(e) if text_only => {
+            // A template that hit a limit would hit it again, at the same cost.
+            Err(e) if text_only && !matches!(e, TextError::TemplateLimit(_)) => {
                 let msgs: Vec<Value> = messages.iter().map(string_message_value).collect();
                 self.render_value(Value::from(msgs), add_generation_prompt)
                     .map_err(|_| e)
@@ -163,7 +172,23 @@ impl ChatTemplate {
             .env
             .get_template(TEMPLATE_NAME)
             .map_err(|e| TextError::TemplateSyntax(format_error(&e)))?;
-        tmpl.render(ctx).map_err(map_render_error)
+        // Everything the render made, its error included (minijinja keeps the variables it saw
+        // for debugging), is dropped on the render's own stack.
+        let render = || {
+            let mut out = CappedOutput::default();
+            let result = tmpl.render_captured_to(ctx, &mut out).map(drop);
+            if out.overflowed {
+                return Err(TextError::TemplateLimit(TemplateLimit::Output(MAX_OUTPUT)));
+            }
+            result.map_err(map_render_error)?;
+            String::from_utf8(out.bytes)
+                .map_err(|e| TextError::TemplateRender(format!("the output is not UTF-8: {e}")))
+        };
+        on_render_stack(render).unwrap_or_else(|| {
+            Err(TextError::TemplateRender(
+                "cannot start a thread to render the chat template".into(),
+            ))
+        })
     }
 
     fn compile(source: String, origin: TemplateOrigin) -> Result<Self> {
@@ -179,6 +204,8 @@ impl ChatTemplate {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_formatter(python_formatter);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(RECURSION_LIMIT);
         env.add_filter("tojson", tojson_filter);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
@@ -339,12 +366,15 @@ impl std::error::Error for RaisedByTemplate {}
 fn raise_exception(message: Value) -> std::result::Result<Value, Error> {
     let msg = match message.as_str() {
         Some(s) => s.to_string(),
-        None => python_str(&message),
+        None => python_str(&message)?,
     };
     Err(Error::new(ErrorKind::InvalidOperation, msg.clone()).with_source(RaisedByTemplate(msg)))
 }
 
 fn map_render_error(e: Error) -> TextError {
+    if let Some(limit) = limit_of(&e) {
+        return TextError::TemplateLimit(limit);
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(s) = source {
         if let Some(raised) = s.downcast_ref::<RaisedByTemplate>() {

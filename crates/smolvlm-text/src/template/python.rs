@@ -1,12 +1,15 @@
-//! What makes minijinja print and serialize like Python's jinja2 in transformers: dicts that keep
-//! insertion order (`PyDict`), JSON read into ordered values, `tojson` as `json.dumps`, values
-//! printed as Python's `str()`/`repr()` print them, and `strftime_now`.
+//! What makes minijinja print like Python's jinja2 in transformers: dicts that keep insertion
+//! order (`PyDict`), JSON read into ordered values, values printed as Python's `str()`/`repr()`
+//! print them, and `strftime_now` (`tojson` is in `super::json`).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, ValueKind};
-use minijinja::{Error, ErrorKind, State, Value};
+use minijinja::value::{Enumerator, Object, ObjectRepr, ValueKind};
+use minijinja::{Error, State, Value};
+
+use super::limits::{MAX_DEPTH, MAX_OUTPUT, limit_error};
+use crate::error::TemplateLimit;
 
 /// A dict that keeps insertion order, as Python's does.
 #[derive(Debug)]
@@ -115,13 +118,21 @@ pub(super) fn json_to_value(text: &str) -> std::result::Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
-pub(super) fn strftime_now(format: &str) -> String {
+/// `strftime_now(format)`. The format comes from the template and two bytes of it may print nine
+/// (`%B`), so its size is checked before the output is built.
+pub(super) fn strftime_now(format: &str) -> std::result::Result<String, Error> {
+    if format.len().saturating_mul(STRFTIME_GROWTH) > MAX_OUTPUT {
+        return Err(limit_error(TemplateLimit::Output(MAX_OUTPUT)));
+    }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    strftime_utc(format, secs)
+    Ok(strftime_utc(format, secs))
 }
+
+/// More bytes than [`strftime_utc`] writes per byte of its format (`%B` → `September`: 4.5).
+const STRFTIME_GROWTH: usize = 5;
 
 /// A subset of C's `strftime` (what chat templates use: `%d %b %Y`, `%-d`, `%B`, `%A`, `%H:%M`, ...) for a
 /// UTC time given as Unix seconds.
@@ -226,173 +237,6 @@ pub(super) fn strftime_utc(format: &str, unix_secs: i64) -> String {
     out
 }
 
-/// `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)` as a filter
-/// (`ensure_ascii` and `indent` also positionally, as in Python; `separators`, `sort_keys` as keywords).
-pub(super) fn tojson_filter(
-    value: &Value,
-    ensure_ascii: Option<Value>,
-    indent: Option<Value>,
-    kwargs: Kwargs,
-) -> std::result::Result<Value, Error> {
-    let (separators, sort_keys) = (None, None);
-    let pick = |pos: Option<Value>, name: &str| -> std::result::Result<Option<Value>, Error> {
-        match pos {
-            Some(v) => Ok(Some(v)),
-            None => kwargs.get::<Option<Value>>(name),
-        }
-    };
-    let ensure_ascii = pick(ensure_ascii, "ensure_ascii")?.is_some_and(|v| v.is_true());
-    let indent = pick(indent, "indent")?.filter(|v| !v.is_none() && !v.is_undefined());
-    let separators = pick(separators, "separators")?.filter(|v| !v.is_none() && !v.is_undefined());
-    let sort_keys = pick(sort_keys, "sort_keys")?.is_some_and(|v| v.is_true());
-    kwargs.assert_all_used()?;
-
-    let indent: Option<String> = match indent {
-        None => None,
-        Some(v) => {
-            if let Some(s) = v.as_str() {
-                Some(s.to_string())
-            } else {
-                let n = i64::try_from(v).map_err(|_| {
-                    Error::new(
-                        ErrorKind::InvalidOperation,
-                        "tojson: indent must be an int or a string",
-                    )
-                })?;
-                Some(" ".repeat(n.max(0) as usize))
-            }
-        }
-    };
-    let (item_sep, key_sep) = match separators {
-        Some(v) => {
-            let parts: Vec<Value> = v.try_iter()?.collect();
-            if parts.len() != 2 {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    "tojson: separators must be a pair of strings",
-                ));
-            }
-            (python_str(&parts[0]), python_str(&parts[1]))
-        }
-        None if indent.is_some() => (",".to_string(), ": ".to_string()),
-        None => (", ".to_string(), ": ".to_string()),
-    };
-    let opts = JsonOpts {
-        ensure_ascii,
-        indent,
-        item_sep,
-        key_sep,
-        sort_keys,
-    };
-    let mut out = String::new();
-    json_dump(&mut out, value, &opts, 0)?;
-    Ok(Value::from(out))
-}
-
-struct JsonOpts {
-    ensure_ascii: bool,
-    indent: Option<String>,
-    item_sep: String,
-    key_sep: String,
-    sort_keys: bool,
-}
-
-fn json_newline(out: &mut String, opts: &JsonOpts, level: usize) {
-    if let Some(ind) = &opts.indent {
-        out.push('\n');
-        for _ in 0..level {
-            out.push_str(ind);
-        }
-    }
-}
-
-fn json_dump(
-    out: &mut String,
-    value: &Value,
-    opts: &JsonOpts,
-    level: usize,
-) -> std::result::Result<(), Error> {
-    match value.kind() {
-        ValueKind::Undefined | ValueKind::None => out.push_str("null"),
-        ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
-        ValueKind::Number => out.push_str(&python_number(value, true)),
-        ValueKind::String | ValueKind::Bytes => {
-            json_string(out, &python_str(value), opts.ensure_ascii)
-        }
-        ValueKind::Seq | ValueKind::Iterable => {
-            let items: Vec<Value> = value.try_iter()?.collect();
-            if items.is_empty() {
-                out.push_str("[]");
-                return Ok(());
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&opts.item_sep);
-                }
-                json_newline(out, opts, level + 1);
-                json_dump(out, item, opts, level + 1)?;
-            }
-            json_newline(out, opts, level);
-            out.push(']');
-        }
-        ValueKind::Map => {
-            let mut keys: Vec<Value> = value.try_iter()?.collect();
-            if keys.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            if opts.sort_keys {
-                keys.sort();
-            }
-            out.push('{');
-            for (i, key) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&opts.item_sep);
-                }
-                json_newline(out, opts, level + 1);
-                let key_str = match key.kind() {
-                    ValueKind::String => key.as_str().unwrap_or_default().to_string(),
-                    ValueKind::None => "null".to_string(),
-                    ValueKind::Bool => (if key.is_true() { "true" } else { "false" }).to_string(),
-                    _ => python_str(key),
-                };
-                json_string(out, &key_str, opts.ensure_ascii);
-                out.push_str(&opts.key_sep);
-                let item = value.get_item(key)?;
-                json_dump(out, &item, opts, level + 1)?;
-            }
-            json_newline(out, opts, level);
-            out.push('}');
-        }
-        _ => json_string(out, &value.to_string(), opts.ensure_ascii),
-    }
-    Ok(())
-}
-
-fn json_string(out: &mut String, s: &str, ensure_ascii: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7E) => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Printing values as Python does.
 
@@ -403,30 +247,37 @@ pub(super) fn python_formatter(
 ) -> std::result::Result<(), Error> {
     match value.kind() {
         ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-            out.write_str(&python_str(value)).map_err(Error::from)
+            out.write_str(&python_str(value)?).map_err(Error::from)
         }
         ValueKind::Number if !value.is_integer() => {
-            out.write_str(&python_str(value)).map_err(Error::from)
+            out.write_str(&python_str(value)?).map_err(Error::from)
         }
         _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
-/// Python's `str(value)`.
-pub(super) fn python_str(value: &Value) -> String {
+/// Python's `str(value)`; an error past the render's depth or size limits.
+pub(super) fn python_str(value: &Value) -> std::result::Result<String, Error> {
     match value.kind() {
-        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
-        ValueKind::Undefined => String::new(),
+        ValueKind::String => Ok(value.as_str().unwrap_or_default().to_string()),
+        ValueKind::Undefined => Ok(String::new()),
         _ => {
             let mut s = String::new();
-            python_repr(&mut s, value);
-            s
+            python_repr(&mut s, value, 0)?;
+            Ok(s)
         }
     }
 }
 
-/// Python's `repr(value)`.
-fn python_repr(out: &mut String, value: &Value) {
+/// Python's `repr(value)`. Checked per item: a list can hold one large string many times over,
+/// so what it prints is not bounded by the data the template made.
+fn python_repr(out: &mut String, value: &Value, depth: usize) -> std::result::Result<(), Error> {
+    if depth > MAX_DEPTH {
+        return Err(limit_error(TemplateLimit::Depth(MAX_DEPTH)));
+    }
+    if out.len() > MAX_OUTPUT {
+        return Err(limit_error(TemplateLimit::Output(MAX_OUTPUT)));
+    }
     match value.kind() {
         ValueKind::Undefined => {}
         ValueKind::None => out.push_str("None"),
@@ -440,7 +291,7 @@ fn python_repr(out: &mut String, value: &Value) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    python_repr(out, &item);
+                    python_repr(out, &item, depth + 1)?;
                 }
             }
             out.push(']');
@@ -452,16 +303,17 @@ fn python_repr(out: &mut String, value: &Value) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    python_repr(out, &key);
+                    python_repr(out, &key, depth + 1)?;
                     out.push_str(": ");
                     let item = value.get_item(&key).unwrap_or_default();
-                    python_repr(out, &item);
+                    python_repr(out, &item, depth + 1)?;
                 }
             }
             out.push('}');
         }
         _ => out.push_str(&value.to_string()),
     }
+    Ok(())
 }
 
 fn python_repr_str(out: &mut String, s: &str) {

@@ -5,10 +5,11 @@ mod connector;
 mod cpu_ops;
 mod linear;
 mod llama;
+mod shards;
 mod vision;
 mod weights;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Module, Tensor};
@@ -43,7 +44,7 @@ impl SmolVlm {
         dtype: DType,
         quant: crate::quant::Quantization,
     ) -> Result<Self> {
-        let files = safetensors_files(dir)?;
+        let files = shards::safetensors_files(dir)?;
         // SAFETY: the files are memory-mapped read-only; like every mmap user we rely on nobody
         // truncating them while the model is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
@@ -215,32 +216,4 @@ impl SmolVlm {
 /// How many of `ids` are `<image>` positions (each takes one row of image features).
 pub fn count_image_tokens(ids: &[u32], image_token_id: u32) -> usize {
     ids.iter().filter(|&&t| t == image_token_id).count()
-}
-
-fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let single = dir.join("model.safetensors");
-    if single.exists() {
-        return Ok(vec![single]);
-    }
-    let index = dir.join("model.safetensors.index.json");
-    let Some(index_json): Option<serde_json::Value> = crate::config::read_json_opt(&index)? else {
-        return Err(Error::MissingModelFile { path: single });
-    };
-    let map = index_json
-        .get("weight_map")
-        .and_then(|m| m.as_object())
-        .ok_or_else(|| Error::malformed(&index, "no weight_map"))?;
-    let mut files: Vec<PathBuf> = map
-        .values()
-        .filter_map(|v| v.as_str())
-        .map(|f| dir.join(f))
-        .collect();
-    files.sort();
-    files.dedup();
-    if let Some(missing) = files.iter().find(|f| !f.exists()) {
-        return Err(Error::MissingModelFile {
-            path: missing.clone(),
-        });
-    }
-    Ok(files)
 }

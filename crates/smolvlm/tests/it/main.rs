@@ -11,3 +11,4 @@ mod jpeg_parity;
 mod quantized;
 mod real_weights;
 mod threads;
+mod trust;

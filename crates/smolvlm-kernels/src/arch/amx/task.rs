@@ -35,7 +35,7 @@ pub(crate) unsafe fn run_task(
     if rows.is_empty() || cols.is_empty() {
         return;
     }
-    debug_assert!(cols.start.is_multiple_of(PANEL));
+    assert!(cols.start.is_multiple_of(PANEL), "tile task columns");
     // Only the blocks of the k rows used (attention reads the leading rows of a packed V).
     let kbs = k.div_ceil(KB);
     let pairs = rows.len().div_ceil(MR);

@@ -30,7 +30,13 @@ pub(crate) unsafe fn group_dot(
     acts: &[Q8Block],
     sums: &mut [f32; GROUP],
 ) {
-    debug_assert!(recs.len() >= acts.len() * record);
+    // The safe callers (`crate::interleaved`'s `group_dot`s) assert this for real; here it is
+    // the contract, checked in debug builds without charging every group twice.
+    debug_assert!(
+        acts.len()
+            .checked_mul(record)
+            .is_some_and(|need| recs.len() >= need)
+    );
     // One instance per form: the code width and min are constants inside the loop.
     // SAFETY: `recs` is what `blocks` reads, and each instance is that of f's code width and
     // min (this function's contract, passed on).
@@ -145,7 +151,13 @@ pub(crate) unsafe fn group_dot_k(
     acts: &[Q8KBlock],
     sums: &mut [f32; GROUP],
 ) {
-    debug_assert!(recs.len() >= acts.len() * record);
+    // The safe callers (`crate::interleaved`'s `group_dot`s) assert this for real; here it is
+    // the contract, checked in debug builds without charging every group twice.
+    debug_assert!(
+        acts.len()
+            .checked_mul(record)
+            .is_some_and(|need| recs.len() >= need)
+    );
     // SAFETY: `recs` is what `k45` and `k6` read, each called for its own form (this
     // function's contract, passed on).
     let acc = unsafe {
