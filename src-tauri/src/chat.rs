@@ -117,7 +117,10 @@ pub fn start_answer(
                 settings.longest_edge,
                 saved.resolution,
             )?);
-            (edge, state.worker.status().model.map(|m| m.name))
+            (
+                edge,
+                state.worker.status().model.map(|m| answered_by_local(&m)),
+            )
         }
     };
     if let Some(running) = state.worker.active_generation() {
@@ -274,6 +277,16 @@ fn add_and_start(
 }
 
 /// How an answer from `c` is labelled: the connection's name, and the model asked there.
+/// A local answer's label: the model and the device it ran on ("SmolVLM-256M · CUDA").
+fn answered_by_local(m: &crate::worker::ModelInfo) -> String {
+    let device = match m.device.as_str() {
+        "cuda" => "CUDA",
+        "metal" => "Metal",
+        _ => "CPU",
+    };
+    format!("{} · {device}", m.name)
+}
+
 fn answered_by_connection(c: &Connection) -> Option<String> {
     Some(if c.model.is_empty() {
         c.name.clone()

@@ -60,6 +60,8 @@ pub struct ModelInfo {
     /// The CPU threads the model computes on (the `threads` setting, or the engine's automatic
     /// choice for 0).
     pub threads: usize,
+    /// Why the model is on the CPU although the build has a GPU backend (`auto` fell back).
+    pub device_notice: Option<String>,
     pub has_vision: bool,
     pub context_length: usize,
     #[specta(type = crate::foreign::Finite)]
@@ -74,6 +76,7 @@ impl From<smolvlm_worker::ModelInfo> for ModelInfo {
             device: m.device,
             kernels: m.kernels,
             threads: m.threads,
+            device_notice: m.device_notice,
             has_vision: m.has_vision,
             context_length: m.context_length,
             load_s: m.load_s,

@@ -36,6 +36,7 @@ import {
 } from "./bindings";
 
 export type {
+  BackendInfo,
   ConversationSummary,
   DiskUsage,
   DownloadTicket,
@@ -123,6 +124,7 @@ function channel<T, W>(f: (message: T) => void): Channel<W> {
 export const api = {
   appInfo: () => call(commands.appInfo()),
   modelStatus: () => call(commands.modelStatus()),
+  devices: () => call(commands.devices()),
   loadModel: (path: string) => call(commands.loadModel(path)),
   unloadModel: () => call(commands.unloadModel()),
   listConversations: () => call(commands.listConversations()),

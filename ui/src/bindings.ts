@@ -9,6 +9,11 @@ export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
 	modelStatus: () => __TAURI_INVOKE<ModelStatus_Serialize>("model_status"),
 	/**
+	 *  Where a model can run in this build on this machine (settings' Device): the CPU with its
+	 *  kernels, and CUDA and Metal, each compiled in or not, answering or not and why.
+	 */
+	devices: () => __TAURI_INVOKE<BackendInfo[]>("devices"),
+	/**
 	 *  Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
 	 *  and threads; a `.gguf` takes the `mmproj*.gguf` beside it as its vision projector. Answers
 	 *  when it is ready.
@@ -126,6 +131,15 @@ export type AppInfo_Serialize = {
 	maxImagesPerMessage: number,
 	maxImageFileBytes: number,
 	maxTextChars: number,
+};
+
+/**  `smolvlm::BackendStatus` for the UI. */
+export type BackendInfo = {
+	device: DevicePreference,
+	compiled: boolean,
+	available: boolean,
+	/**  "avx512 kernels", "cuda:0", or why the backend is not there. */
+	detail: string,
 };
 
 export type CatalogModel = CatalogModel_Serialize | CatalogModel_Deserialize;
@@ -496,6 +510,8 @@ export type ModelInfo_Deserialize = {
 	 *  choice for 0).
 	 */
 	threads: number,
+	/**  Why the model is on the CPU although the build has a GPU backend (`auto` fell back). */
+	deviceNotice?: string | null,
 	hasVision: boolean,
 	contextLength: number,
 	loadS: number,
@@ -515,6 +531,8 @@ export type ModelInfo_Serialize = {
 	 *  choice for 0).
 	 */
 	threads: number,
+	/**  Why the model is on the CPU although the build has a GPU backend (`auto` fell back). */
+	deviceNotice: string | null,
 	hasVision: boolean,
 	contextLength: number,
 	loadS: number,

@@ -19,7 +19,7 @@ function conn(id: string, name: string, extra: Partial<Connection> = {}): Connec
 
 const ready: ModelStatus = {
   state: "ready", loading: null, generationId: null, restarts: 0, lastError: null,
-  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", kernels: "avx2", threads: 4, hasVision: true, contextLength: 8192, loadS: 1 },
+  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", kernels: "avx2", threads: 4, deviceNotice: null, hasVision: true, contextLength: 8192, loadS: 1 },
 };
 const empty: ModelStatus = { ...ready, state: "empty", model: null };
 

@@ -8,6 +8,11 @@ vi.mock("./api", async (importOriginal) => {
     api: {
       saveSettings: vi.fn(async (s: Settings) => s),
       localApiStatus: vi.fn(async (): Promise<LocalApiStatus> => ({ running: false, url: null, error: null })),
+      devices: vi.fn(async () => [
+        { device: "cpu", compiled: true, available: true, detail: "avx512 kernels" },
+        { device: "cuda", compiled: true, available: false, detail: "CUDA needs libcuda.so.1" },
+        { device: "metal", compiled: false, available: false, detail: "no Metal support" },
+      ]),
     },
   };
 });
@@ -46,6 +51,15 @@ describe("settings", () => {
     expect(store.get().settings?.maxNewTokens).toBe(4000);
     expect(document.documentElement.dataset.theme).toBe("dark");
     expect(onSaved).toHaveBeenCalled();
+  });
+
+  it("lists where a model can run under Device, the GPU's reason when it cannot", async () => {
+    const { q } = openDialog();
+    await tick();
+    const items = Array.from(q("device-availability").querySelectorAll("li"));
+    expect(items.map((li) => li.dataset.device)).toEqual(["cpu", "cuda", "metal"]);
+    expect(items.map((li) => li.dataset.available)).toEqual(["true", "false", "false"]);
+    expect(items[1]?.textContent).toBe("NVIDIA GPU (CUDA): unavailable (CUDA needs libcuda.so.1)");
   });
 
   it("adds, lists and removes connections, and saves who answers", async () => {

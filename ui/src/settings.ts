@@ -6,6 +6,7 @@ import { api, toApiError, type DeviceChoice, type Settings, type Theme } from ".
 import { h } from "./dom";
 import { row, type Field } from "./form-row";
 import { icon } from "./icons";
+import { createDevicesEl } from "./devices";
 import { createConnectionsSection } from "./settings-connections";
 import { createLocalApiSection, sameLocalApi } from "./settings-local-api";
 import { PRESETS, type ResolutionPreset } from "./resolution";
@@ -118,6 +119,7 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       (s) => s.theme, (s, v) => (s.theme = v)),
   ];
 
+  const devices = createDevicesEl();
   const localApi = createLocalApiSection();
   const connections = createConnectionsSection();
 
@@ -131,7 +133,8 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
   // novalidate: values are clamped on save instead of blocking it on a step mismatch.
   const form = h("form", { class: "settings-form", novalidate: true },
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Answers" }), ...sampling.map((f) => f.el)),
-    h("fieldset", { class: "fieldset" }, h("legend", { text: "Model and app" }), ...rest.map((f) => f.el)),
+    h("fieldset", { class: "fieldset" }, h("legend", { text: "Model and app" }),
+      ...rest.flatMap((f) => (f.el.querySelector('[data-testid="setting-device"]') ? [f.el, devices.el] : [f.el]))),
     connections.el,
     localApi.el,
     error,
@@ -208,6 +211,8 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       cancel.textContent = "Cancel";
       if (!dialog.open) dialog.showModal();
       void refreshApiStatus();
+      devices.show(null);
+      void api.devices().then(devices.show, () => devices.show([]));
     },
   };
 }

@@ -46,6 +46,8 @@ export function createStatusBar(store: Store<AppState>, openModels: () => void, 
     const m = s.status?.model;
     setChildren(right,
       s.status?.lastError ? h("span", { class: "status-error", title: s.status.lastError.code, text: s.status.lastError.message }) : null,
+      // A GPU build that fell back to the CPU says why (no driver, no device).
+      m?.deviceNotice ? h("span", { class: "status-notice", testid: "device-notice", title: m.deviceNotice, text: "GPU unavailable: on the CPU" }) : null,
       m && s.status?.state !== "loading" ? h("span", { class: "status-meta", text: `loaded in ${formatSeconds(m.loadS)}` }) : null,
       s.info ? h("span", { class: "status-meta", text: `v${s.info.version}` }) : null);
   }

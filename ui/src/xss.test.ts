@@ -455,7 +455,7 @@ describe("benign markdown still renders", () => {
 
 const ready: ModelStatus = {
   state: "ready", loading: null, generationId: null, restarts: 0, lastError: null,
-  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", kernels: "avx512", threads: 4, hasVision: true, contextLength: 8192, loadS: 1.2 },
+  model: { path: "/m", name: "SmolVLM-256M-Instruct", device: "cpu", kernels: "avx512", threads: 4, deviceNotice: null, hasVision: true, contextLength: 8192, loadS: 1.2 },
 };
 
 function msg(id: string, role: "user" | "assistant", text: string, extra: Partial<StoredMessage> = {}): StoredMessage {

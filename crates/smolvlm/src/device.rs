@@ -74,6 +74,40 @@ pub fn select_device(pref: DevicePreference) -> Result<DeviceChoice> {
     }
 }
 
+/// One backend of this build on this machine, as a settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendStatus {
+    pub device: DevicePreference,
+    /// Whether this build has the backend (`--features cuda` / `metal`; the CPU always).
+    pub compiled: bool,
+    /// Whether a model would run there now.
+    pub available: bool,
+    /// The device's name when available ("cuda:0"), else why not.
+    pub detail: String,
+}
+
+/// The CPU, CUDA and Metal as this build and machine have them. Opening a GPU to see if it
+/// answers costs a context: call it when the user looks, not per answer.
+pub fn backends() -> Vec<BackendStatus> {
+    let probe = |device: DevicePreference, compiled: bool| {
+        let (available, detail) = match select_device(device) {
+            Ok(c) => (true, device_name(&c.device)),
+            Err(e) => (false, e.to_string()),
+        };
+        BackendStatus {
+            device,
+            compiled,
+            available,
+            detail,
+        }
+    };
+    vec![
+        probe(DevicePreference::Cpu, true),
+        probe(DevicePreference::Cuda, cfg!(feature = "cuda")),
+        probe(DevicePreference::Metal, cfg!(feature = "metal")),
+    ]
+}
+
 /// Human-readable name for status lines ("cpu", "cuda:0", "metal:0").
 pub fn device_name(device: &Device) -> String {
     match device.location() {
@@ -111,6 +145,19 @@ fn metal() -> Result<Device> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_backend_is_reported_and_the_cpu_is_always_there() {
+        let all = backends();
+        let kinds: Vec<_> = all.iter().map(|b| b.device).collect();
+        use DevicePreference::*;
+        assert_eq!(kinds, [Cpu, Cuda, Metal]);
+        assert!(all[0].available && all[0].compiled && all[0].detail == "cpu");
+        for b in &all[1..] {
+            assert!(b.available || !b.detail.is_empty());
+            assert!(b.compiled || !b.available);
+        }
+    }
 
     #[test]
     fn a_cpu_build_runs_on_the_cpu_and_names_the_missing_feature() {

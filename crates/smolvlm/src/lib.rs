@@ -23,7 +23,7 @@ pub use smolvlm_text::chat;
 
 pub use chat::{ContentPart, ImageSource, Message, Role};
 pub use compute::Compute;
-pub use device::{DeviceChoice, DevicePreference, select_device};
+pub use device::{BackendStatus, DeviceChoice, DevicePreference, backends, select_device};
 pub use engine::{LoadOptions, SmolVlmModel};
 pub use error::{Error, Result};
 pub use frontend::PreparedPrompt;

@@ -21,6 +21,38 @@ pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
     state.worker.status()
 }
 
+/// Where a model can run in this build on this machine (settings' Device): the CPU with its
+/// kernels, and CUDA and Metal, each compiled in or not, answering or not and why.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn devices() -> Vec<BackendInfo> {
+    smolvlm::backends()
+        .into_iter()
+        .map(|b| BackendInfo {
+            detail: if b.device == smolvlm::DevicePreference::Cpu {
+                format!("{} kernels", smolvlm::SimdLevel::detect().name())
+            } else {
+                b.detail
+            },
+            device: b.device,
+            compiled: b.compiled,
+            available: b.available,
+        })
+        .collect()
+}
+
+/// `smolvlm::BackendStatus` for the UI.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendInfo {
+    #[specta(type = crate::foreign::DevicePreference)]
+    pub device: smolvlm::DevicePreference,
+    pub compiled: bool,
+    pub available: bool,
+    /// "avx512 kernels", "cuda:0", or why the backend is not there.
+    pub detail: String,
+}
+
 /// Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
 /// and threads; a `.gguf` takes the `mmproj*.gguf` beside it as its vision projector. Answers
 /// when it is ready.

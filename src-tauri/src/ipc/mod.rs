@@ -33,6 +33,7 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
         .commands(collect_commands![
             commands::app_info,
             commands::models::model_status,
+            commands::models::devices,
             commands::models::load_model,
             commands::models::unload_model,
             commands::conversations::list_conversations,
