@@ -80,6 +80,8 @@ elif [[ "$1" == clippy ]]; then
   cargo clippy "${PATCH[@]}" -p smolvlm -p smolvlm-cli --features smolvlm/cuda --all-targets "$@" \
     -- -D warnings
 else
+  # Test binaries live in deps/, away from a copied libcudart: give the loader the toolkit's.
+  export LD_LIBRARY_PATH="$HOME_DIR/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   sub="$1"
   shift
   cargo "$sub" "${PATCH[@]}" "$@"

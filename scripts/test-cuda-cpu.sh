@@ -6,11 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/build-cuda.sh test -p smolvlm --features cuda --lib device
-bash scripts/build-cuda.sh test -p smolvlm --features cuda --test it gpu
-bash scripts/build-cuda.sh build -p smolvlm-cli --features cuda
-BIN=target/cuda/debug/smolvlm
-cp -L target/cuda-toolkit/home/lib64/libcudart.so.13 target/cuda/debug/
+# The package and feature selection of `build-cuda.sh clippy`, so the CUDA kernels (minutes of
+# nvcc) are compiled once.
+SELECT=(-p smolvlm -p smolvlm-cli --features smolvlm/cuda)
+# Every test target builds (the CLI's integration tests build the `smolvlm` binary too); only
+# the device and GPU tests run.
+bash scripts/build-cuda.sh test "${SELECT[@]}" --tests -- device:: gpu::
+DIR="${CARGO_TARGET_DIR:-target/cuda}/debug"
+BIN="$DIR/smolvlm"
+cp -L target/cuda-toolkit/home/lib64/libcudart.so.13 "$DIR/"
 
 if ls /dev/nvidia0 >/dev/null 2>&1; then
   echo "a GPU is present: the CPU fallback is not what runs here; skipped"

@@ -39,3 +39,8 @@ python3 scripts/quality/score.py \
 # in a venv under target/).
 bash scripts/test-api.sh
 bash scripts/e2e.sh
+# The CUDA build (docs/gpu.md), with NVIDIA's compiler and libraries from PyPI (no GPU here):
+# clippy, then its device tests and GPU suite (skipped without a device), and the CUDA-enabled
+# binary answering on the CPU with a notice. Its own target dir; the kernels' nvcc run is shared.
+bash scripts/build-cuda.sh clippy
+bash scripts/test-cuda-cpu.sh
