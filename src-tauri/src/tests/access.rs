@@ -143,7 +143,8 @@ fn drops_the_page_emits_count_only_under_automation() {
     }
 }
 
-/// The webview cannot open the dialog itself (what it picked there the backend would not know);
+/// The webview cannot open the dialog itself (what it picked there the backend would not know),
+/// and holds events only (`ui/src/security-config.test.ts` checks the rest of the capability);
 /// it asks `pick_files`.
 #[test]
 fn the_webview_has_no_dialog_permission() {
@@ -151,7 +152,7 @@ fn the_webview_has_no_dialog_permission() {
         &std::fs::read_to_string(repo().join("src-tauri/capabilities/main.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(cap["permissions"], json!(["core:default"]));
+    assert_eq!(cap["permissions"], json!(["core:event:default"]));
     // What the dialog answers is recorded as the user's.
     let dir = tempfile::tempdir().unwrap();
     let h = Harness::new(&dir.path().join("app"));
