@@ -10,7 +10,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver python3 python3-pip
-  cmake nasm)
+  cmake nasm procps)
 if ! command -v npm >/dev/null; then APT_PACKAGES+=(nodejs npm); fi
 if dpkg -s "${APT_PACKAGES[@]}" >/dev/null 2>&1; then
   echo "system packages: already installed"

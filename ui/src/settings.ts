@@ -120,6 +120,8 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
   ];
 
   const devices = createDevicesEl();
+  // Under the Device choice, inside its own row (a grid cell), as its hint is.
+  fields.find((f) => f.el.querySelector('[data-testid="setting-device"]'))?.el.append(devices.el);
   const localApi = createLocalApiSection();
   const connections = createConnectionsSection();
 
@@ -134,7 +136,7 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
   const form = h("form", { class: "settings-form", novalidate: true },
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Answers" }), ...sampling.map((f) => f.el)),
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Model and app" }),
-      ...rest.flatMap((f) => (f.el.querySelector('[data-testid="setting-device"]') ? [f.el, devices.el] : [f.el]))),
+      ...rest.map((f) => f.el)),
     connections.el,
     localApi.el,
     error,

@@ -11,7 +11,9 @@ use crate::error::{AppError, AppResult};
 
 pub(super) const TEMP_MARK: &str = ".tmp-";
 const LOCK_FILE: &str = ".lock";
-const LOCK_WAIT: Duration = Duration::from_millis(1500);
+// An instance that was just quit can take seconds to exit on a busy machine (its answer saved,
+// its model dropped); a start within that time waits for it rather than opening read-only.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 

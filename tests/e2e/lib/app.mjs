@@ -1,6 +1,7 @@
 // App-specific helpers for the E2E tests: IPC from the page, native-drop emulation, PNG fixtures,
 // and page-side recorders (MutationObserver) for things that change faster than a poll.
 
+import { execFileSync } from "node:child_process";
 import { deflateSync } from "node:zlib";
 import { writeFileSync } from "node:fs";
 import { Session, sleep, tid, waitForDriver } from "./webdriver.mjs";
@@ -19,6 +20,7 @@ export const env = {
 /** Starts the app (a new WebDriver session) and waits until its page has loaded. */
 export async function launch() {
   if (!env.binary) throw new Error("APP_BINARY is not set (run through scripts/e2e.sh)");
+  await previousAppGone(env.binary);
   await waitForDriver(env.webdriver);
   const s = await Session.start(env.webdriver, { binary: env.binary, artifacts: env.artifacts });
   // WebKitWebDriver answers before the page is there: poll readyState first.
@@ -33,6 +35,30 @@ export async function launch() {
     { timeoutMs: 10_000 },
   );
   return s;
+}
+
+/**
+ * Waits for an app of an ended session to exit (WebKitWebDriver's session delete does not wait
+ * for it), killing it after 15 s: a second instance would open the data folder read-only.
+ */
+async function previousAppGone(binary) {
+  const alive = () => {
+    try {
+      execFileSync("pgrep", ["-f", binary], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 150 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!alive()) return;
+  console.log("# the previous app did not exit within 15 s: killed");
+  try {
+    execFileSync("pkill", ["-KILL", "-f", binary], { stdio: "ignore" });
+  } catch {
+    // Gone in between.
+  }
+  for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** Calls a backend command from the page, as the UI does. Throws `{code, message}` text. */
