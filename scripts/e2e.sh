@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app: starts a virtual display (Xvfb), WebKitWebDriver, and a
 # local Hugging Face test hub serving tests/fixtures/tiny-smolvlm, then runs tests/e2e/app.test.mjs,
-# documents.test.mjs, openai.test.mjs and xss.test.mjs, in that order (node --test, no npm packages), against the debug
+# documents.test.mjs, open-with.test.mjs, openai.test.mjs and xss.test.mjs, in that order (node --test,
+# no npm packages), against the debug
 # binaries (the app, and `smolvlm` for a second server) with a fresh HOME/XDG data dir.
 # Screenshots and logs go to target/e2e-artifacts/.
 #
@@ -74,6 +75,24 @@ PIDS+=($!)
 wait_for_line "$WORK/hub.port" "${PIDS[-1]}" "test hub"
 HUB_PORT=$(awk '/^PORT/ {print $2}' "$WORK/hub.port")
 
+# 2b. A private D-Bus session bus when dbus-daemon is there, never the user's: there, a running
+# SmolVLM Desktop would be handed the test app's command line (single instance) and the test app
+# would exit. No service directory: nothing is activated on it. Without dbus-daemon the app runs
+# without a bus, which it must survive (open-with.test.mjs checks that either way).
+unset DBUS_SESSION_BUS_ADDRESS
+DBUS_ADDRESS=""
+if command -v dbus-daemon >/dev/null; then
+  printf '%s\n' '<busconfig><type>session</type>' "<listen>unix:dir=$WORK</listen>" \
+    '<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>' \
+    '<allow own="*"/></policy>' \
+    '</busconfig>' >"$WORK/dbus.conf"
+  dbus-daemon --config-file="$WORK/dbus.conf" --nofork --nopidfile --print-address=3 \
+    3>"$WORK/dbus.address" >"$ART/dbus.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_line "$WORK/dbus.address" "${PIDS[-1]}" dbus-daemon
+  DBUS_ADDRESS=$(head -n1 "$WORK/dbus.address")
+fi
+
 # 3. An isolated user: app data, config, HF cache all under $WORK/home. The driver passes its
 # environment on to the app it starts, for both sessions (so a restart keeps the data).
 mkdir -p "$WORK/home" "$WORK/runtime" "$WORK/files"
@@ -84,6 +103,7 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/.local/share" XDG_CONFIG_HOME
   XDG_CACHE_HOME="$WORK/home/.cache" XDG_RUNTIME_DIR="$WORK/runtime"
 export HF_ENDPOINT="http://127.0.0.1:$HUB_PORT"
 export TAURI_WEBVIEW_AUTOMATION=true GDK_BACKEND=x11 NO_AT_BRIDGE=1
+if [ -n "$DBUS_ADDRESS" ]; then export DBUS_SESSION_BUS_ADDRESS="$DBUS_ADDRESS"; fi
 
 # 4. WebKitWebDriver (it starts the app for each session).
 WD_PORT=$(free_port)
@@ -94,12 +114,13 @@ PIDS+=("$WD_PID")
 # 5. The tests.
 export WEBDRIVER_URL="http://127.0.0.1:$WD_PORT" APP_BINARY="$BIN" SMOLVLM_E2E_CLI="$CLI" \
   E2E_ARTIFACTS="$ART" E2E_WORK="$WORK/files" E2E_FIXTURE="$FIXTURE"
-echo "e2e: display $DISPLAY, driver :$WD_PORT, hub $HF_ENDPOINT, home $HOME"
+echo "e2e: display $DISPLAY, driver :$WD_PORT, hub $HF_ENDPOINT, home $HOME, bus ${DBUS_ADDRESS:-none}"
 set +e
 # One file at a time: they share the driver (one session at a time) and the data dir. node --test
 # runs its files in name order, so app.test.mjs (which wants a fresh data dir) goes first.
 timeout 900 node --test --test-concurrency=1 --test-reporter=spec "$@" tests/e2e/app.test.mjs \
-  tests/e2e/documents.test.mjs tests/e2e/openai.test.mjs tests/e2e/xss.test.mjs 2>&1 | tee "$ART/test.log"
+  tests/e2e/documents.test.mjs tests/e2e/open-with.test.mjs tests/e2e/openai.test.mjs \
+  tests/e2e/xss.test.mjs 2>&1 | tee "$ART/test.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "e2e: screenshots and logs in $ART (exit $rc)"

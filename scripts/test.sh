@@ -39,6 +39,11 @@ python3 scripts/quality/score.py \
 # in a venv under target/).
 bash scripts/test-api.sh
 bash scripts/e2e.sh
+# The packages (docs/packaging.md): the .deb and .rpm of the binaries just tested, then the .deb
+# installed into a clean Debian 12 root (debootstrap), started under Xvfb, its CLI run, and purged
+# (about 4 minutes; the screenshot is target/package-test/installed-app.png).
+mapfile -t PACKAGES < <(bash scripts/package.sh --debug | grep -E '^/.*\.(deb|rpm)$')
+bash scripts/test-package.sh "${PACKAGES[@]}"
 # The CUDA build (docs/gpu.md), with NVIDIA's compiler and libraries from PyPI (no GPU here):
 # clippy, then its device tests and GPU suite (skipped without a device), and the CUDA-enabled
 # binary answering on the CPU with a notice. Its own target dir; the kernels' nvcc run is shared.

@@ -1,5 +1,6 @@
-//! The paths the user handed to the app this session: dropped on the window (native drag-drop)
-//! or chosen in the open dialog (`commands::dialog`, which runs the dialog in the backend). A
+//! The paths the user handed to the app this session: dropped on the window (native drag-drop),
+//! chosen in the open dialog (`commands::dialog`, which runs the dialog in the backend) or named
+//! on the command line ("Open with", `crate::opened`). A
 //! command that reads a file the webview names takes only these and the image store's own files:
 //! the webview is untrusted, and without this it could have any image on disk copied into the
 //! store it can display, or probe which paths exist.
@@ -22,6 +23,20 @@ pub struct PathGrants(Mutex<HashSet<PathBuf>>);
 impl PathGrants {
     pub fn grant<P: Into<PathBuf>>(&self, paths: impl IntoIterator<Item = P>) {
         lock(&self.0).extend(paths.into_iter().map(Into::into));
+    }
+
+    /// Grants `paths` and answers them as the UI gets them back. A path that is not UTF-8 could
+    /// not come back unchanged from the UI, so it is left out (and not granted).
+    pub fn hand_over(&self, paths: Vec<PathBuf>) -> Vec<String> {
+        let paths: Vec<(PathBuf, String)> = paths
+            .into_iter()
+            .filter_map(|p| {
+                let s = p.to_str()?.to_string();
+                Some((p, s))
+            })
+            .collect();
+        self.grant(paths.iter().map(|(p, _)| p.clone()));
+        paths.into_iter().map(|(_, s)| s).collect()
     }
 
     pub fn contains(&self, path: &Path) -> bool {

@@ -33,17 +33,49 @@ pub async fn load(
         mmproj,
         ..LoadOptions::default()
     };
-    let info = ModelInfo::from(wait(state.worker.load(&path, options)?).await?);
+    log::info!(
+        "loading {} (device {}, threads {})",
+        path.display(),
+        format!("{:?}", options.device).to_lowercase(),
+        options.threads
+    );
+    let loaded = match state.worker.load(&path, options) {
+        Ok(rx) => wait(rx).await,
+        Err(e) => Err(e),
+    };
+    let info = match loaded {
+        Ok(model) => ModelInfo::from(model),
+        Err(e) => {
+            log::error!("could not load {}: {e} ({})", path.display(), e.code());
+            return Err(e);
+        }
+    };
+    let kernels = info
+        .kernels
+        .as_deref()
+        .map(|k| format!(", {k} kernels, {} threads", info.threads))
+        .unwrap_or_default();
+    log::info!(
+        "loaded {} on {}{kernels} in {:.1} s",
+        info.name,
+        info.device,
+        info.load_s
+    );
+    if let Some(notice) = &info.device_notice {
+        log::warn!("{notice}");
+    }
     let last = path.display().to_string();
     if let Err(e) = state.settings.update(|s| s.last_model = Some(last)) {
-        eprintln!("smolvlm-desktop: could not remember the last model: {e}");
+        log::warn!("could not remember the last model: {e}");
     }
     Ok(info)
 }
 
 /// Drops the loaded model (nothing happens when none is loaded).
 pub async fn unload(state: &AppState) -> AppResult<()> {
-    wait(state.worker.unload()?).await
+    wait(state.worker.unload()?).await?;
+    log::info!("model unloaded");
+    Ok(())
 }
 
 /// Remembers a `.gguf` file (with the `mmproj*.gguf` beside it) or a model folder, and loads it;

@@ -68,12 +68,16 @@ impl LocalApi {
                 if api.enabled {
                     match start(api, load, worker, models) {
                         Ok(handle) => {
+                            log::info!("local API serving on {}", url(handle.local_addr()));
                             *running = Some(Running {
                                 started_with: wanted,
                                 handle,
                             })
                         }
-                        Err(e) => *lock(&self.error) = Some(e.payload()),
+                        Err(e) => {
+                            log::error!("the local API could not start: {e}");
+                            *lock(&self.error) = Some(e.payload());
+                        }
                     }
                 }
             }

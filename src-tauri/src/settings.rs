@@ -230,15 +230,15 @@ pub struct SettingsStore {
 
 impl SettingsStore {
     /// Reads `<dir>/settings.json`; a missing, unreadable or invalid file gives the defaults
-    /// (reported on stderr, and replaced at the next save).
+    /// (logged, and replaced at the next save).
     pub fn open(dir: &Path) -> Self {
         let path = dir.join("settings.json");
         let current = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<Settings>(&bytes) {
                 Ok(s) if s.validate().is_ok() => s.migrated(),
                 Ok(_) | Err(_) => {
-                    eprintln!(
-                        "smolvlm-desktop: {} is not valid settings; using the defaults",
+                    log::warn!(
+                        "{} is not valid settings; using the defaults",
                         path.display()
                     );
                     Settings::default()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::grants::PathGrants;
 use crate::local_api::LocalApi;
 use crate::models::{DownloadListener, ModelManager};
+use crate::opened::OpenedFiles;
 use crate::settings::SettingsStore;
 use crate::store::Store;
 use crate::worker::WorkerHandle;
@@ -22,8 +23,11 @@ pub struct AppState {
     pub local_api: LocalApi,
     /// PDFs open while the user chooses their pages.
     pub documents: OpenDocuments,
-    /// The files the user dropped or picked this session: the only ones the commands read.
+    /// The files the user dropped, picked or opened the app with this session: the only ones
+    /// the commands read.
     pub grants: PathGrants,
+    /// Files the app was opened with that the UI has not taken yet.
+    pub opened: OpenedFiles,
 }
 
 impl AppState {
@@ -46,6 +50,7 @@ impl AppState {
             local_api: LocalApi::default(),
             documents: OpenDocuments::default(),
             grants: PathGrants::default(),
+            opened: OpenedFiles::default(),
         }
     }
 

@@ -15,6 +15,12 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_NEW_TOKENS: usize = 8192;
 const MAX_ID_LEN: usize = 64;
 
+/// The extensions the attach dialog offers and "Open with" takes (the UI's `IMAGE_EXTENSIONS` and
+/// PDFs).
+pub const ATTACHMENT_EXTENSIONS: [&str; 9] = [
+    "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "pdf",
+];
+
 /// Ids name files: lowercase ASCII letters, digits and dashes only, so never a path.
 pub fn id(id: &str) -> AppResult<()> {
     if id.is_empty()

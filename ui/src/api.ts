@@ -36,6 +36,7 @@ import {
 } from "./bindings";
 
 export type {
+  AboutInfo,
   BackendInfo,
   ConversationSummary,
   DiskUsage,
@@ -222,6 +223,13 @@ export const api = {
   /** Model status changes, as every window sees them. */
   onModelStatus: (f: (status: ModelStatus) => void): Promise<UnlistenFn> =>
     listen<ModelStatus>("model-status", (e) => f(e.payload)),
+  /** The version, CPU kernels, device backends and the app's folders (Settings → About). */
+  about: () => call(commands.about()),
+  /** The images and PDFs the app was opened with ("Open with", a later launch's files) that were
+   * not taken yet; taking clears them. They are readable as dropped files are. */
+  takeOpenedFiles: () => call(commands.takeOpenedFiles()),
+  /** Files were opened with the app while it runs: take them with `takeOpenedFiles`. */
+  onFilesOpened: (f: () => void): Promise<UnlistenFn> => listen("files-opened", () => f()),
   /** Model download progress, as every window sees it. */
   onDownloadProgress: (f: (progress: DownloadProgress) => void): Promise<UnlistenFn> =>
     listen<DownloadProgress>("download-progress", (e) => f(e.payload)),

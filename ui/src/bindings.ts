@@ -104,9 +104,37 @@ export const commands = {
 	 *  commands then accept.
 	 */
 	pickFiles: (purpose: PickPurpose) => __TAURI_INVOKE<string[]>("pick_files", { purpose }),
+	/**
+	 *  What this build is, what it computes with and where it keeps things (Settings → About). Off
+	 *  the main thread: probing a GPU backend opens a context.
+	 */
+	about: () => __TAURI_INVOKE<AboutInfo>("about"),
+	/**
+	 *  The images and PDFs the app was opened with (at start or by a later launch) that the UI has
+	 *  not taken yet; taking them clears them. Each is readable by the other commands, as a drop is.
+	 */
+	takeOpenedFiles: () => __TAURI_INVOKE<string[]>("take_opened_files"),
 };
 
 /* Types */
+export type AboutInfo = {
+	/**  The app's version (the workspace's). */
+	version: string,
+	/**
+	 *  The CPU kernels' instruction set (`amx`, `avx512`, `avx2`, `neon`, `scalar`), detected
+	 *  once per process (`SMOLVLM_SIMD` may lower it).
+	 */
+	cpuKernels: string,
+	/**  What the `devices` command answers. */
+	backends: BackendInfo[],
+	/**  Conversations, images, settings. */
+	dataDir: string,
+	/**  Where catalog models download to (the Hugging Face cache, shared with Python's tools). */
+	hfCacheDir: string,
+	/**  Where the log files are. */
+	logDir: string,
+};
+
 export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 
 export type AppInfo_Deserialize = {

@@ -2,18 +2,19 @@
 // backend's state and listens to its events. Every view builds DOM with textContent or sanitized
 // markdown only (model output is untrusted).
 
-import { api, type ModelStatus } from "./api";
+import { api, toApiError, type ModelStatus } from "./api";
 import { createChat } from "./chat";
 import { createChatView } from "./chat-view";
 import { Composer } from "./composer";
 import { createComposerView } from "./composer-view";
 import { activeConnection } from "./connections";
 import { h, setChildren } from "./dom";
-import { createDropOverlay, setupDragDrop, setupPaste } from "./dragdrop";
+import { createDropOverlay, handleDrop, setupDragDrop, setupPaste, type DropDeps } from "./dragdrop";
 import { createFirstRun } from "./first-run";
 import { icon } from "./icons";
 import { createModelManager } from "./model-manager";
 import { createModels } from "./models";
+import { createOpenedFiles } from "./opened";
 import { PdfPages } from "./pdf-pages";
 import { createSettingsDialog } from "./settings";
 import { createSidebar, displayTitle } from "./sidebar";
@@ -34,6 +35,12 @@ const openModels = () => manager.open();
 const openSettings = () => settingsDialog.open();
 
 const composerView = createComposerView({ store, composer, pdfs, chat });
+const dropDeps: DropDeps = { composer, pdfs, addModel: (p) => models.addLocal(p) };
+// Files opened with the app ("Open with", a later launch's) start a new chat, attached as a drop.
+const opened = createOpenedFiles({
+  newChat: () => chat.newConversation().then(() => composerView.focus()),
+  drop: (paths) => handleDrop(paths, dropDeps),
+});
 
 const SUGGESTIONS = [
   "Describe this image in detail.",
@@ -190,15 +197,23 @@ async function boot(): Promise<void> {
   await Promise.all([
     api.onModelStatus(onStatus).catch(() => undefined),
     models.listen().catch(() => undefined),
-    setupDragDrop({ composer, pdfs, addModel: (p) => models.addLocal(p) }, overlay).catch(() => undefined),
+    setupDragDrop(dropDeps, overlay).catch(() => undefined),
+    opened.listen().catch(() => undefined),
   ]);
   setupPaste(composer, pdfs);
   await Promise.all([
     models.refresh().catch(() => undefined),
-    chat.refreshList().then(async () => {
+    (async () => {
+      const readError = (e: unknown) => toast(`Could not read conversations: ${toApiError(e).message}`, "error");
+      const listed = await chat.refreshList().then(() => true, (e: unknown) => (readError(e), false));
+      // Opened files get a new chat instead of the latest one, even when the list is unreadable.
+      const openedAny = await opened.take().catch((e: unknown) => {
+        toast(`Could not open the files: ${toApiError(e).message}`, "error");
+        return false;
+      });
       const latest = store.get().conversations[0];
-      if (latest && !store.get().currentId) await chat.open(latest.id);
-    }).catch((e: unknown) => toast(`Could not read conversations: ${String((e as { message?: string }).message ?? e)}`, "error")),
+      if (listed && !openedAny && latest && !store.get().currentId) await chat.open(latest.id).catch(readError);
+    })(),
   ]);
   // Start with the last session's model, if it is still on this computer and nothing is loaded or
   // loading (the empty state shows the load as it happens; a failure is reported like any other).

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { LocalApiStatus, Settings } from "./api";
+import type { AboutInfo, LocalApiStatus, Settings } from "./api";
 
 vi.mock("./api", async (importOriginal) => {
   const real = await importOriginal<typeof import("./api")>();
@@ -8,11 +8,18 @@ vi.mock("./api", async (importOriginal) => {
     api: {
       saveSettings: vi.fn(async (s: Settings) => s),
       localApiStatus: vi.fn(async (): Promise<LocalApiStatus> => ({ running: false, url: null, error: null })),
-      devices: vi.fn(async () => [
-        { device: "cpu", compiled: true, available: true, detail: "avx512 kernels" },
-        { device: "cuda", compiled: true, available: false, detail: "CUDA needs libcuda.so.1" },
-        { device: "metal", compiled: false, available: false, detail: "no Metal support" },
-      ]),
+      about: vi.fn(async (): Promise<AboutInfo> => ({
+        version: "0.1.0",
+        cpuKernels: "avx512",
+        backends: [
+          { device: "cpu", compiled: true, available: true, detail: "avx512 kernels" },
+          { device: "cuda", compiled: true, available: false, detail: "CUDA needs libcuda.so.1" },
+          { device: "metal", compiled: false, available: false, detail: "no Metal support" },
+        ],
+        dataDir: "/home/u/.local/share/org.smolvlm.desktop",
+        hfCacheDir: "/home/u/.cache/huggingface/hub",
+        logDir: "/home/u/.local/share/org.smolvlm.desktop/logs",
+      })),
     },
   };
 });
@@ -60,6 +67,39 @@ describe("settings", () => {
     expect(items.map((li) => li.dataset.device)).toEqual(["cpu", "cuda", "metal"]);
     expect(items.map((li) => li.dataset.available)).toEqual(["true", "false", "false"]);
     expect(items[1]?.textContent).toBe("NVIDIA GPU (CUDA): unavailable (CUDA needs libcuda.so.1)");
+  });
+
+  it("says in About what this is, what it runs on and where its logs are", async () => {
+    const { q } = openDialog();
+    expect(q("about").querySelector("legend")?.textContent).toBe("About");
+    await tick();
+    expect(q("about-version").textContent).toBe("SmolVLM Desktop 0.1.0");
+    expect(q("about-kernels").textContent).toBe("avx512");
+    expect(Array.from(q("about-devices").querySelectorAll("li")).map((li) => li.textContent)).toEqual([
+      "CPU: avx512 kernels",
+      "NVIDIA GPU (CUDA): unavailable (CUDA needs libcuda.so.1)",
+      "Apple GPU (Metal): not in this build",
+    ]);
+    // One probe of the backends serves the Device row too.
+    expect(api.about).toHaveBeenCalledTimes(1);
+    expect(q("about-log-dir").textContent).toBe("/home/u/.local/share/org.smolvlm.desktop/logs");
+    expect(q("about-log-dir").closest(".about-row")?.querySelector("dt")?.textContent).toBe("Log files");
+    expect(q("about-data-dir").textContent).toBe("/home/u/.local/share/org.smolvlm.desktop");
+    expect(q("about-hf-cache").textContent).toBe("/home/u/.cache/huggingface/hub");
+    // The log folder's path copies.
+    const writeText = vi.fn(async () => undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    q<HTMLButtonElement>("about-log-dir-copy").click();
+    await tick();
+    expect(writeText).toHaveBeenCalledWith("/home/u/.local/share/org.smolvlm.desktop/logs");
+  });
+
+  it("says why About is empty when the backend cannot answer", async () => {
+    vi.mocked(api.about).mockRejectedValueOnce({ code: "ipc", message: "gone" });
+    const { q } = openDialog();
+    await tick();
+    expect(q("about-error").textContent).toBe("Could not read this: gone");
+    expect(q("device-availability").children).toHaveLength(0);
   });
 
   it("adds, lists and removes connections, and saves who answers", async () => {
@@ -148,6 +188,7 @@ function openDialog() {
   HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.open = true; };
   HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) { this.open = false; };
   vi.mocked(api.saveSettings).mockClear();
+  vi.mocked(api.about).mockClear();
   vi.mocked(api.localApiStatus).mockResolvedValue({ running: false, url: null, error: null });
   const store = createStore<import("./state").AppState>({ ...initialState(), settings: { ...DEFAULT_SETTINGS } });
   const dlg = createSettingsDialog(store, () => undefined);

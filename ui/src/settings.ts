@@ -1,12 +1,13 @@
 // The settings dialog: sampling, system prompt, threads, device, image resolution and theme, the
-// local API and the connections, saved through the backend. Also the pure parts: defaults and
-// clamping.
+// local API and the connections, saved through the backend, and About (version, devices, the
+// app's folders). Also the pure parts: defaults and clamping.
 
 import { api, toApiError, type DeviceChoice, type Settings, type Theme } from "./api";
 import { h } from "./dom";
 import { row, type Field } from "./form-row";
 import { icon } from "./icons";
 import { createDevicesEl } from "./devices";
+import { createAboutSection } from "./settings-about";
 import { createConnectionsSection } from "./settings-connections";
 import { createLocalApiSection, sameLocalApi } from "./settings-local-api";
 import { PRESETS, type ResolutionPreset } from "./resolution";
@@ -124,6 +125,7 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
   fields.find((f) => f.el.querySelector('[data-testid="setting-device"]'))?.el.append(devices.el);
   const localApi = createLocalApiSection();
   const connections = createConnectionsSection();
+  const about = createAboutSection();
 
   const error = h("p", { class: "inline-error", role: "alert", testid: "settings-error", hidden: true });
   const savedNote = h("p", { class: "save-note", testid: "settings-saved", role: "status", hidden: true });
@@ -139,6 +141,7 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       ...rest.map((f) => f.el)),
     connections.el,
     localApi.el,
+    about.el,
     error,
     h("div", { class: "dialog-actions" }, savedNote, cancel, save));
   const dialog = h("dialog", { class: "dialog", testid: "settings", "aria-labelledby": "settings-title" },
@@ -214,7 +217,15 @@ export function createSettingsDialog(store: Store<AppState>, onSaved: (s: Settin
       if (!dialog.open) dialog.showModal();
       void refreshApiStatus();
       devices.show(null);
-      void api.devices().then(devices.show, () => devices.show([]));
+      about.show(null);
+      // One probe of the backends (a GPU's opens a context) for both the Device row and About.
+      void api.about().then((info) => {
+        devices.show(info.backends);
+        about.show(info);
+      }, (e: unknown) => {
+        devices.show([]);
+        about.show(toApiError(e).message);
+      });
     },
   };
 }

@@ -94,7 +94,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
             projector_hint(&model_path)
         );
     }
-    if args.pages.is_some() && !args.images.iter().any(|p| crate::pages::is_pdf(p)) {
+    if args.pages.is_some() && !args.images.iter().any(|p| smolvlm_pdf::is_pdf_file(p)) {
         return Err(smolvlm::Error::InvalidRequest(
             "--pages chooses pages of a PDF, and no --image is one".into(),
         )
@@ -105,7 +105,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         .pages
         .clone()
         .unwrap_or_else(smolvlm_pdf::PageList::first);
-    let has_pdf = args.images.iter().any(|p| crate::pages::is_pdf(p));
+    let has_pdf = args.images.iter().any(|p| smolvlm_pdf::is_pdf_file(p));
     let longest_edge = args
         .resolution
         .longest_edge(model.processor().config(), has_pdf);

@@ -11,23 +11,6 @@ use smolvlm_pdf::{Document, Limits, PageList, PdfError};
 
 use crate::CliError;
 
-/// A file is read as a PDF when it is named `.pdf` or starts with the PDF header.
-pub fn is_pdf(path: &Path) -> bool {
-    let named = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
-    named || starts_with_pdf_header(path)
-}
-
-fn starts_with_pdf_header(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 5];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| smolvlm_pdf::is_pdf_bytes(&head))
-}
-
 /// The longest edge PDF pages are rendered at: the one the processor resizes to (`--longest-edge`,
 /// else the model's), never above the processor's own cap, so no pixel is rendered to be
 /// thrown away.
@@ -45,7 +28,7 @@ pub fn images_of(
     longest_edge: u32,
     cancel: &CancelToken,
 ) -> Result<Vec<ImageSource>, CliError> {
-    if !is_pdf(path) {
+    if !smolvlm_pdf::is_pdf_file(path) {
         return Ok(vec![ImageSource::Path(path.to_path_buf())]);
     }
     Ok(render_pages(path, pages, longest_edge, cancel)?
@@ -183,23 +166,5 @@ pub fn run(args: PdfArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pdfs_are_told_by_name_or_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let named = dir.path().join("a.PDF");
-        let sniffed = dir.path().join("scan.bin");
-        let png = dir.path().join("b.png");
-        std::fs::write(&named, b"").unwrap();
-        std::fs::write(&sniffed, b"%PDF-1.7\n").unwrap();
-        std::fs::write(&png, b"\x89PNG").unwrap();
-        assert!(is_pdf(&named) && is_pdf(&sniffed));
-        assert!(!is_pdf(&png) && !is_pdf(&dir.path().join("missing.png")));
     }
 }

@@ -48,6 +48,10 @@ struct State {
     info_faults: VecDeque<u16>,
     served: HashMap<String, u64>,
     requests: Vec<String>,
+    /// The `Authorization` header of every request so far, by path.
+    authorizations: Vec<(String, Option<String>)>,
+    /// The host LFS redirects name instead of the server's address (the CDN being another host).
+    cdn_host: Option<String>,
     /// Connections still being answered.
     in_flight: usize,
 }
@@ -188,6 +192,17 @@ impl TestHub {
         }
     }
 
+    /// Redirects LFS files to `host` (with this server's port) instead of `127.0.0.1`, as the
+    /// hub sends them to its CDN: a client that sees another host there must not send the token.
+    pub fn redirect_lfs_to_host(&self, host: &str) {
+        lock(&self.state).cdn_host = Some(host.to_string());
+    }
+
+    /// `(path, Authorization header)` of every request so far.
+    pub fn authorizations(&self) -> Vec<(String, Option<String>)> {
+        lock(&self.state).authorizations.clone()
+    }
+
     /// `METHOD path range` of every request so far.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state).requests.clone()
@@ -262,6 +277,9 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
     ));
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     let auth = req.headers.get("authorization").cloned();
+    lock(state)
+        .authorizations
+        .push((req.path.clone(), auth.clone()));
     match segs.as_slice() {
         ["api", "models", org, name, "revision", rev] => {
             let repo = format!("{org}/{name}");
@@ -356,6 +374,10 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
                 );
             }
             let commit = data.commit.clone();
+            let cdn = match &st.cdn_host {
+                Some(host) => format!("{host}:{}", addr.port()),
+                None => addr.to_string(),
+            };
             let Some(bytes) = data.files.get(&file).cloned() else {
                 drop(st);
                 return respond(
@@ -374,7 +396,7 @@ fn handle(mut conn: TcpStream, addr: SocketAddr, state: &Mutex<State>) -> std::i
             drop(st);
             if is_lfs(&file, bytes.len()) {
                 let sha = sha256_hex(&bytes);
-                let location = format!("http://{addr}/cdn/{org}/{name}/{sha}/{file}");
+                let location = format!("http://{cdn}/cdn/{org}/{name}/{sha}/{file}");
                 return respond(
                     &mut conn,
                     302,

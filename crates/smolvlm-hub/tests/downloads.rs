@@ -257,6 +257,44 @@ fn gated_repositories_say_to_set_hf_token() {
 }
 
 #[test]
+fn the_token_goes_to_the_hub_only_never_to_the_host_a_file_redirects_to() {
+    let hub = TestHub::start().unwrap();
+    serve_tiny(&hub);
+    hub.require_token(REPO, "hf_secret");
+    // `localhost` is another host than the endpoint's 127.0.0.1 (same server, same port).
+    hub.redirect_lfs_to_host("localhost");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(&hub, tmp.path());
+    cfg.token = Some("hf_secret".into());
+    assert!(run(cfg).0.is_ok());
+    let seen = hub.authorizations();
+    let (cdn, origin): (Vec<_>, Vec<_>) = seen.iter().partition(|(p, _)| p.starts_with("/cdn/"));
+    assert!(!cdn.is_empty() && !origin.is_empty(), "{seen:?}");
+    assert!(
+        origin
+            .iter()
+            .all(|(_, a)| a.as_deref() == Some("Bearer hf_secret")),
+        "{origin:?}"
+    );
+    assert!(
+        cdn.iter().all(|(_, a)| a.is_none()),
+        "the token followed a redirect: {cdn:?}"
+    );
+}
+
+#[test]
+fn the_token_is_not_in_debug_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = HubConfig::new(HubCache::new(tmp.path()));
+    cfg.token = Some("hf_secret".into());
+    let shown = format!("{cfg:?}");
+    assert!(
+        !shown.contains("hf_secret") && shown.contains("token"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn missing_repositories_revisions_and_files_are_not_found() {
     let hub = TestHub::start().unwrap();
     serve_tiny(&hub);

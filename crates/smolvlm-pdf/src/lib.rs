@@ -30,7 +30,7 @@ pub use limits::{
     Limits, MAX_FILE_BYTES, MAX_MEGAPIXELS, MAX_PAGE_SIDE_IN, MAX_PAGES, MAX_RUNAWAY_RENDERS,
     RENDER_TIMEOUT,
 };
-pub use pages::{MAX_LISTED_PAGES, PageList, PageListError, is_pdf_bytes};
+pub use pages::{MAX_LISTED_PAGES, PageList, PageListError, is_pdf_bytes, is_pdf_file};
 pub use render::runaway_renders;
 pub use size::POINTS_PER_INCH;
 

@@ -87,6 +87,23 @@ pub fn is_pdf_bytes(bytes: &[u8]) -> bool {
     bytes.starts_with(PDF_HEADER)
 }
 
+/// Whether the file at `path` is to be read as a PDF: named `.pdf` (any case), or starting with
+/// the PDF header whatever its name (a download saved without its extension). An unreadable file
+/// is not one; opening it as an image then says why.
+pub fn is_pdf_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let named = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    named || {
+        let mut head = [0u8; PDF_HEADER.len()];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| is_pdf_bytes(&head))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +130,18 @@ mod tests {
         assert!(is_pdf_bytes(b"%PDF-1.7\n"));
         assert!(!is_pdf_bytes(b"\x89PNG\r\n"));
         assert!(!is_pdf_bytes(b"%PD"));
+    }
+
+    #[test]
+    fn pdfs_are_told_by_name_or_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("a.PDF");
+        let sniffed = dir.path().join("scan.bin");
+        let png = dir.path().join("b.png");
+        std::fs::write(&named, b"").unwrap();
+        std::fs::write(&sniffed, b"%PDF-1.7\n").unwrap();
+        std::fs::write(&png, b"\x89PNG").unwrap();
+        assert!(is_pdf_file(&named) && is_pdf_file(&sniffed));
+        assert!(!is_pdf_file(&png) && !is_pdf_file(&dir.path().join("missing.png")));
     }
 }

@@ -113,7 +113,7 @@ pub fn parse(url: &str, param: &str, allow_remote: bool) -> Result<Pending, ApiE
             ),
         ));
     }
-    if is_pdf_path(&path) {
+    if smolvlm_pdf::is_pdf_file(&path) {
         return Ok(Pending::Pdf(PdfInput {
             name: path.display().to_string(),
             source: PdfSource::Path(path),
@@ -162,20 +162,6 @@ pub fn decode_base64(payload: &str) -> Result<Vec<u8>, base64::DecodeError> {
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
     BASE64.decode(&compact)
-}
-
-/// A path is read as a PDF when it is named `.pdf` or starts with the PDF header.
-fn is_pdf_path(path: &Path) -> bool {
-    let named = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
-    named || {
-        let mut head = [0u8; 5];
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok_and(|()| smolvlm_pdf::is_pdf_bytes(&head))
-    }
 }
 
 /// `file:///a/b%20c.png` (or `file://localhost/...`) → `/a/b c.png`.

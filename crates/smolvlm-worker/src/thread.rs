@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
-use smolvlm::{GenerationEvent, LoadOptions, SmolVlmModel};
+use smolvlm::{GenerationEvent, GenerationSummary, LoadOptions, SmolVlmModel, StopReason, Timings};
 
 use crate::shared::{Shared, lock};
 use crate::status::{ImageGeometry, ModelInfo, ModelState};
@@ -209,6 +209,12 @@ fn run_job(loaded: &mut Loaded, job: Job, queued_at: Instant, shared: &Shared) {
     emit(JobEvent::Started {
         queued_s: queued_at.elapsed().as_secs_f64(),
     });
+    // Cancelled while it waited: it ends as a generation cancelled before its first step does,
+    // without loading a model or reading an image for nothing.
+    if cancel.is_cancelled() {
+        emit(cancelled_before_prompt());
+        return;
+    }
     if let Some(choice) = model {
         let same = loaded
             .model
@@ -228,7 +234,13 @@ fn run_job(loaded: &mut Loaded, job: Job, queued_at: Instant, shared: &Shared) {
         s.job_id = Some(id);
     });
     let result = (|| -> Result<(), WorkerError> {
-        let prompt = m.prepare(&conversation, longest_edge)?;
+        let prompt = match m.prepare_cancellable(&conversation, longest_edge, &cancel) {
+            Err(smolvlm::Error::Cancelled) => {
+                emit(cancelled_before_prompt());
+                return Ok(());
+            }
+            prepared => prepared?,
+        };
         for event in m.generate(prompt, params, cancel) {
             emit(JobEvent::Engine(event?));
         }
@@ -240,6 +252,18 @@ fn run_job(loaded: &mut Loaded, job: Job, queued_at: Instant, shared: &Shared) {
         emit(JobEvent::Failed(e));
     }
     settle();
+}
+
+/// The end of a job cancelled before its prompt was made: no tokens, nothing timed.
+fn cancelled_before_prompt() -> JobEvent {
+    JobEvent::Engine(GenerationEvent::Done(GenerationSummary {
+        text: String::new(),
+        token_ids: Vec::new(),
+        prompt_tokens: 0,
+        image_tokens: 0,
+        stop_reason: StopReason::Cancelled,
+        timings: Timings::default(),
+    }))
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

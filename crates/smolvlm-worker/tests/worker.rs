@@ -165,6 +165,40 @@ fn cancel_stops_a_running_job_and_a_pending_one() {
 }
 
 #[test]
+fn a_job_cancelled_while_it_waits_loads_and_reads_nothing() {
+    let (w, _) = spawn(4);
+    load(&w, &tiny());
+    let mut running = job(&w, "run", 10_000);
+    running.0.params.ignore_eos = true;
+    // Were it prepared, its missing image would fail it; were its model loaded, the bad path
+    // would replace the loaded one with nothing.
+    let (mut pending, rx) = job(&w, "wait", 4);
+    pending.conversation = vec![Message::user_with_images(
+        [ImageSource::Path(fixture("no-such-image.png"))],
+        "wait",
+    )];
+    pending.model = Some(ModelChoice {
+        path: fixture("no-such-model"),
+        options: LoadOptions::default(),
+    });
+    let (ra, rb) = (w.submit(running.0).unwrap(), w.submit(pending).unwrap());
+    loop {
+        match running.1.recv_timeout(WAIT).unwrap() {
+            JobEvent::Engine(GenerationEvent::Token { .. }) => break,
+            JobEvent::Failed(e) => panic!("{e}"),
+            _ => {}
+        }
+    }
+    assert!(w.cancel(rb) && w.cancel(ra));
+    events(&running.1);
+    let ev = events(&rx);
+    let s = summary(&ev);
+    assert_eq!(s.stop_reason, StopReason::Cancelled);
+    assert!(s.token_ids.is_empty() && s.prompt_tokens == 0, "{s:?}");
+    assert_eq!(w.status().model.unwrap().path, tiny());
+}
+
+#[test]
 fn a_job_loads_the_model_it_names_and_reports_a_bad_one() {
     let (w, _) = spawn(4);
     let (mut a, rx) = job(&w, "hello", 2);

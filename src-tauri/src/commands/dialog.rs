@@ -8,6 +8,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::state::AppState;
+use crate::validate::ATTACHMENT_EXTENSIONS;
 
 /// What the dialog is for: its title, its filter, files or a folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, specta::Type)]
@@ -21,11 +22,6 @@ pub enum PickPurpose {
     ModelFolder,
 }
 
-/// The extensions the attach dialog offers (the UI's `IMAGE_EXTENSIONS` and PDFs).
-const ATTACHMENT_EXTENSIONS: [&str; 9] = [
-    "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "pdf",
-];
-
 /// Shows the open dialog and answers the chosen paths (none when cancelled), which the other
 /// commands then accept.
 #[tauri::command(async)]
@@ -35,7 +31,7 @@ pub fn pick_files(
     state: State<'_, AppState>,
     purpose: PickPurpose,
 ) -> Vec<String> {
-    granted(&state, (picker.0)(purpose))
+    state.grants.hand_over((picker.0)(purpose))
 }
 
 /// Shows the open dialog for a purpose; blocks until the user is done.
@@ -75,18 +71,4 @@ fn pick<R: Runtime>(app: &AppHandle<R>, purpose: PickPurpose) -> Vec<PathBuf> {
         .into_iter()
         .filter_map(|p| p.into_path().ok())
         .collect()
-}
-
-/// `paths` recorded as the user's, as the UI gets them back. A path that is not UTF-8 could
-/// not come back unchanged from the UI, so it is left out.
-pub(crate) fn granted(state: &AppState, paths: Vec<PathBuf>) -> Vec<String> {
-    let paths: Vec<(PathBuf, String)> = paths
-        .into_iter()
-        .filter_map(|p| {
-            let s = p.to_str()?.to_string();
-            Some((p, s))
-        })
-        .collect();
-    state.grants.grant(paths.iter().map(|(p, _)| p.clone()));
-    paths.into_iter().map(|(_, s)| s).collect()
 }

@@ -4,12 +4,14 @@
 //! (`ui/src/bindings.ts`). Kept out of the crate root (a `#[tauri::command]` there clashes with
 //! its generated macro, E0255).
 //!
+//! - [`about`]: the version, CPU kernels and devices, and the app's folders (Settings → About);
 //! - [`chat`]: asking and stopping answers;
 //! - [`conversations`]: listing, creating, renaming, truncating, deleting;
 //! - [`dialog`]: the native open dialog, whose picks the other commands accept;
 //! - [`documents`]: PDFs: their pages, costs and thumbnails, and rendering chosen pages;
 //! - [`images`]: importing images and what one costs;
 //! - [`models`]: the model's status, loading, the catalog, downloads, local models;
+//! - [`opened`]: the files the app was opened with ("Open with");
 //! - [`settings`]: reading and saving the settings.
 
 use std::path::PathBuf;
@@ -21,12 +23,14 @@ use crate::state::AppState;
 use crate::store::ReadOnly;
 use crate::validate;
 
+pub mod about;
 pub mod chat;
 pub mod conversations;
 pub mod dialog;
 pub mod documents;
 pub mod images;
 pub mod models;
+pub mod opened;
 pub mod settings;
 
 #[derive(Debug, Clone, Serialize, specta::Type)]

@@ -26,6 +26,11 @@ pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
 #[tauri::command(async)]
 #[specta::specta]
 pub fn devices() -> Vec<BackendInfo> {
+    backends()
+}
+
+/// [`devices`]' answer, which Settings → About shows too.
+pub(crate) fn backends() -> Vec<BackendInfo> {
     smolvlm::backends()
         .into_iter()
         .map(|b| BackendInfo {

@@ -64,6 +64,8 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::documents::cancel_pdf_render,
             commands::documents::close_pdf,
             commands::dialog::pick_files,
+            commands::about::about,
+            commands::opened::take_opened_files,
         ])
         .typ::<crate::models::DownloadProgress>()
         .error_handling(ErrorHandlingMode::Throw)

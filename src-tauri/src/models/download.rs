@@ -72,6 +72,14 @@ impl ModelManager {
                         message: format!("the download of {id} stopped unexpectedly"),
                     }),
                 };
+                match &last {
+                    DownloadEvent::Done { path } => log::info!("downloaded {id} into {path}"),
+                    DownloadEvent::Error(e) => {
+                        log::error!("the download of {id} failed: {} ({})", e.message, e.code)
+                    }
+                    DownloadEvent::Cancelled => log::info!("the download of {id} was cancelled"),
+                    _ => {}
+                }
                 // Finished before anyone hears of it: a new download may start at once.
                 {
                     let mut downloads = lock(&downloads);

@@ -126,6 +126,7 @@ fn drops_the_page_emits_count_only_under_automation() {
                 data_dir: Some(data.clone()),
                 hub: Some(hermetic_hub(&data)),
                 trust_page_drops: trusted,
+                ..AppOptions::default()
             },
         );
         // What `plugin:event|emit` from the page does (tests/e2e/lib/app.mjs `drop`).
@@ -158,7 +159,7 @@ fn the_webview_has_no_dialog_permission() {
     let h = Harness::new(&dir.path().join("app"));
     let picked = dir.path().join("picked.png");
     std::fs::copy(fixture_image("img_wide_300x200.png"), &picked).unwrap();
-    let answered = crate::commands::dialog::granted(h.state(), vec![picked.clone()]);
+    let answered = h.state().grants.hand_over(vec![picked.clone()]);
     assert_eq!(answered, [picked.display().to_string()]);
     h.invoke("import_image", json!({"path": answered[0]}))
         .unwrap();

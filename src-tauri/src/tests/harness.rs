@@ -98,6 +98,7 @@ impl Harness {
                 data_dir: Some(dir.to_path_buf()),
                 hub: Some(hub),
                 trust_page_drops: false,
+                ..AppOptions::default()
             },
         )
     }

@@ -1,6 +1,7 @@
 //! The backend's tests, through `tauri::test::mock_builder()` with the tiny fixture model:
 //! [`harness`] builds the app and drives it; the other modules test one area each.
 
+mod about;
 mod access;
 mod api;
 mod chat;
@@ -10,6 +11,7 @@ mod documents;
 mod harness;
 mod images;
 mod models;
+mod opened;
 mod recorder;
 mod settings;
 mod store;

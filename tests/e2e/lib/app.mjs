@@ -17,12 +17,16 @@ export const env = {
   hub: process.env.HF_ENDPOINT,
 };
 
-/** Starts the app (a new WebDriver session) and waits until its page has loaded. */
-export async function launch() {
+/**
+ * Starts the app (a new WebDriver session) and waits until its page has loaded. `args` are its
+ * command line (WebKitWebDriver's `webkitgtk:browserOptions.args`, which it passes on as they
+ * are), as a desktop entry's `%F` gives them.
+ */
+export async function launch({ args = [] } = {}) {
   if (!env.binary) throw new Error("APP_BINARY is not set (run through scripts/e2e.sh)");
   await previousAppGone(env.binary);
   await waitForDriver(env.webdriver);
-  const s = await Session.start(env.webdriver, { binary: env.binary, artifacts: env.artifacts });
+  const s = await Session.start(env.webdriver, { binary: env.binary, args, artifacts: env.artifacts });
   // WebKitWebDriver answers before the page is there: poll readyState first.
   await s.waitFor(
     "document.readyState == complete",

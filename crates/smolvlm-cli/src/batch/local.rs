@@ -51,9 +51,10 @@ impl Answerer for Local {
         // exactly `generate`'s for this image alone.
         self.model.clear_cache();
         let record = |e: CliError| RecordError::new(e.code(), e.to_string());
-        let longest_edge = self
-            .resolution
-            .longest_edge(self.model.processor().config(), crate::pages::is_pdf(file));
+        let longest_edge = self.resolution.longest_edge(
+            self.model.processor().config(),
+            smolvlm_pdf::is_pdf_file(file),
+        );
         let render_edge = crate::pages::render_edge(&self.model, longest_edge);
         let images = crate::pages::images_of(file, &self.pages, render_edge, cancel).map_err(
             |e| match e {

@@ -107,7 +107,7 @@ impl Remote {
 
 impl Answerer for Remote {
     fn answer(&mut self, file: &Path, cancel: &CancelToken) -> Result<Answer, FileError> {
-        if crate::pages::is_pdf(file) {
+        if smolvlm_pdf::is_pdf_file(file) {
             let pages = crate::pages::render_pages(file, &self.pages, REMOTE_PDF_EDGE, cancel)
                 .map_err(|e| match e {
                     CliError::Pdf {

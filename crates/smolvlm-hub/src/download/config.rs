@@ -10,8 +10,8 @@ use super::progress::PROGRESS_INTERVAL;
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
-/// Where and how to talk to the hub.
-#[derive(Debug, Clone)]
+/// Where and how to talk to the hub. Its `Debug` leaves the token out: configurations reach logs.
+#[derive(Clone)]
 pub struct HubConfig {
     /// `HF_ENDPOINT`, default `https://huggingface.co`.
     pub endpoint: String,
@@ -115,6 +115,27 @@ impl HubConfig {
     /// Whether the endpoint is this machine (then no proxy is used).
     pub(super) fn endpoint_is_loopback(&self) -> bool {
         is_loopback(&self.endpoint)
+    }
+}
+
+impl std::fmt::Debug for HubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("HubConfig");
+        d.field("endpoint", &self.endpoint)
+            .field("cache", &self.cache)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("offline", &self.offline)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("chunk_size", &self.chunk_size)
+            .field("use_env_proxy", &self.use_env_proxy)
+            .field("progress_interval", &self.progress_interval);
+        #[cfg(feature = "test-server")]
+        d.field("faults", &self.faults);
+        d.finish()
     }
 }
 
