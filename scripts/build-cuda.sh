@@ -3,8 +3,8 @@
 # system CUDA toolkit and no GPU are needed to build. docs/gpu.md says how to run it.
 #
 #   bash scripts/build-cuda.sh                  # target/cuda/release/smolvlm (+ its libcudart)
-#   bash scripts/build-cuda.sh clippy           # clippy the CUDA build instead (what CI runs)
 #   bash scripts/build-cuda.sh test --no-run    # any cargo subcommand and its arguments
+#   bash scripts/build-cuda.sh clippy -p smolvlm --features smolvlm/cuda --all-targets
 #
 # What it does, and why:
 # 1. NVIDIA's wheels (nvcc, headers, cudart, cuBLAS, cuRAND, NVRTC) into a venv under
@@ -75,10 +75,6 @@ if [[ $# -eq 0 ]]; then
   cargo build "${PATCH[@]}" --release -p smolvlm-cli --features cuda
   cp -L "$WHEELS/lib/libcudart.so.13" "$CARGO_TARGET_DIR/release/"
   echo "$CARGO_TARGET_DIR/release/smolvlm"
-elif [[ "$1" == clippy ]]; then
-  shift
-  cargo clippy "${PATCH[@]}" -p smolvlm -p smolvlm-cli --features smolvlm/cuda --all-targets "$@" \
-    -- -D warnings
 else
   # Test binaries live in deps/, away from a copied libcudart: give the loader the toolkit's.
   export LD_LIBRARY_PATH="$HOME_DIR/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -35,6 +35,9 @@ fi
 # Debian's compiler, cargo and clippy (rustup's proxies come first on PATH), its arm64 std beside
 # them.
 export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
+# rustup's clippy driver (scripts/clippy-env.sh, set by scripts/test.sh) belongs to the other
+# compiler; Debian's cargo-clippy below sets its own.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 # The arm64 C library comes from multiarch (with the std package); the cross toolchain's own
 # copy under /usr/aarch64-linux-gnu is another build, and mixing its loader with multiarch's libc

@@ -6,12 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The package and feature selection of `build-cuda.sh clippy`, so the CUDA kernels (minutes of
-# nvcc) are compiled once.
-SELECT=(-p smolvlm -p smolvlm-cli --features smolvlm/cuda)
-# Every test target builds (the CLI's integration tests build the `smolvlm` binary too); only
-# the device and GPU tests run.
-bash scripts/build-cuda.sh test "${SELECT[@]}" --tests -- device:: gpu::
+# Every target of the engine and the CLI builds with the CUDA code compiled in, linted as it
+# compiles (scripts/clippy-env.sh: the CUDA-only code is invisible to the CPU build's clippy, and
+# a separate `cargo clippy` would run the kernels' nvcc and check every dependency again); only
+# the device and GPU tests run (the CLI's integration tests build the `smolvlm` binary too).
+source scripts/clippy-env.sh
+bash scripts/build-cuda.sh test -p smolvlm -p smolvlm-cli --features smolvlm/cuda --all-targets \
+  -- device:: gpu::
 DIR="${CARGO_TARGET_DIR:-target/cuda}/debug"
 BIN="$DIR/smolvlm"
 cp -L target/cuda-toolkit/home/lib64/libcudart.so.13 "$DIR/"
