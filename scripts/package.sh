@@ -24,7 +24,9 @@ BUNDLES=${SMOLVLM_BUNDLES:-deb,rpm}
 
 [ -x ui/node_modules/.bin/tauri ] || (cd ui && npm ci --no-audit --no-fund)
 # The UI is embedded in the app binary at build time.
-npm --prefix ui run build
+# --debug packages what the tests built, the UI included: building it again would give its files
+# new times, and the app (which embeds them) would be compiled again.
+[ "$MODE" = release ] && npm --prefix ui run build
 
 # Empty arrays are expanded as ${a[@]+"${a[@]}"}: macOS's bash 3.2 calls "${a[@]}" unbound.
 # Other systems (the release workflow, .github/workflows/release.yml): SMOLVLM_TARGET, a target

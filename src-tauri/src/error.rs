@@ -42,8 +42,18 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// A save found no space left: nothing was replaced, what was saved before is kept.
+    #[error(
+        "the disk is full: {} was not saved ({source}); free some space and try again (what was saved before is kept)",
+        path.display()
+    )]
+    DiskFull {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The store opened read-only (another instance owns it, or it cannot be written).
-    #[error("the conversations are read-only: {0}")]
+    #[error("read-only: {0}")]
     ReadOnly(String),
     #[error("{} is not a valid conversation file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
@@ -80,6 +90,7 @@ impl AppError {
             AppError::Worker(e) => e.code(),
             AppError::Engine(e) => e.code(),
             AppError::Storage { .. } => "storage",
+            AppError::DiskFull { .. } => "disk_full",
             AppError::ReadOnly(_) => "read_only",
             AppError::Corrupt { .. } => "corrupt_data",
             AppError::Hub(e) => e.code(),
@@ -103,9 +114,12 @@ impl AppError {
     }
 
     pub(crate) fn storage(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        AppError::Storage {
-            path: path.into(),
-            source,
+        let path = path.into();
+        match source.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                AppError::DiskFull { path, source }
+            }
+            _ => AppError::Storage { path, source },
         }
     }
 

@@ -71,6 +71,29 @@ pub async fn load(
     Ok(info)
 }
 
+/// `path` as a model the webview may have loaded: one the user handed over (dropped, picked,
+/// opened the app with), the model loaded last, an installed catalog model or an added local
+/// model. Anything else is `path_not_allowed`, answered before the path is looked at: the
+/// webview is untrusted, and a load reads the files it names (see `crate::grants`).
+pub fn allowed_model_path(state: &AppState, path: &str) -> AppResult<PathBuf> {
+    let p = crate::validate::absolute(path, "model path")?;
+    let is = |other: &str| Path::new(other) == p;
+    let known = state.grants.contains(&p)
+        || state.settings.get().last_model.as_deref().is_some_and(is)
+        || state
+            .models
+            .local_models()
+            .is_ok_and(|all| all.iter().any(|m| is(&m.path)))
+        || state.models.catalog().is_ok_and(|all| {
+            all.iter()
+                .any(|m| m.installed_path.as_deref().is_some_and(is))
+        });
+    if !known {
+        return Err(AppError::PathNotAllowed { path: p });
+    }
+    crate::validate::model_path(path)
+}
+
 /// Drops the loaded model (nothing happens when none is loaded).
 pub async fn unload(state: &AppState) -> AppResult<()> {
     wait(state.worker.unload()?).await?;

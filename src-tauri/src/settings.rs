@@ -18,7 +18,7 @@ use smolvlm::image::Resolution;
 
 use crate::connections::{self, Connection, LocalApiSettings};
 use crate::error::{AppError, AppResult};
-use crate::store::write_atomic;
+use crate::store::{ReadOnly, write_owned};
 use crate::sync::lock;
 use crate::validate::{self, GenerationSettings};
 
@@ -226,6 +226,8 @@ pub(crate) struct SettingsKeys {
 pub struct SettingsStore {
     path: PathBuf,
     current: Mutex<Settings>,
+    /// Set when another instance owns the data folder: saves are refused.
+    read_only: Option<ReadOnly>,
 }
 
 impl SettingsStore {
@@ -249,7 +251,14 @@ impl SettingsStore {
         Self {
             path,
             current: Mutex::new(current),
+            read_only: None,
         }
+    }
+
+    /// Saves refused for `why` (the conversation store's reason, see `crate::store`).
+    pub fn read_only(mut self, why: Option<ReadOnly>) -> Self {
+        self.read_only = why;
+        self
     }
 
     pub fn get(&self) -> Settings {
@@ -308,6 +317,6 @@ impl SettingsStore {
             path: self.path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&self.path, &bytes)
+        write_owned(self.read_only.as_ref(), &self.path, &bytes)
     }
 }

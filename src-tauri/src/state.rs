@@ -43,8 +43,8 @@ impl AppState {
         let hub = hub.unwrap_or_else(|| ModelManager::hub_config_from_env(&dir));
         Self {
             worker,
-            settings: SettingsStore::open(&dir),
-            models: Arc::new(ModelManager::new(hub, &dir)),
+            settings: SettingsStore::open(&dir).read_only(store.read_only().cloned()),
+            models: Arc::new(ModelManager::new(hub, &dir).read_only(store.read_only().cloned())),
             store,
             on_download,
             local_api: LocalApi::default(),

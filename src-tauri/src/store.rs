@@ -390,6 +390,7 @@ impl Store {
             serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         let upgraded = migrate::upgrade(&mut doc, self.schema).map_err(corrupt)?;
         let c: Conversation = serde_json::from_value(doc).map_err(|e| corrupt(e.to_string()))?;
+        check_references(&c, id).map_err(corrupt)?;
         // Upgraded in place once, so the next read needs no step. A read-only store, or a write
         // that fails, leaves the file as it was: it is upgraded in memory again next time.
         if upgraded && self.read_only.is_none() {
@@ -472,12 +473,41 @@ impl Store {
     }
 }
 
+/// What a file edited by hand, or written by another program, must hold for the store to use
+/// it. Its own id: saving writes the file its id names, and the start-up pass that marks
+/// interrupted answers re-reads each listed conversation by id, so a file holding another id
+/// (a copy renamed) stopped the store from opening at all. Images inside the image store: their
+/// names are joined to its folder and the files sent to the model or a remote server.
+fn check_references(c: &Conversation, id: &str) -> Result<(), String> {
+    if c.id != id {
+        return Err(format!("it holds conversation {:?}, not {id:?}", c.id));
+    }
+    let mut images = c.messages.iter().flat_map(|m| &m.images);
+    if let Some(image) = images.find(|i| !is_image_name(&i.file)) {
+        return Err(format!(
+            "image {:?} is not a file of the image store",
+            image.file
+        ));
+    }
+    Ok(())
+}
+
 fn summary(c: &Conversation) -> ConversationSummary {
     ConversationSummary {
         id: c.id.clone(),
         title: c.title.clone(),
         updated_ms: c.updated_ms,
         messages: c.messages.len(),
+    }
+}
+
+/// Writes a file of the data folder besides the conversations (settings, local models) as
+/// [`write_atomic`] does, unless the folder is read-only for this instance: a second window
+/// must not overwrite what the owner saves.
+pub fn write_owned(read_only: Option<&ReadOnly>, path: &Path, bytes: &[u8]) -> AppResult<()> {
+    match read_only {
+        Some(r) => Err(AppError::ReadOnly(r.to_string())),
+        None => write_atomic(path, bytes),
     }
 }
 
@@ -490,6 +520,8 @@ pub(crate) fn crash_during_write(path: &Path, bytes: &[u8]) {
 
 #[cfg(test)]
 pub(crate) use disk::counting as fsyncs;
+#[cfg(test)]
+pub(crate) use disk::full_disk;
 
 /// Errors that mean "this folder cannot be written", as opposed to a broken disk.
 fn is_not_writable(e: &std::io::Error) -> bool {

@@ -72,8 +72,8 @@ async function ensureModelReady() {
   if (ctx.modelReady) return;
   const st = await invoke(s, "model_status");
   if (st.state !== "ready") {
-    console.log("# precondition: loading the model through the load_model command");
-    await invoke(s, "load_model", { path: env.fixture });
+    console.log("# precondition: loading the model by dropping its folder");
+    await drop(s, [env.fixture]); // load_model takes only a path handed over: dropped, as a user does
   }
   await s.waitFor("model_status.state == ready", async () => (await invoke(s, "model_status")).state === "ready", {
     timeoutMs: 60_000,

@@ -55,7 +55,7 @@ async function messageImages() {
 test("the app starts with a model", async () => {
   s = await launch();
   const st = await invoke(s, "model_status");
-  if (st.state !== "ready") await invoke(s, "load_model", { path: env.fixture });
+  if (st.state !== "ready") await drop(s, [env.fixture]); // load_model takes only a path handed over: dropped, as a user does
   await s.waitFor("model_status.state == ready", async () => (await invoke(s, "model_status")).state === "ready", {
     timeoutMs: 60_000,
   });

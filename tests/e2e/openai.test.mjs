@@ -59,8 +59,8 @@ function holdPort() {
 async function ensureModelReady() {
   const st = await invoke(s, "model_status");
   if (st.state !== "ready") {
-    console.log("# precondition: loading the tiny model through load_model");
-    await invoke(s, "load_model", { path: env.fixture });
+    console.log("# precondition: loading the tiny model by dropping its folder");
+    await drop(s, [env.fixture]); // load_model takes only a path handed over: dropped, as a user does
   }
   await s.waitFor("model_status.state == ready", async () => (await invoke(s, "model_status")).state === "ready", {
     timeoutMs: 60_000,

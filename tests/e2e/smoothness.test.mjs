@@ -25,7 +25,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
 
-import { env, invoke, launch, shot, tid } from "./lib/app.mjs";
+import { drop, env, invoke, launch, shot, tid } from "./lib/app.mjs";
 
 // SMOLVLM_SMOOTH_TOKENS: a longer answer (the tiny model has 8192 positions) separates the
 // steady state from the stream's start and end, which dominate a 0.6 s stream.
@@ -208,10 +208,10 @@ function summarize(raw, stored) {
 
 test("smoothness: a fast ~400-token stream keeps the page painting; IPC round trips", async () => {
   s = await launch();
-  // The model: the tiny fixture, loaded through the command (this file may run on a fresh data dir).
+  // The model: the tiny fixture, dropped (this file may run on a fresh data dir).
   let st = await invoke(s, "model_status");
   if (st.state !== "ready") {
-    await invoke(s, "load_model", { path: env.fixture });
+    await drop(s, [env.fixture]); // load_model takes only a path handed over: dropped, as a user does
     await s.waitFor("model ready", async () => (await invoke(s, "model_status")).state === "ready", { timeoutMs: 60_000 });
     st = await invoke(s, "model_status");
   }

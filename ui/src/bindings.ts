@@ -16,7 +16,8 @@ export const commands = {
 	/**
 	 *  Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
 	 *  and threads; a `.gguf` takes the `mmproj*.gguf` beside it as its vision projector. Answers
-	 *  when it is ready.
+	 *  when it is ready. Only a path the user dropped or picked, the last model, an installed
+	 *  catalog model or an added local model (`path_not_allowed` otherwise).
 	 */
 	loadModel: (path: string) => __TAURI_INVOKE<ModelInfo_Serialize>("load_model", { path }),
 	unloadModel: () => __TAURI_INVOKE<null>("unload_model"),

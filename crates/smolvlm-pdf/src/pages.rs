@@ -90,6 +90,10 @@ pub fn is_pdf_bytes(bytes: &[u8]) -> bool {
 /// Whether the file at `path` is to be read as a PDF: named `.pdf` (any case), or starting with
 /// the PDF header whatever its name (a download saved without its extension). An unreadable file
 /// is not one; opening it as an image then says why.
+///
+/// Only a regular file is sniffed: opening a FIFO (`/dev/stdin`, a named pipe a request names)
+/// blocks until something writes to it, and the API checks its requests' paths on its async
+/// threads.
 pub fn is_pdf_file(path: &std::path::Path) -> bool {
     use std::io::Read;
     let named = path
@@ -97,6 +101,9 @@ pub fn is_pdf_file(path: &std::path::Path) -> bool {
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
     named || {
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return false;
+        }
         let mut head = [0u8; PDF_HEADER.len()];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut head))
@@ -143,5 +150,20 @@ mod tests {
         std::fs::write(&png, b"\x89PNG").unwrap();
         assert!(is_pdf_file(&named) && is_pdf_file(&sniffed));
         assert!(!is_pdf_file(&png) && !is_pdf_file(&dir.path().join("missing.png")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(is_pdf_file(&fifo)));
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(answer, Ok(false), "is_pdf_file blocked on a FIFO");
     }
 }

@@ -33,7 +33,7 @@ async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| body_error(&e, state.config.max_body_bytes))?;
-    let req: oai::ChatCompletionRequest = serde_json::from_slice(&body).map_err(json_error)?;
+    let req = parse_body(&body)?;
     let models = state.catalog.models();
     let loaded = state.worker.status().model;
     let choice = catalog::choose(
@@ -189,6 +189,12 @@ fn body_error(e: &BytesRejection, max: usize) -> ApiError {
             format!("cannot read the request body: {}", e.body_text()),
         )
     }
+}
+
+/// The body as a chat completion request: the JSON half of what [`crate::check_chat_request`]
+/// checks.
+pub(crate) fn parse_body(body: &[u8]) -> Result<oai::ChatCompletionRequest, ApiError> {
+    serde_json::from_slice(body).map_err(json_error)
 }
 
 fn json_error(e: serde_json::Error) -> ApiError {

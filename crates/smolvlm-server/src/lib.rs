@@ -35,3 +35,11 @@ pub use codes::classify;
 pub use config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ServerConfig};
 pub use error::{ApiError, ErrorKind, ServerError};
 pub use server::{ServerHandle, start};
+
+/// Every check `POST /v1/chat/completions` makes on a body before it picks a model and queues:
+/// the JSON parse and `request::prepare` (fields, images, PDFs), as the handler runs them. The
+/// `api_request` fuzz target (crates/smolvlm-fuzz) drives the parser through here.
+pub fn check_chat_request(body: &[u8], cfg: &ServerConfig) -> Result<(), ApiError> {
+    let req = chat::parse_body(body)?;
+    request::prepare(&req, cfg).map(drop)
+}

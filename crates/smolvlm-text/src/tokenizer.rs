@@ -58,8 +58,12 @@ impl Tokenizer {
     }
 
     fn from_json_str(text: &str, config: TokenizerConfig, path: &Path) -> Result<Self> {
-        let mut inner: tokenizers::Tokenizer = text
-            .parse()
+        // `tokenizers` 0.23 panics on some malformed files instead of erroring (a JSON syntax
+        // error inside `decoder`: `.expect("Helper")`; a `Precompiled` normalizer's bad charsmap:
+        // `.expect("Precompiled")`). The file comes with a model, so that is its error, not the
+        // process's end (found by the `config_json` fuzz target).
+        let mut inner: tokenizers::Tokenizer = std::panic::catch_unwind(|| text.parse())
+            .map_err(|_| TextError::malformed(path, "the tokenizer library failed on this file"))?
             .map_err(|e: tokenizers::Error| TextError::malformed(path, e.to_string()))?;
 
         // transformers: the `tokenizers` object's own truncation/padding are not applied by the processor
@@ -388,6 +392,20 @@ pub(crate) fn byte_level_token_bytes(token: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tokenizer_json_tokenizers_panics_on_is_an_error() {
+        for json in [
+            r#"{"version":"1.0","decoder":{"type":"ByteLevel",]}"#,
+            r#"{"normalizer":{"type":"Precompiled","precompiled_charsmap":"!!"}}"#,
+        ] {
+            let err = Tokenizer::from_parts(json, TokenizerConfig::default()).unwrap_err();
+            assert!(
+                matches!(err, TextError::MalformedFile { .. }),
+                "{json}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn byte_table_roundtrip() {

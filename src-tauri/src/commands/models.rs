@@ -12,7 +12,6 @@ use crate::models::{
     CatalogModel, DiskUsage, DownloadEvent, DownloadProgress, DownloadTicket, HubStatus, LocalModel,
 };
 use crate::state::AppState;
-use crate::validate;
 use crate::worker::{ModelInfo, ModelStatus};
 
 #[tauri::command]
@@ -60,11 +59,12 @@ pub struct BackendInfo {
 
 /// Loads a model folder or `.gguf` file (replacing the loaded model) with the settings' device
 /// and threads; a `.gguf` takes the `mmproj*.gguf` beside it as its vision projector. Answers
-/// when it is ready.
+/// when it is ready. Only a path the user dropped or picked, the last model, an installed
+/// catalog model or an added local model (`path_not_allowed` otherwise).
 #[tauri::command]
 #[specta::specta]
 pub async fn load_model(state: State<'_, AppState>, path: String) -> AppResult<ModelInfo> {
-    let path = validate::model_path(&path)?;
+    let path = loading::allowed_model_path(&state, &path)?;
     loading::load(&state, path, None).await
 }
 

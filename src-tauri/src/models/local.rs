@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{LocalModel, ModelManager};
 use crate::error::{AppError, AppResult};
-use crate::store::write_atomic;
+use crate::store::write_owned;
 use crate::sync::lock;
 
 impl ModelManager {
@@ -72,7 +72,7 @@ impl ModelManager {
             path: self.local_path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&self.local_path, &bytes)
+        write_owned(self.read_only.as_ref(), &self.local_path, &bytes)
     }
 }
 

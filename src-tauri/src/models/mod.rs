@@ -16,6 +16,7 @@ use std::time::Instant;
 use smolvlm_hub::{Hub, HubCache, HubConfig, ModelSpec};
 
 use crate::error::{AppError, AppResult};
+use crate::store::ReadOnly;
 use crate::sync::lock;
 
 mod catalog;
@@ -42,6 +43,8 @@ pub struct ModelManager {
     local_guard: Mutex<()>,
     downloads: Arc<Mutex<HashMap<String, ActiveDownload>>>,
     probe: Mutex<Option<(Instant, bool)>>,
+    /// Set when another instance owns the data folder: the local models list is not written.
+    read_only: Option<ReadOnly>,
 }
 
 impl ModelManager {
@@ -54,7 +57,14 @@ impl ModelManager {
             local_guard: Mutex::new(()),
             downloads: Arc::new(Mutex::new(HashMap::new())),
             probe: Mutex::new(None),
+            read_only: None,
         }
+    }
+
+    /// The local models list kept as it is for `why` (the conversation store's reason).
+    pub fn read_only(mut self, why: Option<ReadOnly>) -> Self {
+        self.read_only = why;
+        self
     }
 
     /// `HF_ENDPOINT`, `HF_HUB_CACHE`/`HF_HOME`, `HF_TOKEN`, `HF_HUB_OFFLINE`; without a home

@@ -48,6 +48,8 @@ fn write_then_rename(
     durability: Durability,
 ) -> std::io::Result<()> {
     let mut f = fs::File::create(tmp)?;
+    #[cfg(test)]
+    full_disk::write(&mut f, tmp, bytes)?;
     f.write_all(bytes)?;
     fsync(&f, path.parent().unwrap_or(Path::new(".")))?;
     drop(f);
@@ -168,5 +170,36 @@ pub(crate) mod counting {
 
     pub(crate) fn on_this_thread() -> u64 {
         ON_THIS_THREAD.with(|c| c.get())
+    }
+}
+
+/// Test hook: a full disk under chosen folders. A write there gets half its bytes onto the disk
+/// and then the error a full file system gives (ENOSPC), as a real one does part-way through.
+#[cfg(test)]
+pub(crate) mod full_disk {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static FULL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    /// Every write under `root` fails until [`free`].
+    pub(crate) fn fill(root: &Path) {
+        crate::sync::lock(&FULL).push(root.to_path_buf());
+    }
+
+    pub(crate) fn free(root: &Path) {
+        crate::sync::lock(&FULL).retain(|r| r != root);
+    }
+
+    pub(super) fn write(f: &mut std::fs::File, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if !crate::sync::lock(&FULL).iter().any(|r| path.starts_with(r)) {
+            return Ok(());
+        }
+        f.write_all(&bytes[..bytes.len() / 2])?;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device",
+        ))
     }
 }

@@ -16,6 +16,7 @@ fn readers(conv: &str, path: &str) -> Vec<(&'static str, Value)> {
         ("image_cost", json!({"path": path})),
         ("open_pdf", json!({"path": path})),
         ("add_local_model", json!({"path": path})),
+        ("load_model", json!({"path": path})),
         (
             "send_message",
             json!({
@@ -202,4 +203,25 @@ fn images_are_served_by_the_apps_scheme_not_the_asset_protocol() {
     let served =
         crate::image_protocol::serve(&h.state().store.images_dir(), &format!("/{dropped}"));
     assert_eq!(served.status(), 404);
+}
+
+/// A model folder is loaded once the user dropped it, and at the next start as the last model;
+/// never before.
+#[test]
+fn a_model_folder_loads_once_handed_over_and_again_as_the_last_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("elsewhere");
+    std::fs::create_dir(&model).unwrap();
+    for entry in std::fs::read_dir(tiny_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), model.join(entry.file_name())).unwrap();
+    }
+    let path = json!({"path": model.display().to_string()});
+    let h = Harness::new(&dir.path().join("app"));
+    assert_eq!(h.error_code("load_model", path.clone()), "path_not_allowed");
+    h.drop_paths([&model]);
+    h.invoke("load_model", path.clone()).unwrap();
+    drop(h);
+    let next = Harness::new(&dir.path().join("app"));
+    assert_eq!(next.invoke("load_model", path).unwrap()["device"], "cpu");
 }

@@ -270,6 +270,7 @@ fn image_cost_matches_the_processor_and_the_prompt() {
         lone.path().join("tokenizer.json"),
     )
     .unwrap();
+    h.drop_paths([&gguf]);
     let info = h.invoke("load_model", json!({"path": gguf})).unwrap();
     assert_eq!(info["hasVision"], false);
     assert_eq!(

@@ -281,6 +281,26 @@ fn a_second_instance_opens_read_only_and_cleans_up_nothing() {
     let info = h.invoke("app_info", json!({})).unwrap();
     assert_eq!(info["readOnly"], json!({"reason": "other-instance"}));
     assert_eq!(h.error_code("create_conversation", json!({})), "read_only");
+    // Nor does it overwrite the owner's settings or local models list.
+    let settings = dir.path().join("settings.json");
+    std::fs::write(&settings, br#"{"systemPrompt": "the owner's"}"#).unwrap();
+    assert_eq!(
+        h.error_code(
+            "save_settings",
+            json!({"settings": {"systemPrompt": "mine"}})
+        ),
+        "read_only"
+    );
+    let gguf = tiny_dir().join("model-q8_0.gguf").display().to_string();
+    assert_eq!(
+        h.error_code("add_local_model", json!({"path": gguf})),
+        "read_only"
+    );
+    assert_eq!(
+        std::fs::read(&settings).unwrap(),
+        br#"{"systemPrompt": "the owner's"}"#
+    );
+    assert!(!dir.path().join("local-models.json").exists());
     drop((h, second, first));
     // The owner gone, the next instance owns the folder again.
     let next = Store::open(dir.path()).unwrap();
@@ -325,4 +345,30 @@ fn an_unwritable_data_folder_opens_read_only_with_a_notice() {
         json!([])
     );
     assert_eq!(h.error_code("create_conversation", json!({})), "read_only");
+}
+
+/// Found by the `store` fuzz target (fuzz/regressions/store/).
+#[test]
+fn a_file_with_another_id_or_an_outside_image_is_corrupt_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let convs = dir.path().join("conversations");
+    std::fs::create_dir_all(&convs).unwrap();
+    let doc = |id: &str, file: &str| {
+        let images = if file.is_empty() {
+            json!([])
+        } else {
+            json!([{"sha256": "", "file": file, "originalName": "x", "width": 1, "height": 1}])
+        };
+        json!({"schemaVersion": 1, "id": id, "title": "t", "createdMs": 1, "updatedMs": 2,
+            "messages": [{"id": "m-1", "role": "user", "text": "q", "images": images,
+                "status": "streaming", "createdMs": 1}]})
+        .to_string()
+    };
+    std::fs::write(convs.join("c-copy.json"), doc("c-original", "")).unwrap();
+    std::fs::write(convs.join("c-image.json"), doc("c-image", "/etc/passwd")).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for id in ["c-copy", "c-image"] {
+        assert_eq!(store.get(id).unwrap_err().code(), "corrupt_data", "{id}");
+    }
+    assert!(store.list().unwrap().is_empty());
 }

@@ -9,6 +9,8 @@ fn load_errors_come_back_to_the_caller() {
     let dir = tempfile::tempdir().unwrap();
     let h = Harness::new(dir.path());
     let not_a_model = tempfile::tempdir().unwrap();
+    // Handed over as a drop would (any other path is `path_not_allowed`, tests::access).
+    h.drop_paths([not_a_model.path(), std::path::Path::new("/no/such/model")]);
     let code = h.error_code("load_model", json!({"path": not_a_model.path()}));
     assert_eq!(code, "missing_model_file");
     let status = h.invoke("model_status", json!({})).unwrap();
