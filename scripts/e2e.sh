@@ -12,7 +12,8 @@
 #
 # Environment: SMOLVLM_E2E_BINARY (default target/debug/smolvlm-desktop), SMOLVLM_E2E_CLI (default
 # target/debug/smolvlm), SMOLVLM_E2E_KEEP=1 keeps the temporary HOME (app data, hub cache),
-# SMOLVLM_E2E_HUB_RATE (bytes/s the hub sends, default 4e6).
+# SMOLVLM_E2E_HUB_RATE (bytes/s the hub sends, default 4e6), SMOLVLM_E2E_FILES (the test files,
+# space-separated), SMOLVLM_E2E_TIMEOUT_S (default 900).
 # Needs: xvfb, xauth, webkit2gtk-driver (scripts/setup-system.sh), node >= 18, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -118,9 +119,11 @@ echo "e2e: display $DISPLAY, driver :$WD_PORT, hub $HF_ENDPOINT, home $HOME, bus
 set +e
 # One file at a time: they share the driver (one session at a time) and the data dir. node --test
 # runs its files in name order, so app.test.mjs (which wants a fresh data dir) goes first.
-timeout 900 node --test --test-concurrency=1 --test-reporter=spec "$@" tests/e2e/app.test.mjs \
-  tests/e2e/documents.test.mjs tests/e2e/open-with.test.mjs tests/e2e/openai.test.mjs \
-  tests/e2e/xss.test.mjs 2>&1 | tee "$ART/test.log"
+# SMOLVLM_E2E_FILES replaces the list (scripts/soak.sh), SMOLVLM_E2E_TIMEOUT_S the time limit.
+# shellcheck disable=SC2086 # a list of paths without spaces
+timeout "${SMOLVLM_E2E_TIMEOUT_S:-900}" node --test --test-concurrency=1 --test-reporter=spec "$@" \
+  ${SMOLVLM_E2E_FILES:-tests/e2e/app.test.mjs tests/e2e/documents.test.mjs \
+    tests/e2e/open-with.test.mjs tests/e2e/openai.test.mjs tests/e2e/xss.test.mjs} 2>&1 | tee "$ART/test.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "e2e: screenshots and logs in $ART (exit $rc)"

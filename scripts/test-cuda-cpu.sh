@@ -6,13 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Every target of the engine and the CLI builds with the CUDA code compiled in, linted as it
-# compiles (scripts/clippy-env.sh: the CUDA-only code is invisible to the CPU build's clippy, and
-# a separate `cargo clippy` would run the kernels' nvcc and check every dependency again); only
-# the device and GPU tests run (the CLI's integration tests build the `smolvlm` binary too).
+# The engine's unit tests (device::) and its integration suite (gpu::), then the `smolvlm`
+# binary, each built with the CUDA code compiled in and linted as it compiles
+# (scripts/clippy-env.sh): the CUDA-only code (smolvlm's device.rs and cuda_libs.rs) is invisible
+# to the CPU build's clippy, and a separate `cargo clippy` would run the kernels' nvcc and check
+# every dependency again. The CLI's own tests are the CPU build's: linking each of them against
+# the CUDA engine again would test nothing new.
 source scripts/clippy-env.sh
-bash scripts/build-cuda.sh test -p smolvlm -p smolvlm-cli --features smolvlm/cuda --all-targets \
-  -- device:: gpu::
+bash scripts/build-cuda.sh test -p smolvlm --features cuda --lib --test it -- device:: gpu::
+bash scripts/build-cuda.sh build -p smolvlm-cli --features smolvlm/cuda
 DIR="${CARGO_TARGET_DIR:-target/cuda}/debug"
 BIN="$DIR/smolvlm"
 cp -L target/cuda-toolkit/home/lib64/libcudart.so.13 "$DIR/"

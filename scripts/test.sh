@@ -47,6 +47,7 @@ bash scripts/e2e.sh
 mapfile -t PACKAGES < <(bash scripts/package.sh --debug | grep -E '^/.*\.(deb|rpm)$')
 bash scripts/test-package.sh "${PACKAGES[@]}"
 # The CUDA build (docs/gpu.md), with NVIDIA's compiler and libraries from PyPI (no GPU here):
-# every target built and linted in one pass, its device tests and GPU suite (skipped without a
-# device), and the CUDA-enabled binary answering on the CPU with a notice. Its own target dir.
+# the engine's device tests and GPU suite (skipped without a device) and the `smolvlm` binary,
+# built and linted in one pass, then that binary answering on the CPU with a notice. Its own
+# target dir.
 bash scripts/test-cuda-cpu.sh

@@ -11,7 +11,9 @@ use crate::images::{self, absolute_message_images};
 use crate::recorder::AnswerRecorder;
 use crate::remote;
 use crate::state::AppState;
-use crate::store::{MessageStatus, PdfPageRef, StoredImage, StoredMessage, new_id, now_ms};
+use crate::store::{
+    JobImages, MessageStatus, PdfPageRef, StoredImage, StoredMessage, new_id, now_ms,
+};
 use crate::validate::{self, GenerationSettings};
 use crate::worker::GenerateJob;
 
@@ -226,8 +228,15 @@ fn add_and_start(
         });
     })?;
 
-    let sink =
-        AnswerRecorder::new(state.store.clone(), conversation_id, &answer_id).into_sink(send);
+    // The conversation's images stay in the store until the job is over, whatever a delete or
+    // a truncation does meanwhile: the worker (or a remote request) reads them later.
+    let images = JobImages::new(&state.store, &conversation);
+    let sink = AnswerRecorder::new(state.store.clone(), conversation_id, &answer_id).into_sink(
+        move |event| {
+            let _held_until_the_sink_goes = &images;
+            send(event)
+        },
+    );
     let mut messages = state.store.engine_messages(&conversation);
     if !saved.system_prompt.trim().is_empty() {
         messages.insert(

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ mod images;
 pub mod migrate;
 
 pub use disk::{Durability, write_atomic};
-pub use images::is_image_name;
+pub use images::{JobImages, is_image_name};
 
 pub const SCHEMA_VERSION: u32 = 1;
 /// How often a streaming answer is saved. A crash loses at most this much of an answer; the
@@ -159,6 +159,9 @@ pub struct Store {
     /// Images the UI may still send that no conversation need refer to (see [`images`]), by
     /// file name, with how many holds each has. Taken before `guard` when both are.
     held: Mutex<HashMap<String, u32>>,
+    /// A collection left an image no conversation names because something held it: the next
+    /// release of a job's hold collects again.
+    collect_wanted: AtomicBool,
     schema: migrate::Schema,
     read_only: Option<ReadOnly>,
     /// The data folder's lock, held while the store is open: kept for its drop, never read.
@@ -199,6 +202,7 @@ impl Store {
             root: root.to_path_buf(),
             guard: Mutex::new(()),
             held: Mutex::new(HashMap::new()),
+            collect_wanted: AtomicBool::new(false),
             schema,
             read_only: None,
             lock_file: Mutex::new(None),

@@ -147,6 +147,9 @@ export const api = {
    * `sendMessage` image); stored messages keep `file` relative to `AppInfo.imagesDir`. Rejects
    * with `not_found`, `not_an_image`, `image_too_large` or `invalid_input`. */
   importImage: (path: string) => call(commands.importImage(path)),
+  /** The composer no longer shows an image it imported (`file` of `importImage`'s answer): the
+   * store may collect it. */
+  discardImage: (file: string) => call(commands.discardImage(file)),
   /** Stores pasted image data (the raw bytes travel as the request body, the name in the
    * `x-name` header, percent-encoded); answers as `importImage`. Not in the bindings: its input
    * is the raw body. */

@@ -42,6 +42,12 @@ export const commands = {
 	 */
 	importImage: (path: string) => __TAURI_INVOKE<StoredImage_Serialize>("import_image", { path }),
 	/**
+	 *  The composer dropped an image it had imported (Remove, or an import that finished after its
+	 *  thumbnail was removed): the store may collect it. `path` is the `file` `import_image`
+	 *  answered; anything else is `invalid_argument`. False when it was not held.
+	 */
+	discardImage: (path: string) => __TAURI_INVOKE<boolean>("discard_image", { path }),
+	/**
 	 *  Tiles and tokens `path` (a stored image, or one dropped or picked) costs with the loaded model at `longest_edge` (pixels; clamped to the
 	 *  model's limits; default: the settings' resolution preset).
 	 */

@@ -8,6 +8,7 @@ vi.mock("./api", async (importOriginal) => {
     api: {
       importImage: vi.fn(),
       importImageBytes: vi.fn(),
+      discardImage: vi.fn(async () => true),
       imageCost: vi.fn(),
       addLocalModel: vi.fn(),
       openPdf: vi.fn(),
@@ -25,6 +26,7 @@ const { PdfPages } = await import("./pdf-pages");
 const mocked = api as unknown as {
   importImage: ReturnType<typeof vi.fn>;
   importImageBytes: ReturnType<typeof vi.fn>;
+  discardImage: ReturnType<typeof vi.fn>;
   imageCost: ReturnType<typeof vi.fn>;
   addLocalModel: ReturnType<typeof vi.fn>;
   openPdf: ReturnType<typeof vi.fn>;
@@ -131,12 +133,30 @@ describe("Composer", () => {
     const key = c.attachments[0]?.key ?? "";
     c.remove(key);
     expect(c.attachments.map((a) => a.name)).toEqual(["b.png"]);
+    // Removed, its import's hold goes; cleared for a send, the send takes the holds over.
+    expect(mocked.discardImage.mock.calls).toEqual([["/store/a.png"]]);
     const taken = c.attachments;
     c.clear();
     expect(c.attachments).toEqual([]);
     c.restore(taken);
     expect(c.attachments.map((a) => a.name)).toEqual(["b.png"]);
     expect(changes).toHaveBeenCalled();
+    expect(mocked.discardImage).toHaveBeenCalledTimes(1);
+  });
+
+  it("discards an image whose thumbnail was removed while it was imported", async () => {
+    let finish: (image: StoredImage) => void = () => {};
+    mocked.importImage.mockImplementationOnce(() => new Promise<StoredImage>((r) => (finish = r)));
+    const c = new Composer();
+    const adding = c.addPaths(["/in/slow.png"]);
+    const key = c.attachments[0]?.key ?? "";
+    expect(c.attachments[0]?.status).toBe("importing");
+    c.remove(key);
+    expect(mocked.discardImage).not.toHaveBeenCalled();
+    finish(stored("slow.png"));
+    await adding;
+    expect(c.attachments).toEqual([]);
+    expect(mocked.discardImage.mock.calls).toEqual([["/store/slow.png"]]);
   });
 
   it("imports pasted bytes", async () => {

@@ -38,6 +38,12 @@ export interface CostTotals {
   unknown: number;
 }
 
+/** Lets the store collect an image the composer no longer shows (each import holds its image
+ * until it is sent or discarded). A failure only leaves the file until the next start. */
+function discard(image: StoredImage): void {
+  api.discardImage(image.file).catch(() => {});
+}
+
 let nextKey = 1;
 const key = (p: string) => `${p}${nextKey++}`;
 
@@ -124,7 +130,10 @@ export class Composer {
     this.changed();
     try {
       const image = await load();
-      if (!this.attachments.some((a) => a.key === k)) return; // removed meanwhile
+      if (!this.attachments.some((a) => a.key === k)) {
+        discard(image); // removed meanwhile
+        return;
+      }
       this.update(k, { status: "ready", image, name: image.originalName || name });
       await this.refreshCost(k, this.costRound);
       void this.refreshPresetTokens();
@@ -136,6 +145,8 @@ export class Composer {
   }
 
   remove(k: string): void {
+    const image = this.attachments.find((a) => a.key === k)?.image;
+    if (image) discard(image);
     this.attachments = this.attachments.filter((a) => a.key !== k);
     this.changed();
     void this.refreshPresetTokens();

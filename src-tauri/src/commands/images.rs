@@ -18,6 +18,23 @@ pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<Store
     Ok(absolute_file(&state.store, image))
 }
 
+/// The composer dropped an image it had imported (Remove, or an import that finished after its
+/// thumbnail was removed): the store may collect it. `path` is the `file` `import_image`
+/// answered; anything else is `invalid_argument`. False when it was not held.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn discard_image(state: State<'_, AppState>, path: String) -> AppResult<bool> {
+    let path = std::path::Path::new(&path);
+    if !state.store.is_image_file(path) {
+        return Err(AppError::invalid("not an image of the store"));
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    state.store.discard_image(name)
+}
+
 /// Stores pasted image data: the request body is the raw bytes, the `x-name` header its name.
 /// Not in the generated bindings (its input is the raw body, not named arguments): registered
 /// beside them in `ipc::invoke_handler`, wrapped by hand in `ui/src/api.ts`.

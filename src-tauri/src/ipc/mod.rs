@@ -43,6 +43,7 @@ pub fn builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::chat::send_message,
             commands::chat::cancel_generation,
             commands::images::import_image,
+            commands::images::discard_image,
             commands::images::image_cost,
             commands::conversations::rename_conversation,
             commands::conversations::truncate_conversation,

@@ -5,6 +5,8 @@
 //! (the composer shows it, a send is on its way), and truncating holds the dropped messages'
 //! images (Regenerate and Edit-and-resend send them again at once). A send that starts releases
 //! two holds per image: its own import's and the one that brought the image to the composer.
+//! An answer's job holds every image of its conversation until it ends ([`JobImages`]): a delete
+//! while the worker has yet to read them leaves the files, and they go when the job does.
 //! Holds live in memory, so at start-up nothing is held and every unreferenced image goes.
 //!
 //! The race: an import finds the file already there while a collection decides to remove it.
@@ -14,10 +16,12 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 
-use super::{PdfPageRef, Store, StoredImage};
+use super::{Conversation, PdfPageRef, Store, StoredImage};
 use crate::error::{AppError, AppResult};
 use crate::sync::lock;
 use crate::validate;
@@ -104,22 +108,45 @@ impl Store {
 
     /// `images` are in a message that started: their holds go (see the module docs).
     pub fn release_sent(&self, images: &[StoredImage]) {
-        self.release(images, 2);
+        self.release(images.iter().map(|i| i.file.as_str()), 2);
     }
 
     /// `images` were imported for a message that did not start: its import's hold goes; the
     /// composer still shows them.
     pub fn release_unsent(&self, images: &[StoredImage]) {
-        self.release(images, 1);
+        self.release(images.iter().map(|i| i.file.as_str()), 1);
     }
 
-    fn release(&self, images: &[StoredImage], holds: u32) {
+    /// The composer no longer shows the stored image `file` (a file name of the store): its
+    /// import's hold goes, and the store drops it if nothing else keeps it. Answers whether a
+    /// hold went (false: the image was not held, e.g. already sent).
+    pub fn discard_image(&self, file: &str) -> AppResult<bool> {
+        let released = {
+            let mut held = lock(&self.held);
+            match held.get_mut(file) {
+                Some(n) => {
+                    *n -= 1;
+                    if *n == 0 {
+                        held.remove(file);
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if released {
+            self.collect_images()?;
+        }
+        Ok(released)
+    }
+
+    fn release<'a>(&self, files: impl IntoIterator<Item = &'a str>, holds: u32) {
         let mut held = lock(&self.held);
-        for image in images {
-            if let Some(n) = held.get_mut(&image.file) {
+        for file in files {
+            if let Some(n) = held.get_mut(file) {
                 *n = n.saturating_sub(holds);
                 if *n == 0 {
-                    held.remove(&image.file);
+                    held.remove(file);
                 }
             }
         }
@@ -138,7 +165,12 @@ impl Store {
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if is_image_name(&name) && !named.contains(&name) && !held.contains_key(&name) {
+            if !is_image_name(&name) || named.contains(&name) {
+                continue;
+            }
+            if held.contains_key(&name) {
+                self.collect_wanted.store(true, Ordering::Relaxed);
+            } else {
                 match fs::remove_file(entry.path()) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -172,6 +204,42 @@ impl Store {
             );
         }
         Ok(named)
+    }
+}
+
+/// The images of an answer's conversation, held while its job runs; dropped with the job (its
+/// event sink), when a collection that had to leave them runs again.
+pub struct JobImages {
+    store: Arc<Store>,
+    files: Vec<String>,
+}
+
+impl JobImages {
+    pub fn new(store: &Arc<Store>, conversation: &Conversation) -> Self {
+        let files: Vec<String> = conversation
+            .messages
+            .iter()
+            .flat_map(|m| m.images.iter().map(|i| i.file.clone()))
+            .collect();
+        let mut held = lock(&store.held);
+        for file in &files {
+            *held.entry(file.clone()).or_default() += 1;
+        }
+        drop(held);
+        Self {
+            store: Arc::clone(store),
+            files,
+        }
+    }
+}
+
+impl Drop for JobImages {
+    fn drop(&mut self) {
+        self.store.release(self.files.iter().map(String::as_str), 1);
+        if self.store.collect_wanted.swap(false, Ordering::Relaxed) {
+            // Cost disk space, nothing else: the next collection tries again.
+            let _ = self.store.collect_images();
+        }
     }
 }
 

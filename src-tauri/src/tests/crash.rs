@@ -48,11 +48,7 @@ fn say(line: &str) {
 
 fn png(rng: &mut Rng) -> Vec<u8> {
     let rgb = [0, 0, 0].map(|_: u8| rng.below(256) as u8);
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::RgbImage::from_pixel(8 + rng.below(40) as u32, 8, image::Rgb(rgb))
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
+    solid_image(8 + rng.below(40) as u32, 8, rgb, image::ImageFormat::Png)
 }
 
 fn file_name(path: &serde_json::Value) -> String {

@@ -20,11 +20,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 }
 
 fn png(rgb: [u8; 3]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::RgbImage::from_pixel(16, 16, image::Rgb(rgb))
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
+    solid_image(16, 16, rgb, image::ImageFormat::Png)
 }
 
 /// The error of a command refused by the full disk.

@@ -302,6 +302,20 @@ pub(crate) fn invoke_raw(
     .map(|b| b.deserialize::<Value>().unwrap())
 }
 
+/// An image file of one colour, encoded as `format`: what a paste or a drop brings.
+pub(crate) fn solid_image(
+    width: u32,
+    height: u32,
+    rgb: [u8; 3],
+    format: image::ImageFormat,
+) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(width, height, image::Rgb(rgb))
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
 pub(crate) fn sha256_of(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

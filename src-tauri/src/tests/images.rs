@@ -53,13 +53,7 @@ fn images_are_imported_from_paths_and_pasted_bytes() {
         1
     );
     // Without a name it still has one.
-    let jpeg = {
-        let mut out = std::io::Cursor::new(Vec::new());
-        image::RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]))
-            .write_to(&mut out, image::ImageFormat::Jpeg)
-            .unwrap();
-        out.into_inner()
-    };
+    let jpeg = solid_image(40, 30, [200, 10, 10], image::ImageFormat::Jpeg);
     let anon = invoke_raw(&h, "import_image_bytes", jpeg, None).unwrap();
     assert_eq!(anon["originalName"], "pasted image");
     assert!(anon["file"].as_str().unwrap().ends_with(".jpg"));
@@ -277,4 +271,91 @@ fn image_cost_matches_the_processor_and_the_prompt() {
         h.error_code("image_cost", json!({"path": wide})),
         "no_vision_encoder"
     );
+}
+
+#[test]
+fn an_image_removed_from_the_composer_goes_unless_something_else_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::new(dir.path());
+    let png = solid_image(20, 10, [9, 8, 7], image::ImageFormat::Png);
+    // The same picture in two thumbnails: one file, two holds.
+    let a = invoke_raw(&h, "import_image_bytes", png.clone(), Some("a.png")).unwrap();
+    let b = invoke_raw(&h, "import_image_bytes", png.clone(), Some("b.png")).unwrap();
+    let file = PathBuf::from(a["file"].as_str().unwrap());
+    assert_eq!(a["file"], b["file"]);
+    let discard = |path: &Value| h.invoke("discard_image", json!({ "path": path }));
+    assert_eq!(discard(&a["file"]).unwrap(), true);
+    assert!(file.is_file(), "the other thumbnail still shows it");
+    assert_eq!(discard(&b["file"]).unwrap(), true);
+    assert!(!file.exists(), "nothing keeps it any more");
+    assert_eq!(discard(&a["file"]).unwrap(), false, "no hold is left");
+
+    // Sent, a conversation names it: a late discard (the UI's, after a send) keeps the file.
+    h.load_tiny();
+    let conv = h.new_conversation();
+    let c = invoke_raw(&h, "import_image_bytes", png, Some("c.png")).unwrap();
+    let sent = PathBuf::from(c["file"].as_str().unwrap());
+    h.send(
+        &conv,
+        "What is it?",
+        &[c["file"].as_str().unwrap().to_string()],
+        json!({"maxNewTokens": 2}),
+    )
+    .unwrap();
+    h.wait_end();
+    assert_eq!(discard(&c["file"]).unwrap(), false);
+    assert!(sent.is_file());
+
+    // Only the store's own files: a path elsewhere is refused, and nothing there is touched.
+    let outside = dir.path().join("outside.png");
+    std::fs::write(&outside, "x").unwrap();
+    for path in [
+        outside.display().to_string(),
+        format!("{}/../outside.png", dir.path().join("images").display()),
+    ] {
+        assert_eq!(
+            h.error_code("discard_image", json!({ "path": path })),
+            "invalid_input"
+        );
+    }
+    assert!(outside.is_file());
+}
+
+#[test]
+fn a_conversation_deleted_while_it_is_answered_keeps_its_images_until_the_answer_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::new(dir.path());
+    h.load_tiny();
+    let conv = h.new_conversation();
+    let png = solid_image(24, 16, [40, 80, 120], image::ImageFormat::Png);
+    let img = invoke_raw(&h, "import_image_bytes", png, Some("held.png")).unwrap();
+    let file = PathBuf::from(img["file"].as_str().unwrap());
+    let ticket = h
+        .send(
+            &conv,
+            "Describe it forever",
+            &[img["file"].as_str().unwrap().to_string()],
+            json!({"maxNewTokens": 4000, "ignoreEos": true}),
+        )
+        .unwrap();
+    h.wait_for(|e| e["type"] == "token");
+    h.invoke("delete_conversation", json!({ "id": conv }))
+        .unwrap();
+    // The job still holds it: the worker (or a remote request) may not have read it yet.
+    assert!(file.is_file(), "collected while its answer runs");
+    h.invoke(
+        "cancel_generation",
+        json!({ "generationId": ticket["generationId"] }),
+    )
+    .unwrap();
+    h.wait_end();
+    // The job's hold goes with the job, and the collection it held back runs then.
+    let start = std::time::Instant::now();
+    while file.exists() {
+        assert!(
+            start.elapsed() < WAIT,
+            "the deleted conversation's image stayed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
