@@ -200,10 +200,8 @@ async function ask(text) {
 
 async function regenerate() {
   const prev = await lastAnswerId();
-  await s.click(`${ASSISTANT}:last-of-type ${tid("regenerate")}`).catch(async () => {
-    // :last-of-type is by tag; the last regenerate button is the one on the last answer.
-    await s.exec(`const b = document.querySelectorAll('[data-testid="regenerate"]'); b[b.length - 1].click();`);
-  });
+  // Only the last answer has the button.
+  await s.exec(`const b = document.querySelectorAll('[data-testid="regenerate"]'); b[b.length - 1].click();`);
   return settledAnswer(prev, "the regenerated answer settles");
 }
 

@@ -21,6 +21,9 @@ export function errorHint(code: string): string | null {
     case "remote_protocol":
     case "remote_invalid_url":
       return "The connection did not answer as an OpenAI-compatible server. Check its base URL (usually ending in /v1) in Settings → Connections.";
+    case "prompt_too_long":
+      // The whole conversation goes with every question: a long one fills the context.
+      return "Every question sends the whole conversation. Start a new chat, edit a long message, or pick Fast for fewer image tokens.";
     default:
       return null;
   }

@@ -89,6 +89,7 @@ describe("a connection's failure", () => {
     expect(error?.textContent).toContain("Settings → Connections");
     expect(el.querySelector('[data-role="user"] [data-testid="message-text"]')?.textContent).toBe("What is in the picture?");
     expect(errorHint("remote_http")).toMatch(/API key/);
+    expect(errorHint("prompt_too_long")).toMatch(/new chat/);
     expect(errorHint("worker_crashed")).toBeNull();
   });
 });
