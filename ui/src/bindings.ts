@@ -44,7 +44,7 @@ export const commands = {
 	/**
 	 *  The composer dropped an image it had imported (Remove, or an import that finished after its
 	 *  thumbnail was removed): the store may collect it. `path` is the `file` `import_image`
-	 *  answered; anything else is `invalid_argument`. False when it was not held.
+	 *  answered; anything else is `invalid_input`. False when it was not held.
 	 */
 	discardImage: (path: string) => __TAURI_INVOKE<boolean>("discard_image", { path }),
 	/**

@@ -20,7 +20,7 @@ pub fn import_image(state: State<'_, AppState>, path: String) -> AppResult<Store
 
 /// The composer dropped an image it had imported (Remove, or an import that finished after its
 /// thumbnail was removed): the store may collect it. `path` is the `file` `import_image`
-/// answered; anything else is `invalid_argument`. False when it was not held.
+/// answered; anything else is `invalid_input`. False when it was not held.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn discard_image(state: State<'_, AppState>, path: String) -> AppResult<bool> {
