@@ -11,6 +11,8 @@
 //! `scripts/fuzz.sh repro <target> <file>` replays it, and it joins `fuzz/regressions/` with
 //! its fix.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -187,28 +189,7 @@ fn fuzz(target: &str) {
     }
 }
 
-macro_rules! fuzzes {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                fuzz(stringify!($name));
-            }
-        )*
-    };
-}
-
-fuzzes!(
-    image,
-    gguf,
-    tokenizer_gguf,
-    safetensors_header,
-    config_json,
-    chat_template,
-    pdf,
-    api_request,
-    store,
-);
+common::test_each_target!(fuzz);
 
 #[test]
 fn a_mutant_differs_from_its_seed_and_the_stream_repeats() {

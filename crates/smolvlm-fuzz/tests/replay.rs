@@ -2,6 +2,8 @@
 //! and the inputs of crashes found and fixed (`fuzz/regressions/<target>/`), so that the
 //! workspace's tests replay them all without libFuzzer.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -60,25 +62,4 @@ fn every_target_has_a_corpus_and_every_corpus_a_target() {
     }
 }
 
-macro_rules! replays {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                replay(stringify!($name));
-            }
-        )*
-    };
-}
-
-replays!(
-    image,
-    gguf,
-    tokenizer_gguf,
-    safetensors_header,
-    config_json,
-    chat_template,
-    pdf,
-    api_request,
-    store,
-);
+common::test_each_target!(replay);

@@ -121,35 +121,27 @@ impl Store {
     /// import's hold goes, and the store drops it if nothing else keeps it. Answers whether a
     /// hold went (false: the image was not held, e.g. already sent).
     pub fn discard_image(&self, file: &str) -> AppResult<bool> {
-        let released = {
-            let mut held = lock(&self.held);
-            match held.get_mut(file) {
-                Some(n) => {
-                    *n -= 1;
-                    if *n == 0 {
-                        held.remove(file);
-                    }
-                    true
-                }
-                None => false,
-            }
-        };
+        let released = self.release([file], 1);
         if released {
             self.collect_images()?;
         }
         Ok(released)
     }
 
-    fn release<'a>(&self, files: impl IntoIterator<Item = &'a str>, holds: u32) {
+    /// Takes `holds` holds from each of `files`; answers whether any of them was held.
+    fn release<'a>(&self, files: impl IntoIterator<Item = &'a str>, holds: u32) -> bool {
         let mut held = lock(&self.held);
+        let mut any = false;
         for file in files {
             if let Some(n) = held.get_mut(file) {
+                any = true;
                 *n = n.saturating_sub(holds);
                 if *n == 0 {
                     held.remove(file);
                 }
             }
         }
+        any
     }
 
     /// Removes every stored image that no conversation file names and nothing holds; answers
