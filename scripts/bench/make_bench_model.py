@@ -1,39 +1,52 @@
 #!/usr/bin/env python3
-"""A random-weight model with SmolVLM-256M-Instruct's exact shapes, for speed comparisons with
+"""Random-weight models with the SmolVLM family's exact shapes, for speed comparisons with
 llama.cpp (not for accuracy: the weights are noise, so the text is word salad).
 
-    python scripts/bench/make_bench_model.py [--out target/bench-model] [--llama-cpp DIR]
+    python scripts/bench/make_bench_model.py [--size 256m|500m|2.2b] [--out DIR] [--llama-cpp DIR]
 
-Needs torch, transformers 5.24, safetensors, numpy (scripts/fixtures/requirements.txt) and the
+Needs torch, transformers 5.24, safetensors, numpy (scripts/fixtures/requirements.txt) and
+sentencepiece (the converter imports it), the
 llama.cpp source tree that scripts/bench/build-llama-cpp.sh unpacks (its convert_hf_to_gguf.py
 and gguf-py; default /work/llama.cpp/llama_cpp_python-0.3.36/vendor/llama.cpp, or
-$LLAMA_CPP_SRC). Writes into --out:
+$LLAMA_CPP_SRC) and, for Q4_K_M, its llama-quantize ($LLAMA_CPP_BIN, default /work/llama.cpp/bin).
+Writes into --out (default target/bench-model for 256m, target/bench-model-SIZE otherwise; not
+committed, made again on demand):
 
-    hf/                      Idefics3ForConditionalGeneration folder (float32 safetensors,
-                             config.json in the hub's 4.x style, processor files, tokenizer)
+    hf/                      Idefics3ForConditionalGeneration folder (safetensors, float32 for
+                             256m, bfloat16 as the hub's for 500m and 2.2b; config.json in the
+                             hub's 4.x style, processor files, tokenizer)
     text-f16.gguf            decoder, llama arch, f16       (convert_hf_to_gguf.py --outtype f16)
     text-q8_0.gguf           decoder, q8_0                  (--outtype q8_0)
+    text-q4_k_m.gguf         decoder, Q4_K_M                (llama-quantize text-f16.gguf Q4_K_M)
     mmproj-f16.gguf          vision tower + connector, f16  (--mmproj --outtype f16)
     mmproj-q8_0.gguf         vision tower + connector, q8_0 (--mmproj --outtype q8_0)
-    bench.png                a 512x512 test image (one 512 tile + global view = 17 frames on 256M)
+    bench.png                a 512x512 test image
+    page.png                 a 1536x2048 document page (lines of text, a table, a figure)
     MANIFEST.json            shapes, seed, sha256 of every file
 
-Shapes (SmolVLM-256M-Instruct): SigLIP-B/16 at 512 px (768 wide, 12 layers, 12 heads, MLP 3072,
-32x32 patches), pixel shuffle scale 4 -> 64 tokens per tile, connector 768*16 -> 576; decoder
-SmolLM2-135M layout: 576 wide, 30 layers, 9 heads / 3 KV heads (head_dim 64), MLP 1536, vocab
-49280, rope_theta 1e5, untied lm_head. Processor: tiles of 512, longest edge 2048.
-The tokenizer (49,280 tokens: SmolLM2's BPE + SmolVLM's added tokens) and chat template are
-copied from tests/fixtures/tiny-smolvlm/.
+Shapes, from the hub's config.json of each model (vision / connector / decoder):
+  256m  SmolVLM-256M-Instruct: SigLIP-B/16 at 512 px (768 wide, 12 layers, 12 heads, MLP 3072),
+        pixel shuffle 4 -> 64 tokens per tile, longest edge 2048; SmolLM2-135M: 576 wide,
+        30 layers, 9 heads / 3 KV heads, MLP 1536, rope_theta 1e5.
+  500m  SmolVLM-500M-Instruct: the same tower and processor; SmolLM2-360M: 960 wide, 32 layers,
+        15 heads / 5 KV heads, MLP 2560, rope_theta 1e5.
+  2.2b  SmolVLM-Instruct: SigLIP-SO400M/14 at 384 px (1152 wide, 27 layers, 16 heads, MLP 4304,
+        27x27 patches), pixel shuffle 3 -> 81 tokens per tile, longest edge 1536 (N = 4; the
+        document preset is N = 5, 1920); SmolLM2-1.7B: 2048 wide, 24 layers, 32 heads / 32 KV
+        heads, MLP 8192, rope_theta 273768, 16384 positions.
+All: head_dim 64, untied lm_head, vocab 49280. The tokenizer (SmolLM2's BPE + SmolVLM-256M's
+added tokens) and chat template are copied from tests/fixtures/tiny-smolvlm/; SmolVLM-Instruct's
+own vocabulary is 49155 (its image token 49153), so its bench model's embedding and lm_head are
+0.25 % larger than the real ones -- nothing a speed figure can see.
 
-llama.cpp runs the pair (scripts/bench/build-llama-cpp.sh; 17 tiles for the 512x512 image):
+llama.cpp runs a pair (scripts/bench/build-llama-cpp.sh), e.g.
 
     /work/llama.cpp/bin/llama-mtmd-cli -m target/bench-model/text-q8_0.gguf \
         --mmproj target/bench-model/mmproj-q8_0.gguf --image target/bench-model/bench.png \
         -p describe -n 8 -t 2 --temp 0
-    # prints "mtmd batch encoding done in N ms" per tile: 3.0-4.6 s on 2 shared AVX-512 cores
 
 Init: torch.Generator seed 0; every >= 2-D weight ~ N(0, 0.02), norm weights 1, biases 0 (an
-ordinary transformer init, so activations stay finite in f16 through 30 layers). Deterministic:
+ordinary transformer init, so activations stay finite in f16 through the layers). Deterministic:
 a rerun writes the same safetensors. The converter needs
 ``text_config.architectures = ["VLlama3ForCausalLM"]`` to pick its llama text path for SmolVLM,
 which the hub-4.x style config.json written here has.
@@ -60,12 +73,28 @@ VOCAB = 49280
 IMAGE_TOKEN_ID = 49190
 BOS_ID, PAD_ID, EOS_ID = 1, 2, 49279
 
-VISION = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-              image_size=512, patch_size=16, num_channels=3)
-TEXT = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-            num_key_value_heads=3, max_position_embeddings=8192, rope_theta=100000.0)
-SCALE_FACTOR = 4
-LONGEST_EDGE = 2048
+SIGLIP_B16_512 = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                      num_attention_heads=12, image_size=512, patch_size=16, num_channels=3)
+SIZES = {
+    "256m": dict(
+        what="SmolVLM-256M-Instruct", vision=SIGLIP_B16_512, scale_factor=4, longest_edge=2048,
+        text=dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                  num_key_value_heads=3, max_position_embeddings=8192, rope_theta=100000.0),
+        dtype="float32"),
+    "500m": dict(
+        what="SmolVLM-500M-Instruct", vision=SIGLIP_B16_512, scale_factor=4, longest_edge=2048,
+        text=dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32, num_attention_heads=15,
+                  num_key_value_heads=5, max_position_embeddings=8192, rope_theta=100000.0),
+        dtype="bfloat16"),
+    "2.2b": dict(
+        what="SmolVLM-Instruct (2.2B)",
+        vision=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
+                    num_attention_heads=16, image_size=384, patch_size=14, num_channels=3),
+        scale_factor=3, longest_edge=1536,
+        text=dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
+                  num_key_value_heads=32, max_position_embeddings=16384, rope_theta=273768.0),
+        dtype="bfloat16"),
+}
 
 
 def sha256(path: Path) -> str:
@@ -80,9 +109,10 @@ def dump_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def hub4_config() -> dict:
+def hub4_config(size: dict) -> dict:
     import transformers
 
+    TEXT, VISION = size["text"], size["vision"]
     text = {
         "architectures": ["VLlama3ForCausalLM"],
         "attention_bias": False,
@@ -116,10 +146,10 @@ def hub4_config() -> dict:
         "image_token_id": IMAGE_TOKEN_ID,
         "model_type": "idefics3",
         "pad_token_id": 128002,
-        "scale_factor": SCALE_FACTOR,
+        "scale_factor": size["scale_factor"],
         "text_config": text,
         "tie_word_embeddings": False,
-        "torch_dtype": "float32",
+        "torch_dtype": size["dtype"],
         "transformers_version": transformers.__version__,
         "use_cache": True,
         "vision_config": vision,
@@ -127,10 +157,11 @@ def hub4_config() -> dict:
     }
 
 
-def write_hf_folder(hf: Path) -> dict:
+def write_hf_folder(hf: Path, size: dict) -> dict:
     import torch
     from transformers import AutoModelForImageTextToText, Idefics3Config
 
+    TEXT, VISION, SCALE_FACTOR = size["text"], size["vision"], size["scale_factor"]
     torch.manual_seed(SEED)
     text_kwargs = dict(model_type="llama", hidden_size=TEXT["hidden_size"],
                        num_hidden_layers=TEXT["num_hidden_layers"],
@@ -160,10 +191,12 @@ def write_hf_folder(hf: Path) -> dict:
             else:
                 raise RuntimeError(f"unexpected parameter {name} {tuple(p.shape)}")
     hf.mkdir(parents=True, exist_ok=True)
+    # Drawn in float32 either way, so a size's values do not depend on the stored type.
+    model.to(getattr(torch, size["dtype"]))
     model.save_pretrained(hf)
     # config.json as the hub's SmolVLM repos have it (transformers-4.x keys), which is also what
     # llama.cpp's converter expects (text_config.architectures, plain rope_theta).
-    dump_json(hf / "config.json", hub4_config())
+    dump_json(hf / "config.json", hub4_config(size))
     tile = VISION["image_size"]
     image_seq_len = (tile // VISION["patch_size"]) ** 2 // SCALE_FACTOR**2
     dump_json(hf / "preprocessor_config.json", {
@@ -171,7 +204,7 @@ def write_hf_folder(hf: Path) -> dict:
         "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
         "image_processor_type": "Idefics3ImageProcessor", "image_std": [0.5, 0.5, 0.5],
         "max_image_size": {"longest_edge": tile}, "processor_class": "Idefics3Processor",
-        "resample": 1, "rescale_factor": 1 / 255, "size": {"longest_edge": LONGEST_EDGE},
+        "resample": 1, "rescale_factor": 1 / 255, "size": {"longest_edge": size["longest_edge"]},
     })
     dump_json(hf / "processor_config.json",
               {"image_seq_len": image_seq_len, "processor_class": "Idefics3Processor"})
@@ -197,6 +230,44 @@ def write_image(path: Path) -> None:
     img.save(path, optimize=False)
 
 
+def write_page(path: Path) -> None:
+    """A 1536x2048 document page: a title, paragraphs of text, a table and a chart (deterministic).
+    At SmolVLM-Instruct's document preset (longest edge 1920) it is 4 x 5 tiles + the global view."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(SEED)
+    img = Image.new("RGB", (1536, 2048), (250, 250, 246))
+    d = ImageDraw.Draw(img)
+    d.rectangle((96, 96, 1440, 180), fill=(30, 60, 120))
+    d.text((120, 124), "QUARTERLY REPORT -- bench page 1536x2048", fill=(255, 255, 255))
+    words = "the of and to in model image token vision tile decoder prefill cache page table".split()
+    y = 230
+    for _ in range(40):
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(12, 22)))
+        d.text((120, y), line, fill=(20, 20, 20))
+        y += 26
+    for r in range(8):
+        for c in range(5):
+            x0, y0 = 120 + c * 260, 1330 + r * 44
+            d.rectangle((x0, y0, x0 + 260, y0 + 44), outline=(60, 60, 60), fill=(235, 240, 250) if r == 0 else None)
+            d.text((x0 + 10, y0 + 14), f"{rng.randint(0, 99999):>6}", fill=(10, 10, 10))
+    for i in range(12):
+        h = rng.randint(40, 220)
+        d.rectangle((140 + i * 100, 1960 - h, 200 + i * 100, 1960), fill=(200, 80 + 10 * i, 40))
+    img.save(path, optimize=False)
+
+
+def quantize(llama_bin: Path, src: Path, dst: Path, kind: str) -> None:
+    cmd = [str(llama_bin / "llama-quantize"), str(src), str(dst), kind]
+    print("+", " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(r.stdout[-4000:], r.stderr[-4000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"llama-quantize failed ({r.returncode})")
+
+
 def convert(llama_cpp: Path, hf: Path, out: Path, outtype: str, mmproj: bool) -> None:
     cmd = [sys.executable, str(llama_cpp / "convert_hf_to_gguf.py"), str(hf), "--outfile", str(out),
            "--outtype", outtype]
@@ -212,9 +283,18 @@ def convert(llama_cpp: Path, hf: Path, out: Path, outtype: str, mmproj: bool) ->
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "target" / "bench-model")
+    ap.add_argument("--size", choices=sorted(SIZES), default="256m")
+    ap.add_argument("--out", type=Path, help="default: target/bench-model[-SIZE]")
     ap.add_argument("--llama-cpp", type=Path, default=Path(os.environ.get("LLAMA_CPP_SRC", DEFAULT_LLAMA_CPP)))
+    ap.add_argument("--llama-bin", type=Path, default=Path(os.environ.get("LLAMA_CPP_BIN", "/work/llama.cpp/bin")))
     args = ap.parse_args()
+    size = SIZES[args.size]
+    if args.out is None:
+        args.out = REPO / "target" / ("bench-model" if args.size == "256m" else f"bench-model-{args.size}")
+    if not (args.llama_bin / "llama-quantize").is_file():
+        print(f"{args.llama_bin}/llama-quantize not found: run scripts/bench/build-llama-cpp.sh "
+              "or pass --llama-bin", file=sys.stderr)
+        return 1
     if not (args.llama_cpp / "convert_hf_to_gguf.py").is_file():
         print(f"{args.llama_cpp}/convert_hf_to_gguf.py not found: run scripts/bench/build-llama-cpp.sh "
               "or pass --llama-cpp", file=sys.stderr)
@@ -222,21 +302,24 @@ def main() -> int:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     hf = out / "hf"
-    facts = write_hf_folder(hf)
+    facts = write_hf_folder(hf, size)
     write_image(out / "bench.png")
+    write_page(out / "page.png")
     for outtype in ("f16", "q8_0"):
         convert(args.llama_cpp, hf, out / f"text-{outtype}.gguf", outtype, mmproj=False)
         convert(args.llama_cpp, hf, out / f"mmproj-{outtype}.gguf", outtype, mmproj=True)
+    quantize(args.llama_bin, out / "text-f16.gguf", out / "text-q4_k_m.gguf", "Q4_K_M")
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "MANIFEST.json")
     manifest = {
-        "what": "random-weight SmolVLM-256M-Instruct shapes for benchmarks (scripts/bench/make_bench_model.py)",
+        "what": f"random-weight {size['what']} shapes for benchmarks (scripts/bench/make_bench_model.py --size {args.size})",
         "seed": SEED,
         "init_std": STD,
-        "vision": VISION,
-        "text": TEXT,
+        "vision": size["vision"],
+        "text": size["text"],
         "vocab_size": VOCAB,
-        "scale_factor": SCALE_FACTOR,
-        "longest_edge": LONGEST_EDGE,
+        "scale_factor": size["scale_factor"],
+        "longest_edge": size["longest_edge"],
+        "dtype": size["dtype"],
         **facts,
         "llama_cpp": str(args.llama_cpp),
         "files": {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256(p)} for p in files},

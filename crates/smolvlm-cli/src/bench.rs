@@ -17,12 +17,20 @@ pub struct BenchArgs {
     /// An image to time the vision tower on (every frame it is split into).
     #[arg(long)]
     image: Option<PathBuf>,
-    /// Prompt tokens prefilled in one batch.
-    #[arg(long, default_value_t = 512)]
-    prompt_tokens: usize,
-    /// Tokens decoded one at a time from an empty context.
+    /// The longest edge the image is resized to before tiling, in pixels (default: the model's
+    /// own; SmolVLM's documents use 5 tiles: `--longest-edge` 5 × the tile).
+    #[arg(long)]
+    longest_edge: Option<u32>,
+    /// Prompt lengths, each prefilled in one batch from an empty context (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "512")]
+    prompt_tokens: Vec<usize>,
+    /// Tokens decoded one at a time.
     #[arg(long, default_value_t = 128)]
     decode_tokens: usize,
+    /// Context depths to decode after (comma-separated), as llama-bench's `-d`: that many
+    /// tokens are in the cache before the first decoded one.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    decode_depth: Vec<usize>,
     /// Measured runs of each part after a warm-up (the mean is reported).
     #[arg(long, default_value_t = 3)]
     repetitions: usize,
@@ -36,9 +44,11 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
     let report = smolvlm::bench::run(
         &mut model,
         &BenchOptions {
-            prompt_tokens: args.prompt_tokens,
+            prompt_tokens: args.prompt_tokens.clone(),
             decode_tokens: args.decode_tokens,
+            decode_depths: args.decode_depth.clone(),
             image: args.image.clone(),
+            longest_edge: args.longest_edge,
             repetitions: args.repetitions,
         },
     )?;
@@ -66,14 +76,18 @@ fn print_table(r: &BenchReport) {
         ),
         None => println!("vision           not measured (no --image, or a text-only model)"),
     }
-    println!(
-        "prefill          {:.1} tok/s (pp{})",
-        r.prefill_tokens_per_s, r.prefill_tokens
-    );
-    println!(
-        "decode           {:.1} tok/s (tg{})",
-        r.decode_tokens_per_s, r.decode_tokens
-    );
+    for p in &r.prefill {
+        println!(
+            "prefill          {:.1} tok/s (pp{})",
+            p.tokens_per_s, p.tokens
+        );
+    }
+    for d in &r.decode {
+        println!(
+            "decode           {:.1} tok/s (tg{} @ d{})",
+            d.tokens_per_s, r.decode_tokens, d.depth
+        );
+    }
     if let Some(b) = r.peak_rss_bytes {
         println!("peak RSS         {:.1} MiB", b as f64 / (1024.0 * 1024.0));
     }

@@ -83,6 +83,9 @@ struct JsonOutput<'a> {
     image_tokens: usize,
     stop_reason: smolvlm::StopReason,
     timings: &'a smolvlm::Timings,
+    /// From the start of the turn (the images read and resized included) to the first token's
+    /// text; what a user waits before the answer starts.
+    first_token_s: Option<f64>,
 }
 
 pub fn run(args: GenerateArgs) -> Result<(), CliError> {
@@ -115,6 +118,8 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         images.extend(crate::pages::images_of(path, &pages, edge, &cancel)?);
     }
     let mut stdout = std::io::stdout().lock();
+    let started = std::time::Instant::now();
+    let mut first_token_s = None;
     let summary = answer_one_turn(
         &mut model,
         images,
@@ -123,6 +128,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
         args.sampling.params(),
         cancel,
         |text| {
+            first_token_s.get_or_insert_with(|| started.elapsed().as_secs_f64());
             if !args.json {
                 stdout.write_all(text.as_bytes())?;
                 stdout.flush()?;
@@ -138,6 +144,7 @@ pub fn run(args: GenerateArgs) -> Result<(), CliError> {
             image_tokens: summary.image_tokens,
             stop_reason: summary.stop_reason,
             timings: &summary.timings,
+            first_token_s,
         };
         serde_json::to_writer(&mut stdout, &out).map_err(std::io::Error::from)?;
         writeln!(stdout)?;

@@ -83,6 +83,14 @@ fn generate_json_reproduces_every_single_turn_golden() {
                     "timings.{key}"
                 );
             }
+            // The wait before the answer starts holds the image and prompt passes.
+            let t = &got["timings"];
+            let first = got["first_token_s"].as_f64().expect("first_token_s");
+            let stages = t["vision_s"].as_f64().unwrap() + t["prefill_s"].as_f64().unwrap();
+            assert!(
+                first >= stages,
+                "first token {first} s before {stages} s of stages"
+            );
             checked += 1;
         }
     }
@@ -423,7 +431,8 @@ fn a_prompt_past_the_context_says_what_it_needed() {
 
 /// `smolvlm bench --json`: one object with the fields scripts read (issue 5's contract), the
 /// image's frame count as transformers splits it (the golden's `images_info`), and the settings
-/// given. Speeds are only checked to be measured (positive and finite), never timed.
+/// given: a rate for each prompt length and each decode depth, in the order asked. Speeds are
+/// only checked to be measured (positive and finite), never timed.
 #[test]
 fn bench_json_reports_every_measurement() {
     let dir = fixtures().join("tiny-smolvlm");
@@ -438,9 +447,11 @@ fn bench_json_reports_every_measurement() {
         "--image",
         image.to_str().unwrap(),
         "--prompt-tokens",
-        "16",
+        "16,40",
         "--decode-tokens",
         "4",
+        "--decode-depth",
+        "0,24",
         "--repetitions",
         "1",
         "--threads",
@@ -466,6 +477,22 @@ fn bench_json_reports_every_measurement() {
     }
     assert_eq!(r["vision_frames"], info["frames"], "{r}");
     assert_eq!(r["prefill_tokens"], 16, "{r}");
+    let rates = |list: &str, key: &str| -> Vec<u64> {
+        let rows = r[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{list} in {r}"));
+        for row in rows {
+            let v = row["tokens_per_s"].as_f64().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{row}");
+        }
+        rows.iter().map(|row| row[key].as_u64().unwrap()).collect()
+    };
+    assert_eq!(rates("prefill", "tokens"), [16, 40], "{r}");
+    assert_eq!(rates("decode", "depth"), [0, 24], "{r}");
+    assert_eq!(
+        r["decode_tokens_per_s"], r["decode"][0]["tokens_per_s"],
+        "{r}"
+    );
     assert_eq!(r["decode_tokens"], 4, "{r}");
     assert_eq!(r["threads"], 1, "{r}");
     assert_eq!(r["device"], "cpu", "{r}");

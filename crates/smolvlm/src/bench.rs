@@ -1,6 +1,7 @@
 //! Speed measurement of a loaded model's parts, the way llama.cpp's `llama-bench` measures them so
 //! the two can be compared: prefill of a batch of N prompt tokens (`pp N`) and decode of M tokens
-//! one at a time from an empty context (`tg M`), plus the vision tower per image frame.
+//! one at a time after D tokens already in the cache (`tg M @ d D`), plus the vision tower per
+//! image frame.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,22 +14,30 @@ use crate::error::Result;
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    /// Prompt tokens processed in one batch.
-    pub prompt_tokens: usize,
+    /// Prompt lengths, each processed in one batch from an empty cache (`pp N` each).
+    pub prompt_tokens: Vec<usize>,
     /// Tokens decoded one at a time (the end-of-sequence token does not stop them).
     pub decode_tokens: usize,
+    /// Context depths the decode runs after: that many tokens are prefilled (untimed) first, as
+    /// llama-bench's `-d`; 0 is an empty context.
+    pub decode_depths: Vec<usize>,
     /// An image whose frames go through the vision tower; none skips the vision measurement.
     pub image: Option<PathBuf>,
-    /// Measured runs of each part, after one warm-up; the report keeps the mean.
+    /// The longest edge the image is resized to before tiling (`None`: the model's own).
+    pub longest_edge: Option<u32>,
+    /// Measured runs of each part, after a warm-up (for text: a short prompt and a few steps, once);
+    /// the report keeps the mean.
     pub repetitions: usize,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
         Self {
-            prompt_tokens: 512,
+            prompt_tokens: vec![512],
             decode_tokens: 128,
+            decode_depths: vec![0],
             image: None,
+            longest_edge: None,
             repetitions: 3,
         }
     }
@@ -45,11 +54,30 @@ pub struct BenchReport {
     pub threads: usize,
     pub vision_frames: usize,
     pub vision_s_per_tile: Option<f64>,
+    /// The first of `prefill` (kept for scripts that read one figure).
     pub prefill_tokens: usize,
     pub prefill_tokens_per_s: f64,
     pub decode_tokens: usize,
+    /// The first of `decode`.
     pub decode_tokens_per_s: f64,
+    /// One entry per prompt length asked for.
+    pub prefill: Vec<PrefillRate>,
+    /// One entry per context depth asked for.
+    pub decode: Vec<DecodeRate>,
     pub peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrefillRate {
+    pub tokens: usize,
+    pub tokens_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecodeRate {
+    /// Tokens in the cache before the first decoded one.
+    pub depth: usize,
+    pub tokens_per_s: f64,
 }
 
 /// Runs the measurements on `model`, on its threads (its KV cache is cleared before and after).
@@ -70,7 +98,7 @@ fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
                 [crate::ImageSource::Path(path.clone())],
                 "Describe this image.",
             );
-            let prompt = model.prepare(&[message], None)?;
+            let prompt = model.prepare(&[message], options.longest_edge)?;
             let tile = prompt.tile;
             let pixels = Tensor::from_vec(
                 prompt.pixel_values,
@@ -99,44 +127,67 @@ fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
     };
 
     let text = model.network().text();
-    // Token ids spread over the vocabulary, as llama-bench uses random ones: the embedding
-    // lookups then touch memory the way real text does.
-    let ids: Vec<u32> = (0..options.prompt_tokens.max(1) as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)
-        .collect();
-    let prompt_ids = Tensor::new(ids.as_slice(), text.device())?;
-    let prefill = |text: &mut crate::model::TextModel| -> Result<()> {
+    // One warm-up for every text measurement: a short prompt and a few steps touch every weight
+    // (the file's pages mapped, repacked weights in cache) without costing a long prefill again.
+    {
+        let ids = Tensor::new(spread_ids(64, vocab, 2).as_slice(), text.device())?;
         text.clear_cache();
-        let embeds = text.embed(&prompt_ids)?.unsqueeze(0)?;
-        let logits = text.forward_embeds(&embeds)?;
-        logits.device().synchronize()?;
-        Ok(())
-    };
-    prefill(text)?;
-    let start = Instant::now();
-    for _ in 0..reps {
-        prefill(text)?;
+        text.forward_embeds(&text.embed(&ids)?.unsqueeze(0)?)?;
+        decode_steps(text, 4)?;
     }
-    let prefill_s = start.elapsed().as_secs_f64() / reps as f64;
-
-    let decode = |text: &mut crate::model::TextModel| -> Result<()> {
-        text.clear_cache();
-        let mut next = 1u32;
-        for _ in 0..options.decode_tokens {
-            let id = Tensor::new(&[next], text.device())?;
-            let logits = text.forward_embeds(&text.embed(&id)?.unsqueeze(0)?)?;
-            next = logits.squeeze(0)?.argmax(0)?.to_scalar::<u32>()?;
+    let mut prefill = Vec::new();
+    for &n in &options.prompt_tokens {
+        let ids = spread_ids(n.max(1), vocab, 0);
+        let prompt_ids = Tensor::new(ids.as_slice(), text.device())?;
+        let mut s = 0.0;
+        for _ in 0..reps {
+            text.clear_cache();
+            let start = Instant::now();
+            let embeds = text.embed(&prompt_ids)?.unsqueeze(0)?;
+            let logits = text.forward_embeds(&embeds)?;
+            logits.device().synchronize()?;
+            s += start.elapsed().as_secs_f64();
         }
-        Ok(())
-    };
-    decode(text)?;
-    let start = Instant::now();
-    for _ in 0..reps {
-        decode(text)?;
+        prefill.push(PrefillRate {
+            tokens: ids.len(),
+            tokens_per_s: (ids.len() * reps) as f64 / s,
+        });
     }
-    let decode_s = start.elapsed().as_secs_f64() / reps as f64;
+
+    let mut decode = Vec::new();
+    for &depth in &options.decode_depths {
+        // The context is filled before the clock starts, and again before each repetition:
+        // decoding appends to it.
+        let context = spread_ids(depth, vocab, 1);
+        let context = (depth > 0)
+            .then(|| Tensor::new(context.as_slice(), text.device()))
+            .transpose()?;
+        let run = |text: &mut crate::model::TextModel| -> Result<f64> {
+            text.clear_cache();
+            if let Some(ids) = &context {
+                let logits = text.forward_embeds(&text.embed(ids)?.unsqueeze(0)?)?;
+                logits.device().synchronize()?;
+            }
+            let start = Instant::now();
+            decode_steps(text, options.decode_tokens)?;
+            Ok(start.elapsed().as_secs_f64())
+        };
+        let mut s = 0.0;
+        for _ in 0..reps {
+            s += run(text)?;
+        }
+        decode.push(DecodeRate {
+            depth,
+            tokens_per_s: (options.decode_tokens * reps) as f64 / s,
+        });
+    }
     text.clear_cache();
     model.clear_cache();
+    let first_prefill = prefill.first().cloned().unwrap_or(PrefillRate {
+        tokens: 0,
+        tokens_per_s: 0.0,
+    });
+    let first_decode = decode.first().map_or(0.0, |d| d.tokens_per_s);
 
     Ok(BenchReport {
         load_s,
@@ -145,12 +196,38 @@ fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
         threads: model.threads(),
         vision_frames,
         vision_s_per_tile,
-        prefill_tokens: ids.len(),
-        prefill_tokens_per_s: ids.len() as f64 / prefill_s,
+        prefill_tokens: first_prefill.tokens,
+        prefill_tokens_per_s: first_prefill.tokens_per_s,
         decode_tokens: options.decode_tokens,
-        decode_tokens_per_s: options.decode_tokens as f64 / decode_s,
+        decode_tokens_per_s: first_decode,
+        prefill,
+        decode,
         peak_rss_bytes: peak_rss_bytes(),
     })
+}
+
+/// `n` greedy steps after what the cache holds, each token fed back as the next input.
+fn decode_steps(text: &mut crate::model::TextModel, n: usize) -> Result<()> {
+    let mut next = 1u32;
+    for _ in 0..n {
+        let id = Tensor::new(&[next], text.device())?;
+        let logits = text.forward_embeds(&text.embed(&id)?.unsqueeze(0)?)?;
+        next = logits.squeeze(0)?.argmax(0)?.to_scalar::<u32>()?;
+    }
+    Ok(())
+}
+
+/// `n` token ids spread over the vocabulary, as llama-bench uses random ones: the embedding
+/// lookups then touch memory the way real text does. `salt` gives another sequence.
+fn spread_ids(n: usize, vocab: u32, salt: u32) -> Vec<u32> {
+    (0..n as u32)
+        .map(|i| {
+            (i.wrapping_add(salt.wrapping_mul(7919))
+                .wrapping_mul(2_654_435_761)
+                >> 7)
+                % vocab
+        })
+        .collect()
 }
 
 /// The process's peak resident set (Linux `VmHWM`); `None` where the OS does not say.
