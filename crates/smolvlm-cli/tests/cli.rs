@@ -12,7 +12,12 @@ use common::{fixtures, json_of, smolvlm};
 #[test]
 fn generate_json_reproduces_every_single_turn_golden() {
     let mut checked = 0;
-    for name in ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"] {
+    for name in [
+        "tiny-smolvlm",
+        "tiny-2b-style",
+        "tiny-smolvlm2-style",
+        "tiny-odd-grid",
+    ] {
         let dir = fixtures().join(name);
         let golden: Value =
             serde_json::from_slice(&std::fs::read(dir.join("golden.json")).unwrap()).unwrap();

@@ -273,9 +273,11 @@ impl ModelConfig {
     pub(crate) fn validate_vision(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::UnsupportedModel(msg));
         let v = &self.vision_config;
-        if v.patch_size == 0 || !v.image_size.is_multiple_of(v.patch_size) {
+        // A side need not be a multiple of the patch: the convolution drops the rest
+        // (SigLIP-SO400M/14 at 384 px is 27 patches a side).
+        if v.patch_size == 0 || v.image_size < v.patch_size {
             return bad(format!(
-                "vision image_size {} is not a multiple of patch_size {}",
+                "vision image_size {} is smaller than one patch ({})",
                 v.image_size, v.patch_size
             ));
         }

@@ -5,6 +5,7 @@ mod connector;
 mod cpu_ops;
 mod linear;
 mod llama;
+mod patch_positions;
 mod shards;
 mod vision;
 mod weights;

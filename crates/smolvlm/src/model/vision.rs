@@ -18,6 +18,9 @@ struct Embeddings {
     position_embedding: Tensor,
     patch_size: usize,
     channels: usize,
+    /// Patches per side of the tower (`image_size / patch_size`, rounded down as the
+    /// convolution does).
+    per_side: usize,
 }
 
 impl Embeddings {
@@ -37,28 +40,43 @@ impl Embeddings {
             position_embedding,
             patch_size: p,
             channels: c,
+            per_side: cfg.patches_per_side(),
         })
     }
 
-    /// (frames, C, H, W) → (frames, patches, hidden). Every SmolVLM frame is a full tile, so the
-    /// bucketed position ids of Idefics3 are simply 0..patches.
+    /// (frames, C, H, W) → (frames, patches, hidden). A side that is not a multiple of the patch
+    /// loses its last pixels, as the stride-p convolution's "valid" padding drops them (SO400M/14
+    /// at 384 px: 27 patches, 6 pixels unused). Positions are Idefics3's bucketed ids.
     fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
         let (n, c, h, w) = pixels.dims4()?;
         let p = self.patch_size;
-        if c != self.channels || h % p != 0 || w % p != 0 {
+        let (gh, gw) = (h / p, w / p);
+        if c != self.channels || gh == 0 || gw == 0 || gh > self.per_side || gw > self.per_side {
             candle_core::bail!(
                 "frame of shape {:?} does not fit the patch grid",
                 pixels.dims()
             );
         }
-        let (gh, gw) = (h / p, w / p);
+        let pixels = if (gh * p, gw * p) == (h, w) {
+            pixels.clone()
+        } else {
+            pixels
+                .narrow(2, 0, gh * p)?
+                .narrow(3, 0, gw * p)?
+                .contiguous()?
+        };
         let patches = pixels
             .reshape((n, c, gh, p, gw, p))?
             .permute((0, 2, 4, 1, 3, 5))?
             .reshape((n, gh * gw, c * p * p))?;
-        self.patch
-            .forward(&patches)?
-            .broadcast_add(&self.position_embedding.narrow(0, 0, gh * gw)?)
+        let positions = match super::patch_positions::position_ids(gh, gw, self.per_side) {
+            None => self.position_embedding.narrow(0, 0, gh * gw)?,
+            Some(ids) => {
+                let ids = Tensor::from_vec(ids, gh * gw, self.position_embedding.device())?;
+                self.position_embedding.index_select(&ids, 0)?
+            }
+        };
+        self.patch.forward(&patches)?.broadcast_add(&positions)
     }
 }
 

@@ -17,7 +17,12 @@ use crate::support::{
     case_messages, fixture, golden, golden_tensors, ids, max_abs_diff, step0_logits,
 };
 
-const FIXTURES: [&str; 3] = ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"];
+const FIXTURES: [&str; 4] = [
+    "tiny-smolvlm",
+    "tiny-2b-style",
+    "tiny-smolvlm2-style",
+    "tiny-odd-grid",
+];
 
 fn load(dir: &Path) -> SmolVlmModel {
     SmolVlmModel::load(dir, &LoadOptions::default()).unwrap()

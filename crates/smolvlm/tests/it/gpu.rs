@@ -77,7 +77,12 @@ fn each_case(model: &mut SmolVlmModel, dir: &Path, mut check: impl FnMut(&Value,
 #[test]
 fn f32_tokens_on_the_gpu_are_transformers_tokens() {
     let Some(device) = gpu() else { return };
-    for name in ["tiny-smolvlm", "tiny-2b-style", "tiny-smolvlm2-style"] {
+    for name in [
+        "tiny-smolvlm",
+        "tiny-2b-style",
+        "tiny-smolvlm2-style",
+        "tiny-odd-grid",
+    ] {
         let dir = fixture(name);
         let mut model = load(&dir, None, device);
         each_case(&mut model, &dir, |case, tokens| {
