@@ -290,7 +290,9 @@ def main():
     out = [f"Limits ({args.threads} threads): f32 FMA peak "
            + ", ".join(f"{k} {v:.0f}" for k, v in lim["fma_gflops"].items())
            + " GFLOP/s; f32 GEMM peak " + ", ".join(f"{k} {v:.0f}" for k, v in lim["gemm_f32_gflops"].items())
-           + f" GFLOP/s; read bandwidth {lim['read_gb_per_s']:.1f} GB/s.", ""]
+           + " GFLOP/s; " + (f"bf16 dot-product peak {lim['bf16_dot_gflops']:.0f} GFLOP/s; "
+                             if lim.get("bf16_dot_gflops") else "")
+           + f"read bandwidth {lim['read_gb_per_s']:.1f} GB/s.", ""]
 
     for simd in [s for s in args.simd.split(",") if s]:
         if not (LLAMA[simd] / "llama-bench").is_file():

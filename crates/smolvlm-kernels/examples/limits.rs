@@ -1,7 +1,7 @@
 //! The machine's own limits, measured in the same run as a benchmark so its figures can be put
 //! as fractions of them: the f32 multiply-add peak of each SIMD level (independent FMA chains,
-//! no memory), the f32 GEMM peak (this crate's packed GEMM on a large in-cache-blocked square)
-//! and the memory read bandwidth (every thread summing its own part of a 1 GiB buffer).
+//! no memory), the f32 GEMM peak (this crate's packed GEMM on a large in-cache-blocked square),
+//! the bf16 dot-product peak where AVX-512 BF16 is there, and the memory read bandwidth (every thread summing its own part of a 1 GiB buffer).
 //!
 //! `cargo run --release -p smolvlm-kernels --example limits -- [threads] [--json]`
 //! (scripts/bench/side_by_side.py runs it before its rows).
@@ -37,6 +37,7 @@ fn main() {
             }
         }
     }
+    let bf16 = bf16_dot_peak(threads);
     let bandwidth = read_bandwidth(threads);
 
     if json {
@@ -46,8 +47,9 @@ fn main() {
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        let bf16 = bf16.map_or("null".to_string(), |g| format!("{g:.1}"));
         println!(
-            "{{\"threads\":{threads},\"fma_gflops\":{{{}}},\"gemm_f32_gflops\":{{{}}},\"read_gb_per_s\":{bandwidth:.2}}}",
+            "{{\"threads\":{threads},\"fma_gflops\":{{{}}},\"gemm_f32_gflops\":{{{}}},\"bf16_dot_gflops\":{bf16},\"read_gb_per_s\":{bandwidth:.2}}}",
             rows(&fma),
             rows(&gemm)
         );
@@ -57,6 +59,9 @@ fn main() {
         }
         for (l, g) in &gemm {
             println!("GEMM peak     {l:14} {threads} threads: {g:8.1} GFLOP/s");
+        }
+        if let Some(g) = bf16 {
+            println!("bf16 dot peak avx512_bf16     {threads} threads: {g:8.1} GFLOP/s");
         }
         println!("read bandwidth        {threads} threads: {bandwidth:8.2} GB/s");
     }
@@ -88,6 +93,36 @@ fn fma_peak(level: SimdLevel, threads: usize) -> Option<f64> {
     Some((2 * lanes * chains) as f64 * ITERS as f64 * threads as f64 / secs / 1e9)
 }
 
+/// GFLOP/s of `threads` threads each running independent `vdpbf16ps` chains (two bf16
+/// products per f32 lane per instruction), where the CPU has AVX-512 BF16 but no AMX tiles:
+/// the rate a vision tower could reach with its products rounded to bf16, which the f32 FMA
+/// peak does not bound (on AMD Zen 4 the instruction issues at the FMA's rate, twice its flops).
+fn bf16_dot_peak(threads: usize) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const ITERS: u64 = 40_000_000;
+        if !std::arch::is_x86_feature_detected!("avx512bf16") {
+            return None;
+        }
+        let secs = best_of(5, || {
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    // SAFETY: AVX-512 BF16 (which implies AVX-512F) was detected above.
+                    s.spawn(|| std::hint::black_box(unsafe { x86::dpbf16_avx512(ITERS) }));
+                }
+            });
+            t.elapsed().as_secs_f64()
+        });
+        Some((4 * 16 * 12) as f64 * ITERS as f64 * threads as f64 / secs / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = threads;
+        None
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 fn fma_chains(level: SimdLevel, iters: u64) -> f32 {
     match level {
@@ -117,6 +152,27 @@ mod x86 {
         for _ in 0..iters {
             for x in acc.iter_mut() {
                 *x = _mm512_fmadd_ps(*x, m, a);
+            }
+        }
+        let mut sum = _mm512_setzero_ps();
+        for x in acc {
+            sum = _mm512_add_ps(sum, x);
+        }
+        _mm512_reduce_add_ps(sum)
+    }
+
+    /// Twelve 16-lane chains of `acc += a₀·b₀ + a₁·b₁` on bf16 pairs.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub unsafe fn dpbf16_avx512(iters: u64) -> f32 {
+        // Pairs of 1.0 and of 2⁻²⁰: the sums grow slowly and stay finite.
+        let one = _mm512_set1_ps(1.0);
+        let small = _mm512_set1_ps(1.0 / 1_048_576.0);
+        let a = _mm512_cvtne2ps_pbh(one, one);
+        let b = _mm512_cvtne2ps_pbh(small, small);
+        let mut acc = [_mm512_setzero_ps(); 12];
+        for _ in 0..iters {
+            for x in acc.iter_mut() {
+                *x = _mm512_dpbf16_ps(*x, a, b);
             }
         }
         let mut sum = _mm512_setzero_ps();

@@ -177,6 +177,14 @@ impl QWeight {
         !matches!(self.layout, Layout::Blocks { .. })
     }
 
+    /// Whether a prompt's products (many activation rows) are fastest on the integer kernels
+    /// too: the interleaved layout's kernels take several rows per pass over the weights, at
+    /// 3–4× a GEMM over panels dequantized per product (`examples/prefill_bench.rs`), with the
+    /// numerics of a decode step. Otherwise a GEMM over dequantized panels wins from a dozen rows.
+    pub fn integer_prompts(&self) -> bool {
+        self.is_relaid()
+    }
+
     /// Bytes the weights occupy.
     pub fn bytes(&self) -> usize {
         match &self.layout {

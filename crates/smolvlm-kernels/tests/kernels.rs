@@ -145,6 +145,37 @@ fn results_do_not_depend_on_thread_count() {
     }
 }
 
+/// A prompt's rows multiplied together (several per kernel call) give each row exactly what it
+/// gets alone (a decode step): prefill and decode share numerics.
+#[test]
+fn rows_multiplied_together_equal_each_row_alone() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let quantized: Vec<WeightType> = ALL_TYPES.into_iter().filter(|t| t.is_quantized()).collect();
+    for &ty in &quantized {
+        let (rows, cols, m) = (35, 2 * ty.block_len(), 11);
+        let data = random_weights(ty, rows, cols, &mut rng);
+        let x: Vec<f32> = (0..m * cols).map(|_| rng.random_range(-2.0..2.0)).collect();
+        for level in SimdLevel::available() {
+            let q =
+                QWeight::with_level(ty, rows, cols, std::sync::Arc::new(data.clone()), 0, level)
+                    .unwrap();
+            let mut together = vec![0f32; m * rows];
+            q.matmul(&x, &mut together);
+            for j in 0..m {
+                let mut alone = vec![0f32; rows];
+                q.matmul(&x[j * cols..(j + 1) * cols], &mut alone);
+                assert_eq!(
+                    &together[j * rows..(j + 1) * rows],
+                    &alone[..],
+                    "{} row {j} at {}",
+                    ty.name(),
+                    level.name()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_shapes_are_errors() {
     let e = QWeight::from_vec(WeightType::Q8_0, 2, 33, vec![0; 100]).unwrap_err();

@@ -6,6 +6,9 @@ use crate::formats::WeightType;
 
 /// Rows interleaved in a record: one 32-bit lane of a 512-bit register each.
 pub(crate) const GROUP: usize = 16;
+/// Activation rows one call of a group's dot products takes at most (a prompt's positions):
+/// the record's codes are unpacked once for all of them.
+pub(crate) const ROWS: usize = 8;
 
 /// Bytes of one f16 per row of a group (the rows' `d`, `m` or `dmin`).
 pub(crate) const F16_LANES: usize = 2 * GROUP;

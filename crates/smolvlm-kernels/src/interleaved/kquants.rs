@@ -25,7 +25,7 @@ use half::f16;
 
 use super::records::Records;
 use crate::common::interleaved::{
-    GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm,
+    GROUP, K6_HI, K6_SCALES, K45_DMIN, K45_HI, K45_MINS, K45_SCALES, KForm, ROWS,
 };
 use crate::common::q8::Q8KBlock;
 use crate::formats::{QK_K, WeightType, k_scale_min};
@@ -333,29 +333,46 @@ impl InterleavedK {
         out: SendPtr,
         ldy: usize,
     ) {
-        let dot =
-            |recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]| self.group_dot(recs, a, sums);
+        let dot = |recs: &[u8], a: &[&[Q8KBlock]], sums: &mut [[f32; GROUP]]| {
+            self.group_dot(recs, a, sums)
+        };
         // SAFETY: the caller's contract, passed on.
         unsafe { self.recs.run_chunk(c, acts, out, ldy, dot) }
     }
 
-    fn group_dot(&self, recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]) {
+    /// Adds the group's 16 dot products with each activation row `acts[i]` to `sums[i]`.
+    fn group_dot(&self, recs: &[u8], acts: &[&[Q8KBlock]], sums: &mut [[f32; GROUP]]) {
         let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has_avx512_vnni() {
             // Checked, not wrapping: the kernel reads `a.len()` records through raw pointers.
-            let need = a.len().checked_mul(record);
+            let fits = |a: &&[Q8KBlock]| {
+                a.len()
+                    .checked_mul(record)
+                    .is_some_and(|need| recs.len() >= need)
+            };
             assert!(
-                need.is_some_and(|need| recs.len() >= need) && record == self.form.record_bytes(),
+                acts.len() == sums.len()
+                    && (1..=ROWS).contains(&acts.len())
+                    && acts.iter().all(fits)
+                    && record == self.form.record_bytes(),
                 "interleaved records"
             );
             // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds
-            // `a.len()` records of this form (asserted).
+            // `a.len()` records of this form for every row, 1 to ROWS of them (asserted).
             unsafe {
-                crate::arch::avx512::interleaved::group_dot_k(self.form, recs, record, a, sums)
+                crate::arch::avx512::interleaved::group_dot_k(self.form, recs, record, acts, sums)
             };
             return;
         }
+        for (a, sums) in acts.iter().zip(sums.iter_mut()) {
+            self.portable_dot(recs, a, sums);
+        }
+    }
+
+    /// The portable form of one activation row's [`Self::group_dot`].
+    fn portable_dot(&self, recs: &[u8], a: &[Q8KBlock], sums: &mut [f32; GROUP]) {
+        let record = self.recs.record();
         // Only reached if a caller built this layout on a CPU without the kernel: same sums.
         for (rec, a) in recs.chunks_exact(record).zip(a) {
             for (lane, s) in sums.iter_mut().enumerate() {

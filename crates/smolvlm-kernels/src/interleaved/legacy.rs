@@ -5,7 +5,7 @@
 use half::f16;
 
 use super::records::Records;
-use crate::common::interleaved::{Form, GROUP};
+use crate::common::interleaved::{Form, GROUP, ROWS};
 use crate::common::q8::Q8Block;
 use crate::formats::WeightType;
 use crate::send_ptr::SendPtr;
@@ -187,42 +187,54 @@ impl Interleaved {
         out: SendPtr,
         ldy: usize,
     ) {
-        let dot =
-            |recs: &[u8], a: &[Q8Block], sums: &mut [f32; GROUP]| self.group_dot(recs, a, sums);
+        let dot = |recs: &[u8], a: &[&[Q8Block]], sums: &mut [[f32; GROUP]]| {
+            self.group_dot(recs, a, sums)
+        };
         // SAFETY: the caller's contract, passed on.
         unsafe { self.recs.run_chunk(c, acts, out, ldy, dot) }
     }
 
-    fn group_dot(&self, recs: &[u8], a: &[Q8Block], sums: &mut [f32; GROUP]) {
+    /// Adds the group's 16 dot products with each activation row `acts[i]` to `sums[i]`.
+    fn group_dot(&self, recs: &[u8], acts: &[&[Q8Block]], sums: &mut [[f32; GROUP]]) {
         let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has_avx512_vnni() {
             // Checked, not wrapping: the kernel reads `a.len()` records through raw pointers.
-            let need = a.len().checked_mul(record);
+            let fits = |a: &&[Q8Block]| {
+                a.len()
+                    .checked_mul(record)
+                    .is_some_and(|need| recs.len() >= need)
+            };
             assert!(
-                need.is_some_and(|need| recs.len() >= need) && record == self.form.record_bytes(),
+                acts.len() == sums.len()
+                    && (1..=ROWS).contains(&acts.len())
+                    && acts.iter().all(fits)
+                    && record == self.form.record_bytes(),
                 "interleaved records"
             );
             // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds
-            // `a.len()` records of this form (asserted).
+            // `a.len()` records of this form for every row, 1 to ROWS of them (asserted).
             unsafe {
-                crate::arch::avx512::interleaved::group_dot(self.form, recs, record, a, sums)
+                crate::arch::avx512::interleaved::group_dot(self.form, recs, record, acts, sums)
             };
             return;
         }
         // Only reached if a caller built this layout on a CPU without the kernel: same sums.
         let f = self.form;
-        for (rec, a) in recs.chunks_exact(record).zip(a) {
-            for (lane, s) in sums.iter_mut().enumerate() {
-                let h =
-                    |at: usize| f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32();
-                let dot: i32 = (0..32)
-                    .map(|k| get(f, rec, lane, k) as i32 * a.q[k] as i32)
-                    .sum::<i32>()
-                    + f.offset * a.sum;
-                *s += dot as f32 * (h(2 * lane) * a.d);
-                if f.min {
-                    *s += h(f.m_at() + 2 * lane) * (a.d * a.sum as f32);
+        for (a, sums) in acts.iter().zip(sums.iter_mut()) {
+            for (rec, a) in recs.chunks_exact(record).zip(a.iter()) {
+                for (lane, s) in sums.iter_mut().enumerate() {
+                    let h = |at: usize| {
+                        f16::from_bits(u16::from_le_bytes([rec[at], rec[at + 1]])).to_f32()
+                    };
+                    let dot: i32 = (0..32)
+                        .map(|k| get(f, rec, lane, k) as i32 * a.q[k] as i32)
+                        .sum::<i32>()
+                        + f.offset * a.sum;
+                    *s += dot as f32 * (h(2 * lane) * a.d);
+                    if f.min {
+                        *s += h(f.m_at() + 2 * lane) * (a.d * a.sum as f32);
+                    }
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Records of 16 rows, group after group: the storage and threading both interleaved layouts
 //! share.
 
-use crate::common::interleaved::GROUP;
+use crate::common::interleaved::{GROUP, ROWS};
 use crate::pool::parallel;
 use crate::send_ptr::SendPtr;
 
@@ -65,7 +65,9 @@ impl Records {
     }
 
     /// Writes chunk `c` of `acts · Wᵀ` — `out[j·ldy + r]` for the chunk's rows r — with
-    /// `dot(records, activations, sums)` adding a group's 16 dot products to `sums`.
+    /// `dot(records, rows, sums)` adding a group's 16 dot products with each of up to [`ROWS`]
+    /// activation rows to `sums[i]`. A group's records stay in L1 while every activation row
+    /// passes over them, [`ROWS`] at a time.
     ///
     /// # Safety
     /// `out` holds `acts.len()` rows of `ldy ≥ rows` floats, and nobody else accesses this
@@ -76,19 +78,24 @@ impl Records {
         acts: &[Vec<A>],
         out: SendPtr,
         ldy: usize,
-        dot: impl Fn(&[u8], &[A], &mut [f32; GROUP]),
+        dot: impl Fn(&[u8], &[&[A]], &mut [[f32; GROUP]]),
     ) {
         let (per_chunk, groups) = (self.per_chunk(), self.rows.div_ceil(GROUP));
         for g in c * per_chunk..((c + 1) * per_chunk).min(groups) {
             let live = GROUP.min(self.rows - g * GROUP);
-            for (j, a) in acts.iter().enumerate() {
-                debug_assert_eq!(a.len(), self.blocks);
-                let mut sums = [0f32; GROUP];
-                dot(self.group(g), a, &mut sums);
-                // SAFETY: row j < acts.len(), columns g·GROUP..+live < rows ≤ ldy: in bounds and
-                // this chunk's (the caller's contract).
-                let dst = unsafe { out.slice_mut(j * ldy + g * GROUP, live) };
-                dst.copy_from_slice(&sums[..live]);
+            for (j0, batch) in acts.chunks(ROWS).enumerate().map(|(q, a)| (q * ROWS, a)) {
+                debug_assert!(batch.iter().all(|a| a.len() == self.blocks));
+                let rows: [&[A]; ROWS] =
+                    std::array::from_fn(|i| batch.get(i).map_or(&[][..], |a| &a[..]));
+                let mut sums = [[0f32; GROUP]; ROWS];
+                let n = batch.len();
+                dot(self.group(g), &rows[..n], &mut sums[..n]);
+                for (i, sums) in sums[..n].iter().enumerate() {
+                    // SAFETY: row j0 + i < acts.len(), columns g·GROUP..+live < rows ≤ ldy: in
+                    // bounds and this chunk's (the caller's contract).
+                    let dst = unsafe { out.slice_mut((j0 + i) * ldy + g * GROUP, live) };
+                    dst.copy_from_slice(&sums[..live]);
+                }
             }
         }
     }

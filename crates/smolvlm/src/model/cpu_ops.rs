@@ -86,15 +86,16 @@ impl CustomOp2 for PackedMatMul<'_> {
 }
 
 /// `x · Wᵢᵀ` for quantized weights sharing an input, their outputs side by side in one tensor
-/// (…, Σ nᵢ): integer dot products for a few rows (a decode step reads each W once, in its
-/// compact form, in one parallel pass for all of them), the GEMM with W dequantized panel by
-/// panel for batches — in split bf16 (AMX tiles where the CPU has them), whose error is far
-/// below the quantization's (the q8_0 fixture's step-0 logits: 0.4086 from transformers' with
-/// it, 0.409 without).
+/// (…, Σ nᵢ): integer dot products on 8-bit activations (a decode step reads each W once, in
+/// its compact form, in one parallel pass for all of them; a prompt's rows pass over each block
+/// of W several at a time where W is interleaved for AVX-512 VNNI — llama.cpp's numerics), else
+/// for batches the GEMM with W dequantized panel by panel, in split bf16 (AMX tiles where the
+/// CPU has them), whose error is far below the quantization's.
 pub struct QuantizedMatMul<'a>(pub &'a [&'a QWeight]);
 
-/// Rows from which the GEMM beats the integer products: dequantizing a panel costs about as much
-/// as a dozen integer dot products against it.
+/// Rows from which the GEMM beats the integer products of weights in the file's layout:
+/// dequantizing a panel costs about as much as a dozen integer dot products against it. Weights
+/// in the interleaved layout stay on the integer kernels at any rows (`QWeight::integer_prompts`).
 const GEMM_FROM_ROWS: usize = 16;
 
 impl CustomOp1 for QuantizedMatMul<'_> {
@@ -114,7 +115,7 @@ impl CustomOp1 for QuantizedMatMul<'_> {
         let x = f32_data(self.name(), storage, layout)?;
         let (m, dims) = rows_of(self.name(), layout, k, total)?;
         let mut y = vec![0f32; m * total];
-        if m >= GEMM_FROM_ROWS {
+        if m >= GEMM_FROM_ROWS && !ws.iter().all(|w| w.integer_prompts()) {
             let mut col = 0;
             for w in ws {
                 gemm(
