@@ -185,6 +185,7 @@ def llama_ttft(text, mmproj_doc, page, threads, simd):
 def with_preproc_edge(mmproj, edge, out_dir):
     """A copy of mmproj whose clip.vision.preproc_image_size (llama.cpp's longest edge) is edge: the
     key and its u32 value are rewritten in place of the copy, nothing else moves."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     dst = out_dir / f"{mmproj.stem}-edge{edge}.gguf"
     if dst.exists() and dst.stat().st_mtime >= mmproj.stat().st_mtime:
         return dst

@@ -142,6 +142,7 @@ fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
         let mut s = 0.0;
         for _ in 0..reps {
             text.clear_cache();
+            text.reserve_cache(ids.len());
             let start = Instant::now();
             let embeds = text.embed(&prompt_ids)?.unsqueeze(0)?;
             let logits = text.forward_embeds(&embeds)?;
@@ -164,6 +165,9 @@ fn measure(model: &mut SmolVlmModel, options: &BenchOptions) -> Result<BenchRepo
             .transpose()?;
         let run = |text: &mut crate::model::TextModel| -> Result<f64> {
             text.clear_cache();
+            // Room for the whole run, as a generation reserves its token budget (and as
+            // llama-bench's context is allocated before its clock starts).
+            text.reserve_cache(depth + options.decode_tokens);
             if let Some(ids) = &context {
                 let logits = text.forward_embeds(&text.embed(ids)?.unsqueeze(0)?)?;
                 logits.device().synchronize()?;

@@ -173,7 +173,9 @@ impl<'a> Generation<'a> {
                     .net()
                     .prompt_embeddings(&self.prompt.ids[self.reused..], features.as_ref())?;
                 let keys = std::mem::take(&mut self.keys);
-                let logits = self.session.prefill(self.reused, &embeds, keys)?;
+                let logits =
+                    self.session
+                        .prefill(self.reused, &embeds, keys, self.params.max_new_tokens)?;
                 let event = self.accept(&logits)?;
                 self.timings.prefill_s = started.elapsed().as_secs_f64();
                 self.decode_started = Some(Instant::now());

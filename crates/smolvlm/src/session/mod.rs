@@ -48,12 +48,20 @@ impl Session {
     }
 
     /// Runs a prompt's positions after its first `reused` (embedded in `embeds`) and returns the
-    /// last position's logits; the cache then holds the whole prompt, keyed by `keys`.
-    pub fn prefill(&mut self, reused: usize, embeds: &Tensor, keys: Vec<u64>) -> Result<Tensor> {
+    /// last position's logits; the cache then holds the whole prompt, keyed by `keys`, and has
+    /// room for `budget` generated tokens after it without growing.
+    pub fn prefill(
+        &mut self,
+        reused: usize,
+        embeds: &Tensor,
+        keys: Vec<u64>,
+        budget: usize,
+    ) -> Result<Tensor> {
         // Until the pass succeeds the cache's content is unknown.
         self.keys.clear();
         let text = self.net.text();
         text.truncate_cache(reused);
+        text.reserve_cache(keys.len().saturating_add(budget));
         let logits = text.forward_embeds(embeds)?;
         self.keys = keys;
         Ok(logits)

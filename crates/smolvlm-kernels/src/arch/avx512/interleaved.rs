@@ -46,6 +46,11 @@ pub(crate) unsafe fn group_dot(
             .checked_mul(record)
             .is_some_and(|need| recs.len() >= need)
     }));
+    if acts.len() == 1 {
+        // A decode step: straight to the one-row instance.
+        // SAFETY: as below, for one row.
+        return unsafe { rows_of_form::<1>(f, recs, record, acts, sums) };
+    }
     // Forms with a min keep twice the accumulators per row: four rows fill the registers.
     let wide = if f.min { 4 } else { 8 };
     pieces(acts.len(), wide, |r0, n| {
@@ -157,9 +162,12 @@ unsafe fn blocks<const BITS: u8, const MIN: bool, const R: usize>(
             let rec = recs.as_ptr().add(b * record);
             prefetch_record(rec, record);
             let codes = rec.add(codes_at);
+            // Each row's block b, looked up (and bounds-checked) once per record, not per
+            // operand: the 8-bit form's loop has nothing else to hide that behind.
+            let a: [&Q8Block; R] = std::array::from_fn(|i| &acts[i][b]);
             // The fixed offset c·Σa starts the integer sum (vpdpbusd adds into it).
             let mut s0: [__m512i; R] =
-                std::array::from_fn(|i| _mm512_set1_epi32(f.offset * acts[i][b].sum));
+                std::array::from_fn(|i| _mm512_set1_epi32(f.offset * a[i].sum));
             let mut s1 = [_mm512_setzero_si512(); R];
             for p in 0..4 {
                 let (o0, o1) = (2 * p, 2 * p + 1);
@@ -183,7 +191,7 @@ unsafe fn blocks<const BITS: u8, const MIN: bool, const R: usize>(
                     w1 = _mm512_mask_add_epi8(w1, k1, w1, sixteen);
                 }
                 for i in 0..R {
-                    let q = &acts[i][b].q;
+                    let q = &a[i].q;
                     s0[i] = _mm512_dpbusd_epi32(s0[i], w0, broadcast4(q, o0));
                     s1[i] = _mm512_dpbusd_epi32(s1[i], w1, broadcast4(q, o1));
                 }
@@ -195,7 +203,7 @@ unsafe fn blocks<const BITS: u8, const MIN: bool, const R: usize>(
                 _mm512_setzero_ps()
             };
             for i in 0..R {
-                let a = &acts[i][b];
+                let a = a[i];
                 let sum = _mm512_cvtepi32_ps(_mm512_add_epi32(s0[i], s1[i]));
                 acc[i] = _mm512_fmadd_ps(sum, _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc[i]);
                 if MIN {
@@ -229,6 +237,11 @@ pub(crate) unsafe fn group_dot_k(
             .checked_mul(record)
             .is_some_and(|need| recs.len() >= need)
     }));
+    if acts.len() == 1 {
+        // A decode step: straight to the one-row instance.
+        // SAFETY: as below, for one row.
+        return unsafe { rows_of_form_k::<1>(f, recs, record, acts, sums) };
+    }
     // Q4_K and Q5_K keep five accumulators per row: four rows fill the registers.
     let wide = if f == KForm::K6 { 8 } else { 4 };
     pieces(acts.len(), wide, |r0, n| {
@@ -335,6 +348,7 @@ unsafe fn k45<const FIVE: bool, const R: usize>(
         for b in 0..acts[0].len() {
             let rec = recs.as_ptr().add(b * record);
             prefetch_record(rec, record);
+            let a: [&Q8KBlock; R] = std::array::from_fn(|i| &acts[i][b]);
             let mut isum = [_mm512_setzero_si512(); R];
             let mut msum = [_mm512_setzero_si512(); R];
             for j in 0..8 {
@@ -353,7 +367,7 @@ unsafe fn k45<const FIVE: bool, const R: usize>(
                         w1 = _mm512_mask_add_epi8(w1, k1, w1, sixteen);
                     }
                     for i in 0..R {
-                        let q = &acts[i][b].q;
+                        let q = &a[i].q;
                         s0[i] = _mm512_dpbusd_epi32(s0[i], w0, broadcast4_k(q, 32 * j + 8 * p));
                         s1[i] = _mm512_dpbusd_epi32(s1[i], w1, broadcast4_k(q, 32 * j + 8 * p + 4));
                     }
@@ -363,7 +377,7 @@ unsafe fn k45<const FIVE: bool, const R: usize>(
                 for i in 0..R {
                     let s = _mm512_add_epi32(s0[i], s1[i]);
                     isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(s, sc));
-                    let a = &acts[i][b];
+                    let a = a[i];
                     let bsum = a.bsums[2 * j] as i32 + a.bsums[2 * j + 1] as i32;
                     msum[i] =
                         _mm512_add_epi32(msum[i], _mm512_mullo_epi32(m, _mm512_set1_epi32(bsum)));
@@ -372,7 +386,7 @@ unsafe fn k45<const FIVE: bool, const R: usize>(
             let d = _mm512_cvtph_ps(_mm256_loadu_si256(rec as *const __m256i));
             let dmin = _mm512_cvtph_ps(_mm256_loadu_si256(rec.add(K45_DMIN) as *const __m256i));
             for i in 0..R {
-                let da = _mm512_set1_ps(acts[i][b].d);
+                let da = _mm512_set1_ps(a[i].d);
                 acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(d, da), acc[i]);
                 acc[i] =
                     _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum[i]), _mm512_mul_ps(dmin, da), acc[i]);
@@ -402,12 +416,13 @@ unsafe fn k6<const R: usize>(recs: &[u8], record: usize, acts: [&[Q8KBlock]; R])
         for b in 0..acts[0].len() {
             let rec = recs.as_ptr().add(b * record);
             prefetch_record(rec, record);
+            let a: [&Q8KBlock; R] = std::array::from_fn(|i| &acts[i][b]);
             let mut isum = [_mm512_setzero_si512(); R];
             for i in 0..16 {
                 let codes = rec.add(codes_at + 128 * i);
                 // The −32 offset of every code, as −32·Σa, starts the integer sum.
                 let mut s: [__m512i; R] =
-                    std::array::from_fn(|r| _mm512_set1_epi32(-32 * acts[r][b].bsums[i] as i32));
+                    std::array::from_fn(|r| _mm512_set1_epi32(-32 * a[r].bsums[i] as i32));
                 for p in 0..2 {
                     let v = _mm512_loadu_si512(codes.add(64 * p) as *const _);
                     let mut w = [
@@ -422,7 +437,7 @@ unsafe fn k6<const R: usize>(recs: &[u8], record: usize, acts: [&[Q8KBlock]; R])
                         *w = _mm512_mask_add_epi8(*w, k4, *w, b16);
                         *w = _mm512_mask_add_epi8(*w, k5, *w, b32);
                         for r in 0..R {
-                            let q = &acts[r][b].q;
+                            let q = &a[r].q;
                             s[r] = _mm512_dpbusd_epi32(s[r], *w, broadcast4_k(q, 16 * i + 4 * o));
                         }
                     }
@@ -438,7 +453,7 @@ unsafe fn k6<const R: usize>(recs: &[u8], record: usize, acts: [&[Q8KBlock]; R])
             for r in 0..R {
                 acc[r] = _mm512_fmadd_ps(
                     _mm512_cvtepi32_ps(isum[r]),
-                    _mm512_mul_ps(d, _mm512_set1_ps(acts[r][b].d)),
+                    _mm512_mul_ps(d, _mm512_set1_ps(a[r].d)),
                     acc[r],
                 );
             }
