@@ -47,8 +47,9 @@ pub struct CatalogEntry {
     /// Estimated download size in bytes.
     pub approx_download_bytes: u64,
     /// Estimated memory needed to run it on the CPU (weights in the compute type plus KV cache
-    /// and activations for a 4-tile image): f32 for safetensors (the engine's default), the
-    /// file's own type for GGUF.
+    /// and activations for a 4-tile image; for the 2.2B GGUF pairs, a document page at N = 5
+    /// and a 512-token answer, measured — docs/benchmarks.md): f32 for safetensors (the
+    /// engine's default), the file's own type for GGUF.
     pub approx_memory_bytes: u64,
     /// Image tokens per tile (the global view counts as one more tile).
     pub tokens_per_tile: u32,
@@ -211,7 +212,7 @@ static CATALOG: &[CatalogEntry] = &[
         "mmproj-SmolVLM-Instruct-Q8_0.gguf",
         2_250,
         1_550,
-        2_500,
+        2_700,
         81,
         384,
         "2.2B on 8 GB machines"
@@ -225,7 +226,7 @@ static CATALOG: &[CatalogEntry] = &[
         "mmproj-SmolVLM-Instruct-Q8_0.gguf",
         2_250,
         2_270,
-        3_200,
+        3_500,
         81,
         384,
         "2.2B with near-full quality"
@@ -342,7 +343,7 @@ static CATALOG: &[CatalogEntry] = &[
         "mmproj-SmolVLM2-2.2B-Instruct-Q8_0.gguf",
         2_250,
         1_550,
-        2_500,
+        2_700,
         81,
         384,
         "Best quality that fits 8 GB machines"
@@ -356,7 +357,7 @@ static CATALOG: &[CatalogEntry] = &[
         "mmproj-SmolVLM2-2.2B-Instruct-Q8_0.gguf",
         2_250,
         2_270,
-        3_200,
+        3_500,
         81,
         384,
         "SmolVLM2 2.2B with near-full quality"
