@@ -11,6 +11,11 @@ pub use prefix::{position_keys, reusable, text_key};
 use crate::error::Result;
 use crate::model::SmolVlm;
 
+/// Generated positions the KV cache makes room for up front, at most: a client asking for a
+/// 16k-token budget would otherwise have the whole of it zeroed before its first token (3.2 GB
+/// for 2.2B); longer answers grow the cache by doubling past this.
+const RESERVED_ANSWER: usize = 1024;
+
 pub struct Session {
     net: SmolVlm,
     /// One key per position in the decoder's KV cache ([`position_keys`]).
@@ -49,7 +54,7 @@ impl Session {
 
     /// Runs a prompt's positions after its first `reused` (embedded in `embeds`) and returns the
     /// last position's logits; the cache then holds the whole prompt, keyed by `keys`, and has
-    /// room for `budget` generated tokens after it without growing.
+    /// room for `budget` generated tokens after it (up to [`RESERVED_ANSWER`]) without growing.
     pub fn prefill(
         &mut self,
         reused: usize,
@@ -61,7 +66,7 @@ impl Session {
         self.keys.clear();
         let text = self.net.text();
         text.truncate_cache(reused);
-        text.reserve_cache(keys.len().saturating_add(budget));
+        text.reserve_cache(keys.len().saturating_add(budget.min(RESERVED_ANSWER)));
         let logits = text.forward_embeds(embeds)?;
         self.keys = keys;
         Ok(logits)
