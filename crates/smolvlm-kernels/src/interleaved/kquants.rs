@@ -342,9 +342,13 @@ impl InterleavedK {
 
     /// Adds the group's 16 dot products with each activation row `acts[i]` to `sums[i]`.
     fn group_dot(&self, recs: &[u8], acts: &[&[Q8KBlock]], sums: &mut [[f32; GROUP]]) {
-        let record = self.recs.record();
+        assert!(
+            acts.len() == sums.len() && (1..=ROWS).contains(&acts.len()),
+            "interleaved rows"
+        );
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has_avx512_vnni() {
+            let record = self.recs.record();
             // Checked, not wrapping: the kernel reads `a.len()` records through raw pointers.
             let fits = |a: &&[Q8KBlock]| {
                 a.len()
@@ -352,10 +356,7 @@ impl InterleavedK {
                     .is_some_and(|need| recs.len() >= need)
             };
             assert!(
-                acts.len() == sums.len()
-                    && (1..=ROWS).contains(&acts.len())
-                    && acts.iter().all(fits)
-                    && record == self.form.record_bytes(),
+                acts.iter().all(fits) && record == self.form.record_bytes(),
                 "interleaved records"
             );
             // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds

@@ -196,6 +196,10 @@ impl Interleaved {
 
     /// Adds the group's 16 dot products with each activation row `acts[i]` to `sums[i]`.
     fn group_dot(&self, recs: &[u8], acts: &[&[Q8Block]], sums: &mut [[f32; GROUP]]) {
+        assert!(
+            acts.len() == sums.len() && (1..=ROWS).contains(&acts.len()),
+            "interleaved rows"
+        );
         let record = self.recs.record();
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has_avx512_vnni() {
@@ -206,10 +210,7 @@ impl Interleaved {
                     .is_some_and(|need| recs.len() >= need)
             };
             assert!(
-                acts.len() == sums.len()
-                    && (1..=ROWS).contains(&acts.len())
-                    && acts.iter().all(fits)
-                    && record == self.form.record_bytes(),
+                acts.iter().all(fits) && record == self.form.record_bytes(),
                 "interleaved records"
             );
             // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked above); `recs` holds
